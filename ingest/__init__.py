@@ -1,0 +1,1 @@
+"""Ingest: verifies Shopify webhooks and durably produces them to Kafka. Computes nothing."""

@@ -1,0 +1,1 @@
+"""Load generators: realistic signed Shopify webhooks, the dev simulator, locust users."""

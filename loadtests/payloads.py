@@ -1,0 +1,137 @@
+"""Realistic Shopify webhook payloads and their signed HTTP headers."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from ingest.signature import sign
+
+FIRST_NAMES = ["Maya", "Liam", "Sofia", "Noah", "Aisha", "Jonas", "Chloé", "Mateo", "Yuki", "Omar"]
+CITIES = [
+    ("Austin", "US", "TX"),
+    ("Berlin", "DE", ""),
+    ("Lyon", "FR", ""),
+    ("Toronto", "CA", "ON"),
+    ("Madrid", "ES", ""),
+    ("Tromsø", "NO", "54"),
+    ("Melbourne", "AU", "VIC"),
+]
+CATALOG = [
+    (7001, "Cloud Hoodie", "cloud-hoodie", "59.00"),
+    (7002, "Trail Runner", "trail-runner", "120.00"),
+    (7003, "Canvas Tote", "canvas-tote", "24.00"),
+    (7004, "Merino Beanie", "merino-beanie", "32.50"),
+]
+
+_ids = itertools.count(int(datetime.now(UTC).timestamp() * 1000) * 1000)
+
+
+def next_id() -> int:
+    """A fresh positive integer id, like Shopify's REST ids."""
+    return next(_ids)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    topic: str
+    shop: str
+    body: bytes
+    webhook_id: str
+    event_id: str
+
+    def headers(self, secret: bytes) -> dict[str, str]:
+        return {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": self.topic,
+            "X-Shopify-Hmac-Sha256": sign(self.body, secret),
+            "X-Shopify-Shop-Domain": self.shop,
+            "X-Shopify-Webhook-Id": self.webhook_id,
+            "X-Shopify-Event-Id": self.event_id,
+            "X-Shopify-Triggered-At": datetime.now(UTC).isoformat(),
+            "X-Shopify-API-Version": "2026-10",
+        }
+
+
+def webhook(topic: str, shop: str, payload: dict[str, Any]) -> Webhook:
+    return Webhook(topic, shop, orjson.dumps(payload), str(uuid.uuid4()), str(uuid.uuid4()))
+
+
+def order(
+    *,
+    customer_id: int | None = None,
+    rng: random.Random | None = None,
+    product: tuple[int, str, str, str] | None = None,
+    protected_data: bool = True,
+) -> dict[str, Any]:
+    """An orders/create payload; without protected-data access names and cities are blank."""
+    rng = rng or random.Random()
+    product_id, title, _handle, price = product or rng.choice(CATALOG)
+    city, country, province = rng.choice(CITIES)
+    first = rng.choice(FIRST_NAMES)
+    now = datetime.now(UTC).isoformat()
+    customer_id = customer_id or next_id()
+    address = {
+        "first_name": first if protected_data else "",
+        "last_name": "Secret-Lastname" if protected_data else "",
+        "address1": "1 Private Street" if protected_data else "",
+        "phone": "+1-555-0100" if protected_data else "",
+        "city": city if protected_data else "",
+        "province_code": province,
+        "country_code": country,
+    }
+    return {
+        "id": next_id(),
+        "admin_graphql_api_id": "gid://shopify/Order/1",
+        "name": f"#{rng.randint(1000, 99999)}",
+        "email": "buyer@example.com",
+        "phone": "+1-555-0100",
+        "created_at": now,
+        "updated_at": now,
+        "currency": "USD",
+        "total_price": price,
+        "subtotal_price": price,
+        "financial_status": "paid",
+        "customer": {
+            "id": customer_id,
+            "email": "buyer@example.com",
+            "first_name": first if protected_data else None,
+            "last_name": "Secret-Lastname" if protected_data else None,
+            "phone": "+1-555-0100",
+        },
+        "shipping_address": address,
+        "billing_address": address,
+        "line_items": [
+            {
+                "id": next_id(),
+                "product_id": product_id,
+                "variant_id": next_id(),
+                "title": title,
+                "quantity": 1,
+                "price": price,
+                "sku": f"SKU-{product_id}",
+            }
+        ],
+    }
+
+
+def product(entry: tuple[int, str, str, str]) -> dict[str, Any]:
+    product_id, title, handle, _price = entry
+    now = datetime.now(UTC).isoformat()
+    image = f"https://cdn.shopify.com/s/files/demo/{handle}.jpg"
+    return {
+        "id": product_id,
+        "title": title,
+        "handle": handle,
+        "created_at": now,
+        "updated_at": now,
+        "status": "active",
+        "image": {"src": image},
+        "images": [{"src": image}],
+    }

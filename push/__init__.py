@@ -1,0 +1,1 @@
+"""Push: fans notifications out to storefront browsers over SSE. Stateless."""

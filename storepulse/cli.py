@@ -1,0 +1,125 @@
+"""`storepulse` command: run one service, or the whole embedded stack with `dev`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+
+import uvicorn
+
+from storepulse.logging import configure_logging
+from storepulse.settings import Settings, get_settings
+
+DEV_SECRET = "storepulse-dev-secret"
+
+
+def _serve(factory: str, port: int, settings: Settings, workers: int) -> None:
+    uvicorn.run(
+        factory,
+        factory=True,
+        host=settings.host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> None:
+    _serve("ingest.app:create_app", settings.ingest_port, settings, args.workers)
+
+
+def cmd_push(args: argparse.Namespace, settings: Settings) -> None:
+    _serve("push.app:create_app", settings.push_port, settings, args.workers)
+
+
+def cmd_worker(_: argparse.Namespace, settings: Settings) -> None:
+    import faust
+
+    from streams.app import create_app
+
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True, override_logging=False)
+    worker.execute_from_commandline()
+
+
+def cmd_topics(_: argparse.Namespace, settings: Settings) -> None:
+    from storepulse.topics import ensure_topics
+
+    created = asyncio.run(ensure_topics(settings.kafka_bootstrap, settings.kafka_partitions))
+    print("created: " + (", ".join(created) or "nothing, all topics exist"))
+
+
+def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
+    from storepulse.devstack import Stack, wait_ready
+
+    env = {k: v for k, v in os.environ.items() if k in ("KAFKA_URL", "REDIS_URL") and v}
+    secret = settings.shopify_api_secret.get_secret_value() or DEV_SECRET
+    env["SHOPIFY_API_SECRET"] = secret
+    stack = Stack(env=env)
+    print("starting broker and Redis…", flush=True)
+    try:
+        stack.start_infra(settings.kafka_partitions)
+        services = [
+            stack.start_service("ingest", settings.ingest_port),
+            stack.start_service("worker", settings.worker_port),
+            stack.start_service("push", settings.push_port),
+        ]
+        for child in services:
+            took = wait_ready(child.port, 60, child)
+            print(f"{child.name:<7} ready on http://{settings.host}:{child.port} ({took:.1f}s)", flush=True)
+        asyncio.run(_dev_foreground(settings, secret.split(",")[0].encode(), stack))
+    finally:
+        stack.stop()
+        print("stopped", flush=True)
+
+
+async def _dev_foreground(settings: Settings, secret: bytes, stack: object) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    shop = settings.demo_shop
+    print(f"\ndemo store: http://{settings.host}:{settings.push_port}/demo/{shop}", flush=True)
+    print(f"webhooks:   POST http://{settings.host}:{settings.ingest_port}/webhooks/shopify", flush=True)
+    tasks = []
+    if settings.simulator:
+        from loadtests.simulator import simulate
+
+        print(
+            "simulator:  sending signed orders/create webhooks (STOREPULSE_SIMULATOR=0 stops it)", flush=True
+        )
+        tasks.append(
+            asyncio.create_task(simulate(f"http://{settings.host}:{settings.ingest_port}", shop, secret))
+        )
+    print("Ctrl-C stops everything.", flush=True)
+    await stop.wait()
+    for task in tasks:
+        task.cancel()
+
+
+COMMANDS = {
+    "dev": (cmd_dev, "run broker, Redis, ingest, worker, push and the simulator"),
+    "ingest": (cmd_ingest, "run the webhook ingest server"),
+    "worker": (cmd_worker, "run one Faust stream worker"),
+    "push": (cmd_push, "run the SSE push server"),
+    "topics": (cmd_topics, "create the Kafka topics of the contract"),
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="storepulse", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        if name in ("ingest", "push"):
+            p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    COMMANDS[args.command][0](args, settings)
+    sys.exit(0)

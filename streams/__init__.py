@@ -1,0 +1,1 @@
+"""Streams: Faust workers that turn Shopify events into metrics and notifications."""

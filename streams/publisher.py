@@ -1,0 +1,51 @@
+"""Idempotent notification publishing: one Lua step does SET NX, XADD and PUBLISH."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import redis.asyncio as redis
+
+from storepulse.contracts import Notification, notification_channel, recent_stream
+
+# KEYS: dedupe marker, recent stream. ARGV: payload, ttl, maxlen, channel.
+# The channel message is the payload with the stream id spliced in as "event_id", so a
+# push process learns the SSE id without a second round trip.
+_PUBLISH = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
+  local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'n', ARGV[1])
+  redis.call('PUBLISH', ARGV[4], '{"event_id":"' .. id .. '",' .. string.sub(ARGV[1], 2))
+  return id
+end
+return false
+"""
+
+
+def dedupe_key(notification: Notification) -> str:
+    return f"notified:{notification.shop}:{notification.id}"
+
+
+class NotificationPublisher:
+    """Publishes batches of notifications in one pipeline; repeats are no-ops."""
+
+    def __init__(self, client: redis.Redis, *, ttl_s: int, maxlen: int) -> None:
+        self._client = client
+        self._script = client.register_script(_PUBLISH)
+        self._ttl = ttl_s
+        self._maxlen = maxlen
+
+    async def publish(self, notifications: Sequence[Notification]) -> list[str | None]:
+        """Stream ids of the notifications published now (None for ones already published)."""
+        if not notifications:
+            return []
+        async with self._client.pipeline(transaction=False) as pipe:
+            for n in notifications:
+                n.published_at = time.time() * 1000
+                await self._script(
+                    keys=[dedupe_key(n), recent_stream(n.shop)],
+                    args=[n.model_dump_json(), self._ttl, self._maxlen, notification_channel(n.shop)],
+                    client=pipe,
+                )
+            results = await pipe.execute()
+        return [r.decode() if isinstance(r, bytes) else r for r in results]

@@ -1,0 +1,61 @@
+"""The Lua publish step against a real Redis: idempotent, stream-backed, spliced ids."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+import redis.asyncio as redis
+
+from push.frames import message_from_entry, stream_id_of
+from storepulse.contracts import Notification, notification_channel, recent_stream
+from storepulse.devstack import Stack
+from streams.publisher import NotificationPublisher
+
+
+@pytest.fixture
+async def client(stack: Stack) -> AsyncIterator[redis.Redis]:
+    c = redis.Redis.from_url(stack.env["REDIS_URL"])
+    yield c
+    await c.aclose()
+
+
+def note(shop: str, n: int) -> Notification:
+    return Notification(
+        id=f"purchase-{n}",
+        shop=shop,
+        kind="purchase",
+        title="t",
+        message=f"m{n}",
+        occurred_at=datetime.now(UTC),
+    )
+
+
+async def test_publish_is_idempotent_and_stream_matches_channel(client, shop) -> None:
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(notification_channel(shop))
+    publisher = NotificationPublisher(client, ttl_s=60, maxlen=100)
+
+    first = await publisher.publish([note(shop, 1), note(shop, 2)])
+    again = await publisher.publish([note(shop, 1), note(shop, 2), note(shop, 3)])
+
+    assert all(first) and again[:2] == [None, None] and again[2]
+    entries = await client.xrange(recent_stream(shop))
+    assert [e[0].decode() for e in entries] == [*first, again[2]]
+    received = []
+    while len(received) < 3:
+        msg = await pubsub.get_message(timeout=2)
+        if msg:
+            received.append(msg["data"])
+    for (sid, fields), message in zip(entries, received, strict=True):
+        assert stream_id_of(message) == sid
+        assert message_from_entry(sid, fields[b"n"]) == message
+        assert orjson.loads(message)["event_id"] == sid.decode()
+    await pubsub.aclose()
+
+
+async def test_recent_stream_is_bounded(client, shop) -> None:
+    publisher = NotificationPublisher(client, ttl_s=60, maxlen=10)
+    await publisher.publish([note(shop, i) for i in range(300)])
+    # MAXLEN ~ trims whole radix-tree nodes: bounded near maxlen, never the full 300.
+    assert await client.xlen(recent_stream(shop)) < 150
