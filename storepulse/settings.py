@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     push_port: int = Field(8001, validation_alias=_env("PUSH_PORT"))
     log_level: str = Field("info", validation_alias=_env("LOG_LEVEL"))
 
+    # Fernet key for access tokens at rest; empty derives a development key from the secret.
+    token_key: SecretStr = SecretStr("")
+
     host: str = "127.0.0.1"
     worker_port: int = 8002
     # Idempotent producers need InitProducerId, which the embedded Tansu broker rejects;

@@ -1,0 +1,114 @@
+"""The shop registry: which shops installed the app, and their Admin API tokens.
+
+Kept in Redis (one hash per shop, `shop:{domain}`, plus the set `shops`); production runs
+Redis with AOF persistence. Ingest, streams and push all read it, hence it lives here.
+Access tokens are encrypted at rest with Fernet (`STOREPULSE_TOKEN_KEY`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis.asyncio as redis
+from cryptography.fernet import Fernet, InvalidToken
+
+from storepulse.settings import Settings
+
+INSTALLED = "installed"
+UNINSTALLED = "uninstalled"
+_INDEX = "shops"
+
+
+def _key(shop: str) -> str:
+    return f"shop:{shop}"
+
+
+def token_cipher(settings: Settings) -> Fernet:
+    """Fernet from STOREPULSE_TOKEN_KEY; in development derived from the API secret."""
+    key = settings.token_key.get_secret_value()
+    if not key:
+        seed = b"storepulse-token-key|" + (settings.api_secrets or [b"dev"])[0]
+        key = base64.urlsafe_b64encode(hashlib.sha256(seed).digest()).decode()
+    return Fernet(key)
+
+
+@dataclass(frozen=True)
+class Shop:
+    domain: str
+    status: str
+    installed_at: str
+    scopes: str = ""
+
+    @property
+    def installed(self) -> bool:
+        return self.status == INSTALLED
+
+
+class ShopRegistry:
+    def __init__(self, client: redis.Redis, cipher: Fernet) -> None:
+        self._client = client
+        self._cipher = cipher
+
+    async def install(self, domain: str, access_token: str, scopes: str = "") -> Shop:
+        """Record a (re)installation with its fresh access token."""
+        shop = Shop(domain, INSTALLED, datetime.now(UTC).isoformat(), scopes)
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                _key(domain),
+                mapping={
+                    "status": shop.status,
+                    "installed_at": shop.installed_at,
+                    "scopes": scopes,
+                    "token": self._cipher.encrypt(access_token.encode()),
+                },
+            )
+            pipe.sadd(_INDEX, domain)
+            await pipe.execute()
+        return shop
+
+    async def mark_uninstalled(self, domain: str) -> None:
+        """app/uninstalled: the token is dead, so drop it; the record stays until shop/redact."""
+        if await self._client.exists(_key(domain)):
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.hset(_key(domain), "status", UNINSTALLED)
+                pipe.hdel(_key(domain), "token")
+                await pipe.execute()
+
+    async def remove(self, domain: str) -> bool:
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.delete(_key(domain))
+            pipe.srem(_INDEX, domain)
+            deleted, _ = await pipe.execute()
+        return bool(deleted)
+
+    async def get(self, domain: str) -> Shop | None:
+        raw = await self._client.hgetall(_key(domain))
+        if not raw:
+            return None
+        return Shop(
+            domain,
+            raw[b"status"].decode(),
+            raw.get(b"installed_at", b"").decode(),
+            raw.get(b"scopes", b"").decode(),
+        )
+
+    async def is_installed(self, domain: str) -> bool:
+        return await self._client.hget(_key(domain), "status") == INSTALLED.encode()
+
+    async def access_token(self, domain: str) -> str | None:
+        """The decrypted Admin API token of an installed shop, else None."""
+        token = await self._client.hget(_key(domain), "token")
+        if token is None:
+            return None
+        try:
+            return self._cipher.decrypt(token).decode()
+        except InvalidToken:
+            return None
+
+    async def all(self) -> list[Shop]:
+        domains = sorted(d.decode() for d in await self._client.smembers(_INDEX))
+        shops = [await self.get(d) for d in domains]
+        return [s for s in shops if s is not None]

@@ -1,0 +1,35 @@
+"""Product catalog: products/* webhooks → a global table every worker can read."""
+
+from __future__ import annotations
+
+import faust
+
+from storepulse.contracts import TOPIC_PRODUCTS
+from streams.context import Context, decode_envelope
+
+
+def register(ctx: Context) -> faust.GlobalTable:
+    topic = ctx.app.topic(TOPIC_PRODUCTS, key_type=bytes, value_type=bytes)
+    # Any worker may describe any order's product, so every worker holds every product.
+    products = ctx.app.GlobalTable("products", partitions=ctx.settings.kafka_partitions, schema=ctx.schema)
+
+    @ctx.app.agent(topic, name="catalog")
+    async def catalog(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            envelope = decode_envelope(event.value)
+            if envelope is None:
+                continue
+            product = envelope["payload"]
+            key = f"{envelope.get('shop')}/{product.get('id')}".encode()
+            if envelope.get("topic") == "products/delete":
+                products.pop(key, None)
+                continue
+            images = product.get("images") or []
+            image = product.get("image") or (images[0] if images else None)
+            products[key] = {
+                "title": product.get("title"),
+                "handle": product.get("handle"),
+                "image": image.get("src") if isinstance(image, dict) else None,
+            }
+
+    return products
