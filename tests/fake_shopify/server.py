@@ -1,0 +1,170 @@
+"""The fake's HTTP surface, cost limiter and request log."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from graphql import FieldNode, OperationDefinitionNode, parse, value_from_ast_untyped
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from storepulse.devstack import free_port, wait_for_port
+
+# A resolver gets (fake, shop, arguments-with-variables-applied) and returns the field's data.
+Resolver = Callable[["FakeShopify", str, dict[str, Any]], Any]
+
+
+@dataclass
+class GraphQLCall:
+    shop: str
+    field: str
+    arguments: dict[str, Any]
+    throttled: bool
+
+
+@dataclass
+class Bucket:
+    """Shopify's leaky bucket: `available` points, refilled at `restore_rate` per second."""
+
+    maximum: float
+    restore_rate: float
+    available: float = 0.0
+    at: float = field(default_factory=time.monotonic)
+
+    def take(self, cost: float) -> bool:
+        now = time.monotonic()
+        self.available = min(self.maximum, self.available + (now - self.at) * self.restore_rate)
+        self.at = now
+        if self.available < cost:
+            return False
+        self.available -= cost
+        return True
+
+
+@dataclass
+class FakeShopify:
+    client_id: str = "fake-client-id"
+    client_secret: str = "test-secret"
+    max_points: float = 1000.0
+    restore_rate: float = 50.0
+    # Points each root field costs (Shopify: mutations ~10, queries by size).
+    cost: Callable[[str, dict[str, Any]], float] = lambda field, args: 10.0
+    resolvers: dict[str, Resolver] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)  # shop -> issued access token
+    codes: dict[str, str] = field(default_factory=dict)  # authorization code -> shop
+    calls: list[GraphQLCall] = field(default_factory=list)
+    # Per-shop state any resolver may keep (customers, tags, subscriptions ...).
+    state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Answer this many next GraphQL requests with HTTP 5xx (for retry tests).
+    fail_next: int = 0
+    url: str = ""
+    _buckets: dict[str, Bucket] = field(default_factory=dict)
+
+    def base_url_template(self) -> str:
+        """The value for SHOPIFY_ADMIN_BASE_URL."""
+        return self.url + "/{shop}"
+
+    def issue_code(self, shop: str) -> str:
+        """An authorization code as Shopify would put on the OAuth callback."""
+        code = secrets.token_hex(8)
+        self.codes[code] = shop
+        return code
+
+    def shop_state(self, shop: str) -> dict[str, Any]:
+        return self.state.setdefault(shop, {})
+
+    def calls_to(self, field_name: str) -> list[GraphQLCall]:
+        return [c for c in self.calls if c.field == field_name and not c.throttled]
+
+    def _bucket(self, shop: str) -> Bucket:
+        if shop not in self._buckets:
+            self._buckets[shop] = Bucket(self.max_points, self.restore_rate, self.max_points)
+        return self._buckets[shop]
+
+    def app(self) -> Starlette:
+        async def token(request: Request) -> Response:
+            shop = request.path_params["shop"]
+            body = await request.json()
+            if body.get("client_id") != self.client_id or body.get("client_secret") != self.client_secret:
+                return JSONResponse({"error": "invalid_client"}, status_code=400)
+            if self.codes.pop(body.get("code", ""), None) != shop:
+                return JSONResponse({"error": "invalid_grant"}, status_code=400)
+            self.tokens[shop] = f"shpat_{secrets.token_hex(12)}"
+            return JSONResponse({"access_token": self.tokens[shop], "scope": "read_orders"})
+
+        async def graphql(request: Request) -> Response:
+            shop = request.path_params["shop"]
+            if (
+                not self.tokens.get(shop)
+                or request.headers.get("x-shopify-access-token") != self.tokens[shop]
+            ):
+                return JSONResponse({"errors": "[API] Invalid API key or access token"}, status_code=401)
+            if self.fail_next > 0:
+                self.fail_next -= 1
+                return JSONResponse({"errors": "Internal error"}, status_code=503)
+            body = await request.json()
+            return JSONResponse(self._execute(shop, body.get("query", ""), body.get("variables") or {}))
+
+        return Starlette(
+            routes=[
+                Route("/{shop}/admin/oauth/access_token", token, methods=["POST"]),
+                Route("/{shop}/admin/api/{version}/graphql.json", graphql, methods=["POST"]),
+            ]
+        )
+
+    def _execute(self, shop: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        operation = next(d for d in parse(query).definitions if isinstance(d, OperationDefinitionNode))
+        fields = [s for s in operation.selection_set.selections if isinstance(s, FieldNode)]
+        bucket = self._bucket(shop)
+        calls = [(f.name.value, _arguments(f, variables)) for f in fields]
+        cost = sum(self.cost(name, args) for name, args in calls)
+        throttled = not bucket.take(cost)
+        self.calls.extend(GraphQLCall(shop, name, args, throttled) for name, args in calls)
+        status = {
+            "maximumAvailable": bucket.maximum,
+            "currentlyAvailable": int(bucket.available),
+            "restoreRate": bucket.restore_rate,
+        }
+        extensions = {"cost": {"requestedQueryCost": cost, "throttleStatus": status}}
+        if throttled:
+            return {
+                "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                "extensions": extensions,
+            }
+        data = {}
+        for name, args in calls:
+            resolver = self.resolvers.get(name)
+            if resolver is None:
+                return {"errors": [{"message": f"Field '{name}' doesn't exist on the fake"}]}
+            data[name] = resolver(self, shop, args)
+        return {"data": data, "extensions": extensions}
+
+
+def _arguments(node: FieldNode, variables: dict[str, Any]) -> dict[str, Any]:
+    return {a.name.value: value_from_ast_untyped(a.value, variables) for a in node.arguments or ()}
+
+
+@contextlib.contextmanager
+def running_fake_shopify(fake: FakeShopify | None = None) -> Iterator[FakeShopify]:
+    """Serve `fake` on a free loopback port in a background thread."""
+    fake = fake or FakeShopify()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port(port, 10)
+    fake.url = f"http://127.0.0.1:{port}"
+    try:
+        yield fake
+    finally:
+        server.should_exit = True
+        thread.join(10)
