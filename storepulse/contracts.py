@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 # Kafka topics.
 TOPIC_ORDERS = "shopify.orders"
@@ -93,5 +94,65 @@ class Notification(BaseModel):
     product: ProductRef | None = None
     actor: Actor | None = None
     occurred_at: datetime
+    # BCP 47 language of title/message; the widget lays ar/he out right-to-left.
+    lang: str = "en"
     # Epoch milliseconds when streams published it: lets clients measure delivery latency.
     published_at: float | None = None
+
+
+BeaconType = Literal["impression", "click", "dismiss", "page_view"]
+
+
+class Beacon(BaseModel):
+    """A widget beacon as ingest produces it to `widget.beacons` (key `{shop}`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shop: str
+    type: BeaconType
+    # Random id the widget keeps per browser (localStorage); never a customer id.
+    visitor: str = Field(min_length=8, max_length=64)
+    product_id: str | None = Field(None, max_length=32)
+    notification_id: str | None = Field(None, max_length=64)
+    received_at: datetime
+
+
+class RfmThresholds(BaseModel):
+    """Bounds for scores 5..2 (anything past the last bound scores 1)."""
+
+    recency_days: list[int] = [30, 90, 180, 365]  # days since last order: fewer is better
+    frequency: list[int] = [10, 5, 3, 2]  # orders: at least this many
+    monetary: list[Decimal] = [Decimal(1000), Decimal(500), Decimal(200), Decimal(50)]  # net spent
+
+
+class TierRule(BaseModel):
+    """A customer holds the tier while they meet either bound (0 = bound not used)."""
+
+    name: str = "VIP"
+    tag: str = "VIP"
+    min_orders: int = 3
+    min_spent: Decimal = Decimal(0)
+
+
+class ShopSettings(BaseModel):
+    """Per-shop settings, the value of the compacted `shop.settings` topic (key `{shop}`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shop: str
+    # Notification rules
+    enabled_kinds: list[NotificationKind] = ["purchase", "trending", "viewing"]
+    min_order_value: Decimal = Decimal(0)
+    excluded_products: list[str] = []
+    buyer_display: Literal["first_name_city", "city", "anonymous"] = "first_name_city"
+    max_purchase_age_s: int = 24 * 3600
+    language: str = "en"
+    # Per-language overrides of the built-in templates: {lang: {kind: template}}.
+    templates: dict[str, dict[str, str]] = {}
+    trending_thresholds: list[int] = [5, 10, 25, 50, 100]
+    # Customer intelligence
+    rfm: RfmThresholds = RfmThresholds()
+    tiers: list[TierRule] = [TierRule()]
+    vip_dropoff_days: int = 365
+    writeback_dry_run: bool = False
+    updated_at: datetime | None = None
