@@ -18,6 +18,11 @@ TOPIC_BEACONS = "widget.beacons"
 TOPIC_NOTIFICATIONS = "notifications"
 TOPIC_CUSTOMER_CHANGES = "customer.changes"
 TOPIC_SHOP_SETTINGS = "shop.settings"
+# Tag write-backs that failed for good (value: the change plus the reason).
+TOPIC_CUSTOMER_CHANGES_DLQ = "customer.changes.dlq"
+# Internal to streams: events re-keyed to the partition that owns them.
+TOPIC_CUSTOMER_EVENTS = "streams.customer-events"  # key `{shop}/{customer_id}`
+TOPIC_ORDER_EVENTS = "streams.order-events"  # key `{shop}/{order_id}`
 
 ALL_TOPICS = (
     TOPIC_ORDERS,
@@ -28,6 +33,9 @@ ALL_TOPICS = (
     TOPIC_NOTIFICATIONS,
     TOPIC_CUSTOMER_CHANGES,
     TOPIC_SHOP_SETTINGS,
+    TOPIC_CUSTOMER_CHANGES_DLQ,
+    TOPIC_CUSTOMER_EVENTS,
+    TOPIC_ORDER_EVENTS,
 )
 COMPACTED_TOPICS = frozenset({TOPIC_SHOP_SETTINGS})
 
@@ -118,7 +126,7 @@ class Beacon(BaseModel):
 
 
 class RfmThresholds(BaseModel):
-    """Bounds for scores 5..2 (anything past the last bound scores 1)."""
+    """Bounds for scores 5..2 (anything past the last bound scores 1); segments: streams/rfm.py."""
 
     recency_days: list[int] = [30, 90, 180, 365]  # days since last order: fewer is better
     frequency: list[int] = [10, 5, 3, 2]  # orders: at least this many
@@ -126,7 +134,10 @@ class RfmThresholds(BaseModel):
 
 
 class TierRule(BaseModel):
-    """A customer holds the tier while they meet either bound (0 = bound not used)."""
+    """A customer holds the tier while they meet either bound (0 = bound not used).
+
+    `ShopSettings.tiers` lists rules from lowest to highest; a customer holds the highest met.
+    """
 
     name: str = "VIP"
     tag: str = "VIP"

@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     sse_ping_s: float = 15.0
     sse_initial_backlog: int = 3
 
+    # Shopify Admin API: `{shop}` is replaced by the shop domain (tests point it at the fake).
+    shopify_admin_base_url: str = Field("https://{shop}", validation_alias=_env("SHOPIFY_ADMIN_BASE_URL"))
+    shopify_api_version: str = "2026-10"
+    # Log VIP tag changes instead of writing them to Shopify (every shop).
+    writeback_dry_run: bool = False
+    writeback_attempts: int = 6
+    # How often each worker looks for customers whose standing time alone moved (VIP dropoff).
+    customer_refresh_s: float = 600.0
+
     simulator: bool = True
     demo_shop: str = "demo-store.myshopify.com"
 

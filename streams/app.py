@@ -12,9 +12,10 @@ import faust
 import redis.asyncio as redis
 
 from storepulse.settings import Settings
-from streams import catalog, health, orders
+from streams import catalog, compliance, customers, health, order_owners, orders
 from streams.context import Context, StreamsApp
 from streams.publisher import NotificationPublisher
+from streams.settings_source import default_settings_for
 
 
 def create_app(settings: Settings) -> StreamsApp:
@@ -50,6 +51,9 @@ def create_app(settings: Settings) -> StreamsApp:
         id_key=settings.api_secrets[0] if settings.api_secrets else b"",
     )
     products = catalog.register(ctx)
-    orders.register(ctx, products)
+    book = customers.register(ctx, default_settings_for)
+    orders.register(ctx, products, book)
+    order_owners.register(ctx)
+    compliance.register(ctx)
     health.register(ctx)
     return app

@@ -1,26 +1,198 @@
-"""Per-customer lifetime metrics, updated idempotently from orders."""
+"""Per-customer lifetime metrics, exact under duplicates, reordering, cancels, refunds and deletes.
+
+The state keeps a small ledger entry per order (`orders`): its shop-currency total, created and
+last applied `updated_at`, cancelled/deleted flags and the refunds seen by id. Applying any event
+is a merge into that ledger, so a re-delivered or older event changes nothing, and the totals move
+by the difference one order's contribution made.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from streams.fields import money, parse_time
 
-# How many applied order ids a customer's state remembers to skip re-deliveries.
-SEEN_ORDERS = 64
+# Webhook topics whose payload is a whole order ("orders/backfill" is what the backfill produces).
+FULL_ORDER_TOPICS = frozenset(
+    {
+        "orders/create",
+        "orders/updated",
+        "orders/paid",
+        "orders/cancelled",
+        "orders/fulfilled",
+        "orders/partially_fulfilled",
+        "orders/edited",
+        "orders/backfill",
+    }
+)
+ORDER_DELETE = "orders/delete"
+REFUND_CREATE = "refunds/create"
+# Fields of the state that are bookkeeping, not part of what the admin API shows.
+INTERNAL_FIELDS = ("orders",)
+
+Entry = dict[str, Any]
 
 
-def apply_order(state: dict[str, Any] | None, order: dict[str, Any]) -> dict[str, Any] | None:
-    """The customer's state after `order`, or None when the order was already counted."""
-    state = dict(state or {"orders_count": 0, "total_spent": "0", "last_order_at": None, "seen": []})
-    order_id = str(order.get("id"))
-    if order_id in state["seen"]:
+def new_state(shop: str, customer_id: str) -> dict[str, Any]:
+    return {
+        "shop": shop,
+        "customer_id": customer_id,
+        "orders_count": 0,
+        "total_spent": "0",
+        "net_spent": "0",
+        "average_order_value": "0",
+        "currency": None,
+        "first_order_at": None,
+        "last_order_at": None,
+        "days_since_last_order": None,
+        "orders": {},
+    }
+
+
+def customer_view(state: dict[str, Any]) -> dict[str, Any]:
+    """What the admin API returns for a customer: the state without its ledger."""
+    return {k: v for k, v in state.items() if k not in INTERNAL_FIELDS}
+
+
+def owner_of(topic: str, payload: dict[str, Any]) -> str | None:
+    """The customer id an event names, or None (guest orders, refunds and deletes name none)."""
+    if topic not in FULL_ORDER_TOPICS:
         return None
-    state["orders_count"] += 1
-    state["total_spent"] = str(money(state["total_spent"]) + money(order.get("total_price")))
-    created = parse_time(order.get("created_at"))
-    last = parse_time(state["last_order_at"])
-    if created is not None and (last is None or created > last):
-        state["last_order_at"] = created.isoformat()
-    state["seen"] = [*state["seen"], order_id][-SEEN_ORDERS:]
-    return state
+    customer = payload.get("customer")
+    owner = customer.get("id") if isinstance(customer, dict) else None
+    return str(owner) if owner is not None else None
+
+
+def order_id_of(topic: str, payload: dict[str, Any]) -> str | None:
+    raw = payload.get("order_id") if topic == REFUND_CREATE else payload.get("id")
+    return str(raw) if raw is not None else None
+
+
+def _shop_money(payload: dict[str, Any], field: str) -> tuple[Decimal, str | None]:
+    """An amount in the shop currency: `{field}_set.shop_money` when present, else `{field}`."""
+    money_set = payload.get(f"{field}_set")
+    shop_money = money_set.get("shop_money") if isinstance(money_set, dict) else None
+    if isinstance(shop_money, dict):
+        return money(shop_money.get("amount")), shop_money.get("currency_code")
+    return money(payload.get(field)), payload.get("currency")
+
+
+def refund_amount(refund: dict[str, Any]) -> Decimal:
+    """Money a refund returned: its successful refund transactions."""
+    total = Decimal(0)
+    for tx in refund.get("transactions") or ():
+        if isinstance(tx, dict) and tx.get("kind") == "refund" and tx.get("status") in (None, "success"):
+            total += _shop_money(tx, "amount")[0]
+    return total
+
+
+def _refunds_of(payload: dict[str, Any]) -> dict[str, str]:
+    refunds = payload.get("refunds")
+    if not isinstance(refunds, list):
+        return {}
+    return {str(r["id"]): str(refund_amount(r)) for r in refunds if isinstance(r, dict) and "id" in r}
+
+
+def _contribution(entry: Entry | None) -> tuple[int, Decimal, Decimal]:
+    """(orders, total, net) one ledger entry adds to the customer's metrics."""
+    if not entry or "t" not in entry or entry.get("x") or entry.get("d"):
+        return 0, Decimal(0), Decimal(0)
+    total = Decimal(entry["t"])
+    return 1, total, total - sum((Decimal(a) for a in entry.get("r", {}).values()), Decimal(0))
+
+
+def _merge_order(entry: Entry | None, payload: dict[str, Any]) -> Entry | None:
+    """The entry after a whole-order payload, or None when it is not newer than what was applied."""
+    if entry and entry.get("d"):
+        return None
+    updated = parse_time(payload.get("updated_at")) or parse_time(payload.get("created_at"))
+    applied = parse_time(entry.get("u")) if entry else None
+    if applied is not None and (updated is None or updated <= applied):
+        return None
+    total, currency = _shop_money(payload, "total_price")
+    merged: Entry = {
+        "t": str(total),
+        "c": payload.get("created_at"),
+        "u": updated.isoformat() if updated else None,
+        "r": {**(entry or {}).get("r", {}), **_refunds_of(payload)},
+    }
+    if payload.get("cancelled_at"):
+        merged["x"] = 1
+    if currency:
+        merged["cur"] = currency
+    return merged
+
+
+def _merge_refund(entry: Entry | None, payload: dict[str, Any]) -> Entry | None:
+    if (entry and entry.get("d")) or payload.get("id") is None:
+        return None
+    refund_id, amount = str(payload["id"]), str(refund_amount(payload))
+    refunds = (entry or {}).get("r", {})
+    if refunds.get(refund_id) == amount:
+        return None
+    # A refund may arrive before its order: the entry then holds refunds only until the order does.
+    return {**(entry or {}), "r": {**refunds, refund_id: amount}}
+
+
+def apply_event(state: dict[str, Any], topic: str, payload: dict[str, Any]) -> bool:
+    """Apply one order, refund or delete event to `state` in place; True when anything changed."""
+    order_id = order_id_of(topic, payload)
+    if order_id is None:
+        return False
+    ledger: dict[str, Entry] = state["orders"]
+    before = ledger.get(order_id)
+    if topic in FULL_ORDER_TOPICS:
+        after = _merge_order(before, payload)
+    elif topic == REFUND_CREATE:
+        after = _merge_refund(before, payload)
+    elif topic == ORDER_DELETE:
+        after = None if before and before.get("d") else {"d": 1}
+    else:
+        return False
+    if after is None:
+        return False
+    ledger[order_id] = after
+    _move_totals(state, before, after)
+    return True
+
+
+def _move_totals(state: dict[str, Any], before: Entry | None, after: Entry) -> None:
+    n0, t0, net0 = _contribution(before)
+    n1, t1, net1 = _contribution(after)
+    state["orders_count"] += n1 - n0
+    state["total_spent"] = str(Decimal(state["total_spent"]) + t1 - t0)
+    state["net_spent"] = str(Decimal(state["net_spent"]) + net1 - net0)
+    if after.get("cur"):
+        state["currency"] = after["cur"]
+    count = state["orders_count"]
+    state["average_order_value"] = (
+        str((Decimal(state["net_spent"]) / count).quantize(Decimal("0.01"))) if count else "0"
+    )
+    created = parse_time(after.get("c"))
+    if n1 and created is not None and not n0:
+        first, last = parse_time(state["first_order_at"]), parse_time(state["last_order_at"])
+        if first is None or created < first:
+            state["first_order_at"] = after["c"]
+        if last is None or created > last:
+            state["last_order_at"] = after["c"]
+    elif n0 and not n1:
+        _recompute_dates(state)
+
+
+def _recompute_dates(state: dict[str, Any]) -> None:
+    """First/last order dates over the orders still counted (after a cancel or delete)."""
+    dates = sorted(
+        (parse_time(e["c"]), e["c"])
+        for e in state["orders"].values()
+        if _contribution(e)[0] and parse_time(e.get("c")) is not None
+    )
+    state["first_order_at"] = dates[0][1] if dates else None
+    state["last_order_at"] = dates[-1][1] if dates else None
+
+
+def days_since(state: dict[str, Any], now: datetime) -> float | None:
+    """Days (fractional) since the last counted order, or None without one."""
+    last = parse_time(state.get("last_order_at"))
+    return (now - last).total_seconds() / 86400 if last else None

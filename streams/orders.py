@@ -1,7 +1,9 @@
 """Orders → customer metrics table and purchase notifications.
 
 Orders arrive keyed `{shop}/{customer}` (ingest chooses the key), so the customer table is
-co-partitioned with its source topic and no repartitioning hop is needed.
+co-partitioned with its source topic and no repartitioning hop is needed. Records re-keyed to a
+customer (refunds, deletes, compliance requests) arrive on `streams.customer-events`, which has
+the same key and partition count, into the same agent.
 """
 
 from __future__ import annotations
@@ -10,37 +12,28 @@ from datetime import UTC, datetime
 
 import faust
 
-from storepulse.contracts import TOPIC_ORDERS, Notification
-from streams.context import Context, decode_envelope
-from streams.customer_metrics import apply_order
+from storepulse.contracts import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDERS, Notification
+from streams.context import Context
+from streams.customers import CustomerBook
 from streams.notifications import purchase_notification
 
 BATCH = 500
 BATCH_WITHIN_S = 0.005
 
 
-def register(ctx: Context, products: faust.GlobalTable) -> faust.Table:
-    topic = ctx.app.topic(TOPIC_ORDERS, key_type=bytes, value_type=bytes)
-    customers = ctx.app.Table("customer-metrics", partitions=ctx.settings.kafka_partitions, schema=ctx.schema)
+def register(ctx: Context, products: faust.GlobalTable, book: CustomerBook) -> None:
+    topic = ctx.app.topic(TOPIC_ORDERS, TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
     settings = ctx.settings
 
     @ctx.app.agent(topic, name="orders")
     async def orders(stream: faust.StreamT[bytes]) -> None:
         # take_events batches for one Redis pipeline per batch and may still write tables.
         async for events in stream.take_events(BATCH, within=BATCH_WITHIN_S):
+            fresh = await book.apply(stream, events)
             now = datetime.now(UTC)
             out: list[Notification] = []
-            for event in events:
-                # Table writes find their changelog partition through the current event.
-                stream._set_current_event(event)
-                envelope = decode_envelope(event.value)
-                if envelope is None or envelope.get("topic") != "orders/create":
-                    continue
+            for envelope in fresh:
                 shop, order = envelope["shop"], envelope["payload"]
-                updated = apply_order(customers.get(event.key), order)
-                if updated is None:
-                    continue  # a re-delivery already counted
-                customers[event.key] = updated
                 items = order.get("line_items") or [{}]
                 first = items[0] if isinstance(items[0], dict) else {}
                 note = purchase_notification(
@@ -54,5 +47,3 @@ def register(ctx: Context, products: faust.GlobalTable) -> faust.Table:
                 if note is not None:
                     out.append(note)
             await ctx.publisher.publish(out)
-
-    return customers

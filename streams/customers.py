@@ -1,0 +1,267 @@
+"""The `customer-metrics` table: orders, refunds, deletes and compliance requests per customer.
+
+The orders agent hands every batch of `shopify.orders` and `streams.customer-events` records to
+`CustomerBook.apply`. Records that name a customer change that customer's state on this
+partition; records that name only an order (refunds, deletes) go to `order_owners`, which knows
+each order's customer and sends them back here re-keyed. After each batch one Redis pipeline
+refreshes the admin read models `vips:{shop}` and `segments:{shop}` for every customer touched
+(also on re-deliveries, so a crash between the table write and Redis heals on replay).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+import orjson
+import structlog
+from faust.types import EventT
+
+from storepulse.contracts import (
+    TOPIC_CUSTOMER_CHANGES,
+    TOPIC_CUSTOMER_EVENTS,
+    TOPIC_ORDER_EVENTS,
+    ShopSettings,
+    recent_stream,
+)
+from streams.context import Context, decode_envelope
+from streams.customer_metrics import (
+    FULL_ORDER_TOPICS,
+    ORDER_DELETE,
+    REFUND_CREATE,
+    apply_event,
+    customer_view,
+    new_state,
+    order_id_of,
+    owner_of,
+)
+from streams.notifications import notification_id
+from streams.rekey import (
+    CUSTOMER_REDACT,
+    DATA_REQUEST,
+    FORGET_ORDER,
+    ORDER_OWNER,
+    REEVALUATE,
+    SHOP_REDACT,
+    customer_key,
+    forget_shop,
+    forward,
+    order_key,
+)
+from streams.settings_source import SettingsFor
+from streams.standing import TierChange, read_model, refresh
+
+log = structlog.get_logger(__name__)
+
+
+def vips_key(shop: str) -> str:
+    return f"vips:{shop}"
+
+
+def segments_key(shop: str) -> str:
+    return f"segments:{shop}"
+
+
+def data_requests_key(shop: str) -> str:
+    return f"data-requests:{shop}"
+
+
+@dataclass
+class _Batch:
+    """What one batch leaves to do in Redis once its table writes are done."""
+
+    touched: dict[bytes, dict[str, Any] | None] = field(default_factory=dict)
+    fresh_creates: list[dict[str, Any]] = field(default_factory=list)
+    redacted: list[tuple[str, list[str]]] = field(default_factory=list)
+    data_requests: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+
+class CustomerBook:
+    def __init__(self, ctx: Context, settings_for: SettingsFor) -> None:
+        app = ctx.app
+        self._ctx = ctx
+        self._settings_for = settings_for
+        self._partitions = ctx.settings.kafka_partitions
+        self.table = app.Table("customer-metrics", partitions=self._partitions, schema=ctx.schema)
+        self.customer_events = app.topic(TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
+        self.order_events = app.topic(TOPIC_ORDER_EVENTS, key_type=bytes, value_type=bytes)
+        self.changes = app.topic(TOPIC_CUSTOMER_CHANGES, key_type=bytes, value_type=bytes)
+
+    async def apply(self, stream: faust.StreamT[bytes], events: list[EventT]) -> list[dict[str, Any]]:
+        """Apply a batch; returns the envelopes of orders/create seen for the first time."""
+        now = datetime.now(UTC)
+        batch = _Batch()
+        for event in events:
+            # Table writes find their changelog partition through the current event.
+            stream._set_current_event(event)
+            envelope = decode_envelope(event.value)
+            if envelope is not None and isinstance(envelope.get("shop"), str):
+                await self._apply_one(event, envelope, now, batch)
+        await self._write_read_models(batch)
+        return batch.fresh_creates
+
+    async def _apply_one(self, event: EventT, envelope: dict[str, Any], now: datetime, batch: _Batch) -> None:
+        topic, shop, payload = envelope.get("topic"), envelope["shop"], envelope["payload"]
+        if topic == SHOP_REDACT:
+            forget_shop(self.table, shop, event.message.partition, self._partitions)
+            return
+        customer_id = envelope.get("customer_id") or owner_of(topic, payload)
+        if customer_id is None:
+            await self._without_customer(envelope, topic, shop, payload, batch)
+            return
+        key = customer_key(shop, str(customer_id))
+        if key != event.key:
+            await forward(self.customer_events, key, envelope, customer_id=str(customer_id))
+        elif topic == CUSTOMER_REDACT:
+            await self._redact(key, shop, payload, batch)
+        elif topic == DATA_REQUEST:
+            self._data_request(key, shop, str(customer_id), envelope, now, batch)
+        else:
+            await self._update(key, shop, str(customer_id), envelope, now, batch)
+
+    async def _without_customer(
+        self, envelope: dict[str, Any], topic: Any, shop: str, payload: dict[str, Any], batch: _Batch
+    ) -> None:
+        order_id = order_id_of(topic, payload)
+        if order_id is None:
+            return
+        if topic in (REFUND_CREATE, ORDER_DELETE):
+            await forward(self.order_events, order_key(shop, order_id), envelope)
+        elif topic == "orders/create":
+            # A guest order: shown on the storefront, counted for no one.
+            batch.fresh_creates.append(envelope)
+            await self._index(shop, order_id, None)
+
+    async def _index(self, shop: str, order_id: str, customer_id: str | None) -> None:
+        record = {"topic": ORDER_OWNER, "shop": shop, "customer_id": customer_id, "payload": {"id": order_id}}
+        await forward(self.order_events, order_key(shop, order_id), record)
+
+    async def _update(
+        self, key: bytes, shop: str, customer_id: str, envelope: dict[str, Any], now: datetime, batch: _Batch
+    ) -> None:
+        topic, payload = envelope["topic"], envelope["payload"]
+        state = self.table.get(key)
+        created = state is None
+        if created:
+            state = new_state(shop, customer_id)
+        changed = False
+        if topic != REEVALUATE:
+            order_id = order_id_of(topic, payload)
+            known = order_id in state["orders"] and "u" in state["orders"][order_id]
+            changed = apply_event(state, topic, payload)
+            if changed and not known and topic in FULL_ORDER_TOPICS:
+                await self._index(shop, str(order_id), customer_id)
+                if topic == "orders/create":
+                    batch.fresh_creates.append(envelope)
+        if created and not changed:
+            return  # nothing about this customer is worth keeping
+        change = refresh(state, self._settings_for(shop), now)
+        if changed or change is not None:
+            self.table[key] = state
+        if change is not None:
+            await self._announce(key, change)
+        batch.touched[key] = state
+
+    async def _announce(self, key: bytes, change: TierChange) -> None:
+        await self.changes.send(key=key, value=orjson.dumps(change.record()))
+
+    async def _redact(self, key: bytes, shop: str, payload: dict[str, Any], batch: _Batch) -> None:
+        state = self.table.pop(key, None)
+        orders = {str(o) for o in payload.get("orders_to_redact") or ()}
+        if state is not None:
+            orders |= set(state["orders"])
+        for order_id in sorted(orders):
+            record = {"topic": FORGET_ORDER, "shop": shop, "payload": {"id": order_id}}
+            await forward(self.order_events, order_key(shop, order_id), record)
+        batch.touched[key] = None
+        batch.redacted.append((shop, sorted(orders)))
+
+    def _data_request(
+        self, key: bytes, shop: str, customer_id: str, envelope: dict[str, Any], now: datetime, batch: _Batch
+    ) -> None:
+        payload = envelope["payload"]
+        state = self.table.get(key)
+        request = payload.get("data_request") if isinstance(payload.get("data_request"), dict) else {}
+        record = {
+            "request_id": request.get("id"),
+            "customer_id": customer_id,
+            "requested_at": envelope.get("triggered_at") or envelope.get("received_at"),
+            "recorded_at": now.isoformat(),
+            "metrics": customer_view(state) if state else None,
+            "order_ids": sorted(state["orders"]) if state else [],
+        }
+        field_name = f"{customer_id}:{request.get('id') or envelope.get('webhook_id')}"
+        batch.data_requests.append((shop, field_name, record))
+
+    async def _write_read_models(self, batch: _Batch) -> None:
+        if not (batch.touched or batch.data_requests):
+            return
+        by_shop: dict[str, list[tuple[str, dict[str, Any] | None]]] = defaultdict(list)
+        for key, state in batch.touched.items():
+            shop, customer_id = key.decode().split("/", 1)
+            by_shop[shop].append((customer_id, state))
+        async with self._ctx.redis.pipeline(transaction=False) as pipe:
+            for shop, customers in by_shop.items():
+                vips = {c: orjson.dumps(read_model(s)) for c, s in customers if s and s.get("tier")}
+                not_vip = [c for c, s in customers if not (s and s.get("tier"))]
+                segments = {c: s["segment"] for c, s in customers if s}
+                gone = [c for c, s in customers if s is None]
+                if vips:
+                    pipe.hset(vips_key(shop), mapping=vips)
+                if not_vip:
+                    pipe.hdel(vips_key(shop), *not_vip)
+                if segments:
+                    pipe.hset(segments_key(shop), mapping=segments)
+                if gone:
+                    pipe.hdel(segments_key(shop), *gone)
+            for shop, field_name, record in batch.data_requests:
+                pipe.hset(data_requests_key(shop), field_name, orjson.dumps(record))
+            await pipe.execute()
+        for shop, order_ids in batch.redacted:
+            await self._unpublish(shop, order_ids)
+        for shop, _, _ in batch.data_requests:
+            log.info("data_request_recorded", shop=shop)
+
+    async def _unpublish(self, shop: str, order_ids: list[str]) -> None:
+        """Delete the storefront notifications a redacted customer's orders caused."""
+        ids = {notification_id(shop, "purchase", o, self._ctx.id_key) for o in order_ids}
+        stream = recent_stream(shop)
+        doomed = [
+            entry_id
+            for entry_id, fields in await self._ctx.redis.xrange(stream)
+            if orjson.loads(fields[b"n"]).get("id") in ids
+        ]
+        if doomed:
+            await self._ctx.redis.xdel(stream, *doomed)
+        log.info("customer_redacted", shop=shop, notifications_removed=len(doomed))
+
+    def standing_drifted(self, state: dict[str, Any], settings: ShopSettings, now: datetime) -> bool:
+        """Whether time alone moved this customer's tier or segment (VIP dropoff, recency)."""
+        probe = dict(state)
+        return refresh(probe, settings, now) is not None or probe["segment"] != state.get("segment")
+
+    async def reevaluate_drifted(self) -> int:
+        """Ask each local customer whose standing time moved to re-evaluate on its own partition."""
+        now = datetime.now(UTC)
+        sent = 0
+        for key, state in list(self.table.items()):
+            if self.standing_drifted(state, self._settings_for(state["shop"]), now):
+                record = {"topic": REEVALUATE, "shop": state["shop"], "payload": {}}
+                await forward(self.customer_events, key, record, customer_id=state["customer_id"])
+                sent += 1
+        return sent
+
+
+def register(ctx: Context, settings_for: SettingsFor) -> CustomerBook:
+    book = CustomerBook(ctx, settings_for)
+
+    @ctx.app.timer(ctx.settings.customer_refresh_s, name="customer-standing")
+    async def customer_standing() -> None:
+        drifted = await book.reevaluate_drifted()
+        if drifted:
+            log.info("customer_standing_drifted", customers=drifted)
+
+    return book

@@ -1,0 +1,70 @@
+"""The order → customer index, so refunds and deletes (which name only an order) reach the customer.
+
+Table `order-owners`, keyed `{shop}/{order_id}` and fed by `streams.order-events` (same key):
+- `streams/order-owner` records (sent by the customers step the first time it counts an order)
+  set the owner; `customer_id` None marks a guest order, whose refunds concern no one;
+- refunds/create and orders/delete are forwarded to `streams.customer-events` keyed by the
+  owner; one that arrives before its order waits in the entry (`pending`) until the owner is known;
+- `streams/forget-order` (customers/redact) drops the entry; `shop/redact` drops the shop's.
+Every step is idempotent: setting the same owner twice or forwarding a refund twice changes
+nothing downstream, because the customer's ledger keys refunds by id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from storepulse.contracts import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDER_EVENTS
+from streams.context import Context, decode_envelope
+from streams.rekey import FORGET_ORDER, ORDER_OWNER, SHOP_REDACT, customer_key, forget_shop, forward
+
+BATCH = 500
+BATCH_WITHIN_S = 0.005
+# A refund or delete waits for its order at most this many per order (guards a runaway entry).
+MAX_PENDING = 50
+
+
+def register(ctx: Context) -> faust.Table:
+    app = ctx.app
+    partitions = ctx.settings.kafka_partitions
+    owners = app.Table("order-owners", partitions=partitions, schema=ctx.schema)
+    customer_events = app.topic(TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
+
+    async def to_owner(shop: str, customer_id: str, envelope: dict[str, Any]) -> None:
+        await forward(customer_events, customer_key(shop, customer_id), envelope, customer_id=customer_id)
+
+    async def handle(event: EventT, envelope: dict[str, Any]) -> None:
+        topic, shop = envelope.get("topic"), envelope["shop"]
+        entry = owners.get(event.key)
+        if topic == SHOP_REDACT:
+            forget_shop(owners, shop, event.message.partition, partitions)
+        elif topic == FORGET_ORDER:
+            owners.pop(event.key, None)
+        elif topic == ORDER_OWNER:
+            if entry is not None and "customer_id" in entry:
+                return
+            customer_id = envelope.get("customer_id")
+            owners[event.key] = {"customer_id": customer_id}
+            for waiting in (entry or {}).get("pending", ()) if customer_id else ():
+                await to_owner(shop, customer_id, waiting)
+        elif entry is not None and "customer_id" in entry:
+            if entry["customer_id"] is not None:
+                await to_owner(shop, entry["customer_id"], envelope)
+        else:
+            pending = (entry or {}).get("pending", [])
+            if all(p.get("webhook_id") != envelope.get("webhook_id") for p in pending):
+                owners[event.key] = {"pending": [*pending, envelope][-MAX_PENDING:]}
+
+    @app.agent(app.topic(TOPIC_ORDER_EVENTS, key_type=bytes, value_type=bytes), name="order-owners")
+    async def order_owners(stream: faust.StreamT[bytes]) -> None:
+        async for events in stream.take_events(BATCH, within=BATCH_WITHIN_S):
+            for event in events:
+                stream._set_current_event(event)
+                envelope = decode_envelope(event.value)
+                if envelope is not None and isinstance(envelope.get("shop"), str):
+                    await handle(event, envelope)
+
+    return owners

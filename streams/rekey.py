@@ -1,0 +1,58 @@
+"""Moving events to the partition that owns them, and forgetting a shop's keys partition by partition.
+
+Shopify sends some events keyed by something other than the owner of the state they change
+(refunds and deletes name an order, compliance topics a shop). Those are forwarded, as the same
+envelope plus `customer_id`, to an internal topic keyed by the owner, so each table key is only
+ever written from its own partition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+import orjson
+from aiokafka.partitioner import murmur2
+
+# Kinds of internal records (the envelope's `topic`) next to Shopify's own topics.
+ORDER_OWNER = "streams/order-owner"  # payload {id}; customer_id None marks a guest order
+FORGET_ORDER = "streams/forget-order"  # a redacted customer's order leaves the index
+REEVALUATE = "streams/reevaluate"  # time moved a customer's standing (VIP dropoff, recency)
+CUSTOMER_REDACT = "customers/redact"
+DATA_REQUEST = "customers/data_request"
+SHOP_REDACT = "shop/redact"
+
+
+def customer_key(shop: str, customer_id: str) -> bytes:
+    return f"{shop}/{customer_id}".encode()
+
+
+def order_key(shop: str, order_id: str) -> bytes:
+    return f"{shop}/{order_id}".encode()
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (and so ingest) gives `key`."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+async def forward(topic: faust.TopicT, key: bytes, envelope: dict[str, Any], **extra: Any) -> None:
+    await topic.send(key=key, value=orjson.dumps({**envelope, **extra}))
+
+
+async def broadcast(topic: faust.TopicT, envelope: dict[str, Any], partitions: int) -> None:
+    """One copy of `envelope` to every partition (work that touches every partition's keys)."""
+    value = orjson.dumps(envelope)
+    for partition in range(partitions):
+        await topic.send(key=envelope["shop"].encode(), value=value, partition=partition)
+
+
+def forget_shop(table: faust.Table, shop: str, partition: int, partitions: int) -> int:
+    """Delete the shop's keys that live on `partition` (call from that partition's event)."""
+    prefix = f"{shop}/".encode()
+    doomed = [
+        k for k in list(table.keys()) if k.startswith(prefix) and partition_of(k, partitions) == partition
+    ]
+    for key in doomed:
+        del table[key]
+    return len(doomed)
