@@ -34,6 +34,8 @@ def worker_env() -> dict[str, str]:
         "STOREPULSE_APP_ID": f"storepulse-test-{uuid.uuid4().hex[:8]}",
         "STOREPULSE_BROKER_SESSION_TIMEOUT": "2.0",
         "STOREPULSE_BROKER_HEARTBEAT_INTERVAL": "0.5",
+        # Look for VIP dropoffs every second, so a test sees one happen.
+        "STOREPULSE_CUSTOMER_REFRESH_S": "1",
     }
 
 

@@ -1,0 +1,130 @@
+"""Customer metrics, tiers and read models through the real worker (records produced as ingest would)."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from loadtests.payloads import CATALOG, next_id, order
+from tests.conftest import Services
+from tests.customer_state import data_requests, eventually, redis_client, segments, vips
+from tests.kafka_io import consume, produce
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator:
+    c = redis_client(services.stack)
+    yield c
+    await c.aclose()
+
+
+def placed(customer_id: int, total: str, *, ago: timedelta = timedelta(minutes=1)) -> dict:
+    o = order(customer_id=customer_id, product=CATALOG[0])
+    at = (datetime.now(UTC) - ago).isoformat()
+    o.update(total_price=total, created_at=at, updated_at=at)
+    return o
+
+
+def edited(o: dict, *, minutes: int, **changes) -> dict:
+    at = datetime.fromisoformat(o["created_at"]) + timedelta(minutes=minutes)
+    return o | {"updated_at": at.isoformat()} | changes
+
+
+def refund(o: dict, amount: str) -> dict:
+    tx = {"kind": "refund", "status": "success", "amount": amount}
+    return {"id": next_id(), "order_id": o["id"], "transactions": [tx]}
+
+
+async def request_data(services: Services, client, shop: str, customer_id: int) -> dict:
+    """customers/data_request, and the record the worker keeps for the merchant."""
+    payload = {"customer": {"id": customer_id}, "data_request": {"id": next_id()}}
+    await produce(services.stack, [("customers/data_request", shop, payload)])
+    field = f"{customer_id}:{payload['data_request']['id']}"
+    return await eventually(lambda: _field(client, shop, field))
+
+
+async def _field(client, shop: str, field: str) -> dict | None:
+    return (await data_requests(client, shop)).get(field)
+
+
+async def test_metrics_are_exact_through_updates_cancels_refunds_and_deletes(
+    services: Services, client, shop: str
+) -> None:
+    c = next_id()
+    prices = ((9, "10.00"), (5, "20.50"), (3, "7.25"), (2, "4.50"), (1, "4.00"))
+    a, b, x, e, d = (placed(c, p, ago=timedelta(days=n)) for n, p in prices)
+    await produce(
+        services.stack,
+        [
+            ("orders/create", shop, a),
+            ("orders/create", shop, a),  # a duplicate delivery
+            ("orders/updated", shop, edited(b, minutes=30, total_price="25.50")),
+            ("orders/create", shop, b),  # older than the update already applied
+            ("orders/create", shop, x),
+            ("orders/cancelled", shop, edited(x, minutes=5, cancelled_at=datetime.now(UTC).isoformat())),
+            ("orders/create", shop, e),
+            ("orders/create", shop, d),
+            ("refunds/create", shop, refund(a, "3.00")),  # keyed by order: reaches c via the index
+            ("orders/delete", shop, {"id": d["id"]}),  # likewise
+        ],
+    )
+    vip = await eventually(lambda: _vip(client, shop, c, orders_count=3, net_spent="37.00"))
+    assert vip == {"tier": "VIP", "orders_count": 3, "total_spent": "40.00", "net_spent": "37.00"}
+    held = await request_data(services, client, shop, c)
+    metrics = held["metrics"]
+    assert metrics["average_order_value"] == "12.33" and metrics["currency"] == "USD"
+    assert metrics["first_order_at"] == a["created_at"] and metrics["last_order_at"] == e["created_at"]
+    assert metrics["days_since_last_order"] == 2
+    assert metrics["rfm"] == {"recency": 5, "frequency": 3, "monetary": 1}
+    assert metrics["segment"] == "potential loyalist"
+    assert "orders" not in metrics
+    assert sorted(held["order_ids"]) == sorted(str(o["id"]) for o in (a, b, x, e, d))
+
+
+async def test_refund_before_its_order_is_counted_once_the_order_arrives(
+    services: Services, client, shop: str
+) -> None:
+    c = next_id()
+    first, second, third = (placed(c, "100.00") for _ in range(3))
+    early = refund(third, "40.00")
+    await produce(services.stack, [("refunds/create", shop, early)])
+    await produce(services.stack, [("orders/create", shop, o) for o in (first, second, third)])
+    vip = await eventually(lambda: _vip(client, shop, c, net_spent="260.00"))
+    assert vip == {"tier": "VIP", "orders_count": 3, "total_spent": "300.00", "net_spent": "260.00"}
+
+
+async def _vip(client, shop: str, customer_id: int, **expect) -> dict | None:
+    vip = (await vips(client, shop)).get(str(customer_id))
+    return vip if vip and all(vip.get(k) == v for k, v in expect.items()) else None
+
+
+async def test_tier_changes_are_events_and_read_models(services: Services, client, shop: str) -> None:
+    c, other = next_id(), next_id()
+    orders = [placed(c, "30.00") for _ in range(3)]
+    await produce(services.stack, [("orders/create", shop, o) for o in [*orders, placed(other, "5.00")]])
+    await eventually(lambda: _vip(client, shop, c, orders_count=3))
+    assert (await segments(client, shop)) == {str(c): "potential loyalist", str(other): "new customers"}
+    cancelled = edited(orders[0], minutes=1, cancelled_at=datetime.now(UTC).isoformat())
+    await produce(services.stack, [("orders/cancelled", shop, cancelled)])
+    await eventually(lambda: _not_vip(client, shop, c))
+    changes = await consume(services.stack, "customer.changes", key_prefix=f"{shop}/".encode(), count=2)
+    assert [(ch["customer_id"], ch["tier_from"], ch["tier_to"]) for ch in changes] == [
+        (str(c), None, "VIP"),
+        (str(c), "VIP", None),
+    ]
+    assert changes[0]["tags_add"] == ["VIP"] and changes[1]["tags_remove"] == ["VIP"]
+
+
+async def _not_vip(client, shop: str, customer_id: int) -> bool:
+    return str(customer_id) not in await vips(client, shop)
+
+
+async def test_vip_drops_off_after_a_year_without_purchase(services: Services, client, shop: str) -> None:
+    c = next_id()
+    # The last order turns 365 days old a few seconds from now: VIP first, then the timer drops it.
+    orders = [placed(c, "10.00", ago=timedelta(days=365) - timedelta(seconds=4)) for _ in range(3)]
+    await produce(services.stack, [("orders/create", shop, o) for o in orders])
+    await eventually(lambda: _vip(client, shop, c, orders_count=3))
+    await eventually(lambda: _not_vip(client, shop, c), timeout=30)
+    changes = await consume(services.stack, "customer.changes", key_prefix=f"{shop}/".encode(), count=2)
+    assert [ch["tier_to"] for ch in changes] == ["VIP", None]
