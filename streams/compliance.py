@@ -19,11 +19,20 @@ from streams.rekey import CUSTOMER_REDACT, DATA_REQUEST, SHOP_REDACT, broadcast,
 log = structlog.get_logger(__name__)
 
 
+def shop_key_patterns(shop: str) -> tuple[str, str]:
+    """Keys that name the shop as a whole `:`-separated part (`vips:{shop}`, `notified:{shop}:id`).
+
+    Not `*{shop}*`: `myshop.myshopify.com` contains `shop.myshopify.com`.
+    """
+    return f"*:{shop}", f"*:{shop}:*"
+
+
 async def forget_shop_in_redis(ctx: Context, shop: str) -> int:
     """Delete every Redis key that names the shop (read models, recent stream, markers, registry)."""
     removed = 0
-    async for key in ctx.redis.scan_iter(match=f"*{shop}*", count=1000):
-        removed += await ctx.redis.delete(key)
+    for pattern in shop_key_patterns(shop):
+        async for key in ctx.redis.scan_iter(match=pattern, count=1000):
+            removed += await ctx.redis.delete(key)
     await ShopRegistry(ctx.redis, token_cipher(ctx.settings)).remove(shop)
     return removed
 
