@@ -12,7 +12,7 @@ import faust
 import redis.asyncio as redis
 
 from storepulse.settings import Settings
-from streams import catalog, compliance, customers, health, order_owners, orders
+from streams import catalog, compliance, customers, health, order_owners, orders, writeback
 from streams.context import Context, StreamsApp
 from streams.publisher import NotificationPublisher
 from streams.settings_source import default_settings_for
@@ -55,5 +55,6 @@ def create_app(settings: Settings) -> StreamsApp:
     orders.register(ctx, products, book)
     order_owners.register(ctx)
     compliance.register(ctx)
+    writeback.register(ctx, default_settings_for)
     health.register(ctx)
     return app

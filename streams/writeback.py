@@ -1,0 +1,105 @@
+"""VIP tier changes → the tier's tag on the Shopify customer (tagsAdd / tagsRemove).
+
+Its own agent on `customer.changes`, so Shopify's latency and cost limit never hold up order
+processing. Each batch is grouped by shop: shops proceed concurrently, one shop's changes in
+order. Repeating a write is harmless (tagsAdd/tagsRemove are idempotent), which at-least-once
+delivery needs. A change that cannot be written (no token, user errors, retries exhausted) goes
+to `customer.changes.dlq` with the reason. Nothing here consumes customer webhooks, and tiers are
+derived from orders alone, so our own `customers/update` / tag events can never loop back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+import httpx
+import orjson
+import structlog
+
+from storepulse.admin_api import AdminApi, AdminApiError, Retryable
+from storepulse.contracts import TOPIC_CUSTOMER_CHANGES, TOPIC_CUSTOMER_CHANGES_DLQ
+from storepulse.shops import ShopRegistry, token_cipher
+from streams.context import Context
+from streams.settings_source import SettingsFor
+
+log = structlog.get_logger(__name__)
+
+BATCH = 200
+BATCH_WITHIN_S = 0.05
+
+
+def tag_mutation(add: bool, remove: bool) -> str:
+    """One request for both halves of a tier move (VIP → Gold removes one tag, adds another)."""
+    fields = []
+    if remove:
+        fields.append("tagsRemove(id: $id, tags: $remove) { userErrors { field message } }")
+    if add:
+        fields.append("tagsAdd(id: $id, tags: $add) { userErrors { field message } }")
+    return "mutation TierTags($id: ID!, $add: [String!]!, $remove: [String!]!) { " + " ".join(fields) + " }"
+
+
+class TagWriter:
+    """Writes one tier change to Shopify, or says why it did not."""
+
+    def __init__(self, api: AdminApi, settings_for: SettingsFor, *, dry_run: bool) -> None:
+        self._api = api
+        self._settings_for = settings_for
+        self._dry_run = dry_run
+
+    async def write(self, change: dict[str, Any]) -> str:
+        """ "written" or "dry_run"; raises AdminApiError/Retryable when it could not be written."""
+        shop, add, remove = change["shop"], change.get("tags_add") or [], change.get("tags_remove") or []
+        if not (add or remove):
+            return "written"
+        if self._dry_run or self._settings_for(shop).writeback_dry_run:
+            log.info("writeback_dry_run", shop=shop, add=add, remove=remove)
+            return "dry_run"
+        variables = {"id": f"gid://shopify/Customer/{change['customer_id']}", "add": add, "remove": remove}
+        data = await self._api.query(
+            shop, tag_mutation(bool(add), bool(remove)), variables, cost=10.0 * (bool(add) + bool(remove))
+        )
+        errors = [e for part in data.values() if isinstance(part, dict) for e in part.get("userErrors") or ()]
+        if errors:
+            raise AdminApiError("userErrors: " + "; ".join(str(e.get("message")) for e in errors))
+        return "written"
+
+
+def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
+    app, settings = ctx.app, ctx.settings
+    registry = ShopRegistry(ctx.redis, token_cipher(settings))
+    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
+    api = AdminApi(
+        http,
+        registry.access_token,
+        base_url=settings.shopify_admin_base_url,
+        api_version=settings.shopify_api_version,
+        attempts=settings.writeback_attempts,
+    )
+    writer = TagWriter(api, settings_for, dry_run=settings.writeback_dry_run)
+    dlq = app.topic(TOPIC_CUSTOMER_CHANGES_DLQ, key_type=bytes, value_type=bytes)
+
+    async def write_shop(changes: list[tuple[bytes, dict[str, Any]]]) -> None:
+        for key, change in changes:
+            try:
+                outcome = await writer.write(change)
+                log.info("writeback_done", shop=change["shop"], outcome=outcome)
+            except (AdminApiError, Retryable) as exc:
+                log.warning("writeback_failed", shop=change["shop"], reason=str(exc))
+                failed = {**change, "reason": str(exc), "failed_at": datetime.now(UTC).isoformat()}
+                await dlq.send(key=key, value=orjson.dumps(failed))
+
+    @app.agent(app.topic(TOPIC_CUSTOMER_CHANGES, key_type=bytes, value_type=bytes), name="writeback")
+    async def writeback(stream: faust.StreamT[bytes]) -> None:
+        async for events in stream.take_events(BATCH, within=BATCH_WITHIN_S):
+            by_shop: dict[str, list[tuple[bytes, dict[str, Any]]]] = defaultdict(list)
+            for event in events:
+                change = orjson.loads(event.value)
+                if change.get("kind") == "tier":
+                    by_shop[change["shop"]].append((event.key, change))
+            await asyncio.gather(*(write_shop(changes) for changes in by_shop.values()))
+
+    return writer

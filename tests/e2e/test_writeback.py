@@ -1,0 +1,79 @@
+"""Orders → VIP tier → tag on the Shopify customer, through a worker pointed at the fake Shopify."""
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from loadtests.payloads import CATALOG, next_id, order
+from storepulse.devstack import Child, Stack, wait_ready
+from storepulse.settings import Settings
+from storepulse.shops import ShopRegistry, token_cipher
+from tests.conftest import worker_env
+from tests.customer_state import eventually, redis_client
+from tests.fake_shopify import FakeShopify, running_fake_shopify
+from tests.fake_shopify.customers import add_customer, install, tags_of
+from tests.kafka_io import consume, produce
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeShopify]:
+    # A small bucket (3 tag writes) so the worker has to pace itself.
+    with running_fake_shopify(install(FakeShopify(max_points=30, restore_rate=20))) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def worker(stack: Stack, fake: FakeShopify) -> Iterator[Child]:
+    env = {**worker_env(), "SHOPIFY_ADMIN_BASE_URL": fake.base_url_template()}
+    child = stack.start_service("worker", extra_env=env, name="worker-writeback")
+    wait_ready(child.port, 60, child)
+    yield child
+    child.stop()
+
+
+@pytest.fixture
+async def registry(stack: Stack) -> AsyncIterator[ShopRegistry]:
+    client = redis_client(stack)
+    yield ShopRegistry(client, token_cipher(Settings(SHOPIFY_API_SECRET=stack.env["SHOPIFY_API_SECRET"])))
+    await client.aclose()
+
+
+async def test_new_vips_are_tagged_on_shopify_within_the_cost_limit(
+    stack: Stack, fake: FakeShopify, worker: Child, registry: ShopRegistry, shop: str
+) -> None:
+    fake.tokens[shop] = "shpat_writeback"
+    await registry.install(shop, "shpat_writeback")
+    customers = [next_id() for _ in range(8)]
+    for c in customers:
+        add_customer(fake, shop, c, tags=["newsletter"])
+    await produce(
+        stack,
+        [
+            ("orders/create", shop, order(customer_id=c, product=CATALOG[0]))
+            for c in customers
+            for _ in range(3)
+        ],
+    )
+
+    async def all_tagged() -> bool:
+        return all(tags_of(fake, shop, c) == ["newsletter", "VIP"] for c in customers)
+
+    await eventually(all_tagged, timeout=60)
+    writes = [call for call in fake.calls if call.shop == shop and call.field == "tagsAdd"]
+    assert {call.arguments["id"] for call in writes if not call.throttled} == {
+        f"gid://shopify/Customer/{c}" for c in customers
+    }
+
+
+async def test_a_shop_without_a_token_sends_its_changes_to_the_dead_letter_topic(
+    stack: Stack, worker: Child, shop: str
+) -> None:
+    c = next_id()
+    await produce(
+        stack, [("orders/create", shop, order(customer_id=c, product=CATALOG[0])) for _ in range(3)]
+    )
+    [dead] = await consume(
+        stack, "customer.changes.dlq", key_prefix=f"{shop}/".encode(), count=1, timeout_ms=30000
+    )
+    assert dead["customer_id"] == str(c) and dead["tags_add"] == ["VIP"]
+    assert "no access token" in dead["reason"]
