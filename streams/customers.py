@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import faust
 import orjson
 import structlog
 from faust.types import EventT
@@ -38,6 +37,7 @@ from streams.customer_metrics import (
     order_id_of,
     owner_of,
 )
+from streams.event_scope import writing_for
 from streams.notifications import notification_id
 from streams.rekey import (
     CUSTOMER_REDACT,
@@ -47,6 +47,7 @@ from streams.rekey import (
     REEVALUATE,
     SHOP_REDACT,
     customer_key,
+    flush_produced,
     forget_shop,
     forward,
     order_key,
@@ -74,7 +75,7 @@ class _Batch:
     """What one batch leaves to do in Redis once its table writes are done."""
 
     touched: dict[bytes, dict[str, Any] | None] = field(default_factory=dict)
-    fresh_creates: list[dict[str, Any]] = field(default_factory=list)
+    creates: list[dict[str, Any]] = field(default_factory=list)
     redacted: list[tuple[str, list[str]]] = field(default_factory=list)
     data_requests: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
@@ -90,18 +91,22 @@ class CustomerBook:
         self.order_events = app.topic(TOPIC_ORDER_EVENTS, key_type=bytes, value_type=bytes)
         self.changes = app.topic(TOPIC_CUSTOMER_CHANGES, key_type=bytes, value_type=bytes)
 
-    async def apply(self, stream: faust.StreamT[bytes], events: list[EventT]) -> list[dict[str, Any]]:
-        """Apply a batch; returns the envelopes of orders/create seen for the first time."""
+    async def apply(self, events: list[EventT]) -> list[dict[str, Any]]:
+        """Apply a batch; returns the envelopes of every orders/create in it.
+
+        Re-deliveries are included: the publisher's SET NX makes their notification a no-op, and a
+        batch replayed after a crash between the table write and the publish still notifies once.
+        """
         now = datetime.now(UTC)
         batch = _Batch()
         for event in events:
-            # Table writes find their changelog partition through the current event.
-            stream._set_current_event(event)
+            writing_for(event)
             envelope = decode_envelope(event.value)
             if envelope is not None and isinstance(envelope.get("shop"), str):
                 await self._apply_one(event, envelope, now, batch)
+        await flush_produced(self._ctx.app)
         await self._write_read_models(batch)
-        return batch.fresh_creates
+        return batch.creates
 
     async def _apply_one(self, event: EventT, envelope: dict[str, Any], now: datetime, batch: _Batch) -> None:
         topic, shop, payload = envelope.get("topic"), envelope["shop"], envelope["payload"]
@@ -132,7 +137,7 @@ class CustomerBook:
             await forward(self.order_events, order_key(shop, order_id), envelope)
         elif topic == "orders/create":
             # A guest order: shown on the storefront, counted for no one.
-            batch.fresh_creates.append(envelope)
+            batch.creates.append(envelope)
             await self._index(shop, order_id, None)
 
     async def _index(self, shop: str, order_id: str, customer_id: str | None) -> None:
@@ -154,8 +159,8 @@ class CustomerBook:
             changed = apply_event(state, topic, payload)
             if changed and not known and topic in FULL_ORDER_TOPICS:
                 await self._index(shop, str(order_id), customer_id)
-                if topic == "orders/create":
-                    batch.fresh_creates.append(envelope)
+            if topic == "orders/create":
+                batch.creates.append(envelope)
         if created and not changed:
             return  # nothing about this customer is worth keeping
         change = refresh(state, self._settings_for(shop), now)

@@ -19,7 +19,16 @@ from faust.types import EventT
 
 from storepulse.contracts import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDER_EVENTS
 from streams.context import Context, decode_envelope
-from streams.rekey import FORGET_ORDER, ORDER_OWNER, SHOP_REDACT, customer_key, forget_shop, forward
+from streams.event_scope import writing_for
+from streams.rekey import (
+    FORGET_ORDER,
+    ORDER_OWNER,
+    SHOP_REDACT,
+    customer_key,
+    flush_produced,
+    forget_shop,
+    forward,
+)
 
 BATCH = 500
 BATCH_WITHIN_S = 0.005
@@ -30,7 +39,7 @@ MAX_PENDING = 50
 def register(ctx: Context) -> faust.Table:
     app = ctx.app
     partitions = ctx.settings.kafka_partitions
-    owners = app.Table("order-owners", partitions=partitions, schema=ctx.schema)
+    owners = app.Table("order-owners", partitions=partitions, schema=ctx.schema, key_type=bytes)
     customer_events = app.topic(TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
 
     async def to_owner(shop: str, customer_id: str, envelope: dict[str, Any]) -> None:
@@ -62,9 +71,10 @@ def register(ctx: Context) -> faust.Table:
     async def order_owners(stream: faust.StreamT[bytes]) -> None:
         async for events in stream.take_events(BATCH, within=BATCH_WITHIN_S):
             for event in events:
-                stream._set_current_event(event)
+                writing_for(event)
                 envelope = decode_envelope(event.value)
                 if envelope is not None and isinstance(envelope.get("shop"), str):
                     await handle(event, envelope)
+            await flush_produced(app)
 
     return owners

@@ -27,12 +27,12 @@ def register(ctx: Context, products: faust.GlobalTable, book: CustomerBook) -> N
 
     @ctx.app.agent(topic, name="orders")
     async def orders(stream: faust.StreamT[bytes]) -> None:
-        # take_events batches for one Redis pipeline per batch and may still write tables.
+        # take_events batches for one Redis pipeline per batch; the book writes tables per event.
         async for events in stream.take_events(BATCH, within=BATCH_WITHIN_S):
-            fresh = await book.apply(stream, events)
+            creates = await book.apply(events)
             now = datetime.now(UTC)
             out: list[Notification] = []
-            for envelope in fresh:
+            for envelope in creates:
                 shop, order = envelope["shop"], envelope["payload"]
                 items = order.get("line_items") or [{}]
                 first = items[0] if isinstance(items[0], dict) else {}

@@ -47,6 +47,21 @@ async def broadcast(topic: faust.TopicT, envelope: dict[str, Any], partitions: i
         await topic.send(key=envelope["shop"].encode(), value=value, partition=partition)
 
 
+async def flush_produced(app: faust.App) -> None:
+    """Wait until every record produced so far (table changelogs included) is in the broker.
+
+    Faust acks a `take_events` batch when the loop body returns and commits acked offsets every
+    `broker_commit_interval`; its own pre-commit flush gives up after 0.1 s per buffered record,
+    so under load offsets could be committed ahead of changelog writes and a SIGKILL lost them.
+    Calling this at the end of a batch body makes every state change durable before its input is
+    acked.
+    """
+    while True:
+        await app.producer.flush()
+        if not app.producer.buffer.size:
+            return
+
+
 def forget_shop(table: faust.Table, shop: str, partition: int, partitions: int) -> int:
     """Delete the shop's keys that live on `partition` (call from that partition's event)."""
     prefix = f"{shop}/".encode()
