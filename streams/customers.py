@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import faust
 import orjson
 import structlog
 from faust.types import EventT
@@ -53,7 +54,7 @@ from streams.rekey import (
     order_key,
 )
 from streams.settings_source import SettingsFor
-from streams.standing import TierChange, read_model, refresh
+from streams.standing import read_model, refresh
 
 log = structlog.get_logger(__name__)
 
@@ -78,6 +79,9 @@ class _Batch:
     creates: list[dict[str, Any]] = field(default_factory=list)
     redacted: list[tuple[str, list[str]]] = field(default_factory=list)
     data_requests: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # Records to produce once the batch is applied: processing an event never awaits, so the
+    # standing timer never sees a customer half-updated.
+    outbox: list[tuple[faust.TopicT, bytes, dict[str, Any]]] = field(default_factory=list)
 
 
 class CustomerBook:
@@ -103,48 +107,50 @@ class CustomerBook:
             writing_for(event)
             envelope = decode_envelope(event.value)
             if envelope is not None and isinstance(envelope.get("shop"), str):
-                await self._apply_one(event, envelope, now, batch)
+                self._apply_one(event, envelope, now, batch)
+        for topic, key, record in batch.outbox:
+            await topic.send(key=key, value=orjson.dumps(record))
         await flush_produced(self._ctx.app)
         await self._write_read_models(batch)
         return batch.creates
 
-    async def _apply_one(self, event: EventT, envelope: dict[str, Any], now: datetime, batch: _Batch) -> None:
+    def _apply_one(self, event: EventT, envelope: dict[str, Any], now: datetime, batch: _Batch) -> None:
         topic, shop, payload = envelope.get("topic"), envelope["shop"], envelope["payload"]
         if topic == SHOP_REDACT:
             forget_shop(self.table, shop, event.message.partition, self._partitions)
             return
         customer_id = envelope.get("customer_id") or owner_of(topic, payload)
         if customer_id is None:
-            await self._without_customer(envelope, topic, shop, payload, batch)
+            self._without_customer(envelope, topic, shop, payload, batch)
             return
         key = customer_key(shop, str(customer_id))
         if key != event.key:
-            await forward(self.customer_events, key, envelope, customer_id=str(customer_id))
+            batch.outbox.append((self.customer_events, key, {**envelope, "customer_id": str(customer_id)}))
         elif topic == CUSTOMER_REDACT:
-            await self._redact(key, shop, payload, batch)
+            self._redact(key, shop, payload, batch)
         elif topic == DATA_REQUEST:
             self._data_request(key, shop, str(customer_id), envelope, now, batch)
         else:
-            await self._update(key, shop, str(customer_id), envelope, now, batch)
+            self._update(key, shop, str(customer_id), envelope, now, batch)
 
-    async def _without_customer(
+    def _without_customer(
         self, envelope: dict[str, Any], topic: Any, shop: str, payload: dict[str, Any], batch: _Batch
     ) -> None:
         order_id = order_id_of(topic, payload)
         if order_id is None:
             return
         if topic in (REFUND_CREATE, ORDER_DELETE):
-            await forward(self.order_events, order_key(shop, order_id), envelope)
+            batch.outbox.append((self.order_events, order_key(shop, order_id), envelope))
         elif topic == "orders/create":
             # A guest order: shown on the storefront, counted for no one.
             batch.creates.append(envelope)
-            await self._index(shop, order_id, None)
+            self._index(shop, order_id, None, batch)
 
-    async def _index(self, shop: str, order_id: str, customer_id: str | None) -> None:
+    def _index(self, shop: str, order_id: str, customer_id: str | None, batch: _Batch) -> None:
         record = {"topic": ORDER_OWNER, "shop": shop, "customer_id": customer_id, "payload": {"id": order_id}}
-        await forward(self.order_events, order_key(shop, order_id), record)
+        batch.outbox.append((self.order_events, order_key(shop, order_id), record))
 
-    async def _update(
+    def _update(
         self, key: bytes, shop: str, customer_id: str, envelope: dict[str, Any], now: datetime, batch: _Batch
     ) -> None:
         topic, payload = envelope["topic"], envelope["payload"]
@@ -158,29 +164,27 @@ class CustomerBook:
             known = order_id in state["orders"] and "u" in state["orders"][order_id]
             changed = apply_event(state, topic, payload)
             if changed and not known and topic in FULL_ORDER_TOPICS:
-                await self._index(shop, str(order_id), customer_id)
+                self._index(shop, str(order_id), customer_id, batch)
             if topic == "orders/create":
                 batch.creates.append(envelope)
         if created and not changed:
             return  # nothing about this customer is worth keeping
+        standing = _standing(state)
         change = refresh(state, self._settings_for(shop), now)
-        if changed or change is not None:
+        if changed or _standing(state) != standing:
             self.table[key] = state
         if change is not None:
-            await self._announce(key, change)
+            batch.outbox.append((self.changes, key, change.record()))
         batch.touched[key] = state
 
-    async def _announce(self, key: bytes, change: TierChange) -> None:
-        await self.changes.send(key=key, value=orjson.dumps(change.record()))
-
-    async def _redact(self, key: bytes, shop: str, payload: dict[str, Any], batch: _Batch) -> None:
+    def _redact(self, key: bytes, shop: str, payload: dict[str, Any], batch: _Batch) -> None:
         state = self.table.pop(key, None)
         orders = {str(o) for o in payload.get("orders_to_redact") or ()}
         if state is not None:
             orders |= set(state["orders"])
         for order_id in sorted(orders):
             record = {"topic": FORGET_ORDER, "shop": shop, "payload": {"id": order_id}}
-            await forward(self.order_events, order_key(shop, order_id), record)
+            batch.outbox.append((self.order_events, order_key(shop, order_id), record))
         batch.touched[key] = None
         batch.redacted.append((shop, sorted(orders)))
 
@@ -244,9 +248,10 @@ class CustomerBook:
         log.info("customer_redacted", shop=shop, notifications_removed=len(doomed))
 
     def standing_drifted(self, state: dict[str, Any], settings: ShopSettings, now: datetime) -> bool:
-        """Whether time alone moved this customer's tier or segment (VIP dropoff, recency)."""
+        """Whether time alone moved this customer's standing (VIP dropoff, recency, days)."""
         probe = dict(state)
-        return refresh(probe, settings, now) is not None or probe["segment"] != state.get("segment")
+        refresh(probe, settings, now)
+        return _standing(probe) != _standing(state)
 
     async def reevaluate_drifted(self) -> int:
         """Ask each local customer whose standing time moved to re-evaluate on its own partition."""
@@ -258,6 +263,10 @@ class CustomerBook:
                 await forward(self.customer_events, key, record, customer_id=state["customer_id"])
                 sent += 1
         return sent
+
+
+def _standing(state: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(state.get(k) for k in ("days_since_last_order", "segment", "tier", "potential_tier"))
 
 
 def register(ctx: Context, settings_for: SettingsFor) -> CustomerBook:

@@ -15,9 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiokafka
+import structlog
 from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
+
+log = structlog.get_logger(__name__)
 
 HIGHWATER_PROBE_TIMEOUT_S = 10.0
 
@@ -42,8 +45,21 @@ async def fetched_highwaters(bootstrap: list[str], reported: Mapping[TP, int]) -
             if not pending:
                 break
             await consumer.getmany(*pending, timeout_ms=200, max_records=1)
-        fetched = {(tp.topic, tp.partition): consumer.highwater(tp) or 0 for tp in probe}
-        return {tp: max(end or 0, fetched.get((tp.topic, tp.partition), 0)) for tp, end in reported.items()}
+        fetched = {(tp.topic, tp.partition): consumer.highwater(tp) for tp in probe}
+        unknown = sorted(f"{t}/{p}" for (t, p), hw in fetched.items() if hw is None)
+        if unknown:
+            log.warning("changelog_end_unverified", partitions=unknown)
+        corrected = {
+            tp: max(end or 0, fetched.get((tp.topic, tp.partition)) or 0) for tp, end in reported.items()
+        }
+        moved = {
+            f"{tp.topic}/{tp.partition}": [reported[tp], end]
+            for tp, end in corrected.items()
+            if end != reported[tp]
+        }
+        if moved:
+            log.info("changelog_end_corrected", reported_vs_fetched=moved)
+        return corrected
     finally:
         await consumer.stop()
 

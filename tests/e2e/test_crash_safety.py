@@ -94,8 +94,12 @@ async def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
                 (v["orders_count"], Decimal(v["net_spent"])) == tuple(expected[c]) for c, v in got.items()
             )
 
-        await eventually(exact, timeout=180)
-        got = await vips(client, shop)
+        try:
+            await eventually(exact, timeout=180)
+        finally:
+            got = await vips(client, shop)
+            counted = sum(v["orders_count"] for v in got.values())
+            print(f"killed at {at_kill} orders; after restart {len(got)} customers, {counted} orders counted")
         for c, (count, total) in expected.items():
             assert got[c]["orders_count"] == count and got[c]["total_spent"] == str(total)
         await asyncio.sleep(2)  # any late duplicate publish would arrive by now
