@@ -20,7 +20,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Tansu and Redis on free loopback ports, started by the same launcher as `make run`."""
     logs = tmp_path_factory.mktemp("logs")
     s = Stack(
-        env={"SHOPIFY_API_SECRET": f"{SECRET.decode()},{OLD_SECRET.decode()}", "LOG_LEVEL": "info"},
+        env={
+            "SHOPIFY_API_SECRET": f"{SECRET.decode()},{OLD_SECRET.decode()}",
+            "LOG_LEVEL": "info",
+            # No worker writes tags to a real Shopify: tests that check write-back point one at the fake.
+            "STOREPULSE_WRITEBACK_DRY_RUN": "true",
+        },
         log_dir=logs,
     )
     s.start_infra()

@@ -24,7 +24,11 @@ def fake() -> Iterator[FakeShopify]:
 
 @pytest.fixture(scope="module")
 def worker(stack: Stack, fake: FakeShopify) -> Iterator[Child]:
-    env = {**worker_env(), "SHOPIFY_ADMIN_BASE_URL": fake.base_url_template()}
+    env = {
+        **worker_env(),
+        "SHOPIFY_ADMIN_BASE_URL": fake.base_url_template(),
+        "STOREPULSE_WRITEBACK_DRY_RUN": "false",
+    }
     child = stack.start_service("worker", extra_env=env, name="worker-writeback")
     wait_ready(child.port, 60, child)
     yield child
