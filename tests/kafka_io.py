@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
-from ingest.routing import route
+from loadtests.kafka_feed import produce as feed
 from storepulse.devstack import Stack
-
-
-def envelope(topic: str, shop: str, payload: dict[str, Any], webhook_id: str | None = None) -> bytes:
-    return orjson.dumps(
-        {
-            "webhook_id": webhook_id or str(uuid.uuid4()),
-            "event_id": str(uuid.uuid4()),
-            "topic": topic,
-            "shop": shop,
-            "api_version": "2026-10",
-            "triggered_at": datetime.now(UTC).isoformat(),
-            "received_at": datetime.now(UTC).isoformat(),
-            "payload": payload,
-        }
-    )
 
 
 def bootstrap(stack: Stack) -> str:
@@ -34,24 +17,8 @@ def bootstrap(stack: Stack) -> str:
 
 
 async def produce(stack: Stack, records: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
-    """Send (webhook topic, shop, payload) records to the topic and key ingest routes them to."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap(stack), linger_ms=5, max_batch_size=256 * 1024)
-    await producer.start()
-    sent = 0
-    try:
-        futures = []
-        for topic, shop, payload in records:
-            routed = route(topic, shop, payload)
-            assert routed is not None, f"ingest does not route {topic}"
-            kafka_topic, key = routed
-            futures.append(await producer.send(kafka_topic, envelope(topic, shop, payload), key=key.encode()))
-            sent += 1
-        await producer.flush()
-        for f in futures:
-            await f
-    finally:
-        await producer.stop()
-    return sent
+    """Send (webhook topic, shop, payload) records where ingest would (topic and key)."""
+    return await feed(bootstrap(stack), records)
 
 
 async def consume(

@@ -1,0 +1,120 @@
+"""Orders/s one streams worker processes with metrics, tiers and notifications on.
+
+    python -m loadtests.bench_worker --orders 100000 --json out.json
+
+Starts the embedded stack (storepulse.devstack), produces N orders (10 per customer, so every
+customer crosses the VIP threshold and tier changes flow to `customer.changes`) with aiokafka,
+then starts one worker and times it from ready until `vips:{shop}` counts every order. Tag
+write-back runs dry (no Shopify here); purchase notifications are published to Redis as usual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import redis.asyncio as redis
+
+from loadtests.kafka_feed import produce
+from loadtests.payloads import CATALOG, next_id
+from storepulse.devstack import Stack, wait_ready
+
+SHOP = "bench-store.myshopify.com"
+
+
+def orders(count: int, per_customer: int, rng: random.Random) -> list[dict]:
+    customers = [next_id() for _ in range(max(1, count // per_customer))]
+    now = datetime.now(UTC).isoformat()
+    out = []
+    for i in range(count):
+        product_id, title, _handle, price = rng.choice(CATALOG)
+        out.append(
+            {
+                "id": next_id(),
+                "created_at": now,
+                "updated_at": now,
+                "currency": "USD",
+                "total_price": price,
+                "customer": {"id": customers[i % len(customers)], "first_name": rng.choice(["Maya", "Liam"])},
+                "shipping_address": {"city": "Austin", "country_code": "US"},
+                "line_items": [{"product_id": product_id, "title": title, "quantity": 1, "price": price}],
+            }
+        )
+    return out
+
+
+async def counted(client: redis.Redis) -> int:
+    return sum(orjson.loads(v)["orders_count"] for v in await client.hvals(f"vips:{SHOP}"))
+
+
+async def run(stack: Stack, n: int, per_customer: int, timeout: float) -> dict:
+    batch = orders(n, per_customer, random.Random(7))
+    started = time.monotonic()
+    bootstrap = stack.env["KAFKA_URL"].removeprefix("kafka://")
+    await produce(bootstrap, (("orders/create", SHOP, o) for o in batch))
+    produce_s = time.monotonic() - started
+    worker = stack.start_service(
+        "worker",
+        extra_env={
+            "STOREPULSE_APP_ID": f"bench-{uuid.uuid4().hex[:8]}",
+            "STOREPULSE_BROKER_SESSION_TIMEOUT": "6.0",
+            "STOREPULSE_WRITEBACK_DRY_RUN": "true",
+            "LOG_LEVEL": "warning",
+        },
+    )
+    ready_s = wait_ready(worker.port, 120, worker)
+    client = redis.Redis.from_url(stack.env["REDIS_URL"])
+    begin = time.monotonic()
+    done = 0
+    while time.monotonic() - begin < timeout:
+        done = await counted(client)
+        if done >= n:
+            break
+        await asyncio.sleep(0.2)
+    elapsed = time.monotonic() - begin
+    published = await client.xlen(f"recent:{SHOP}")
+    await client.aclose()
+    return {
+        "orders": n,
+        "customers": max(1, n // per_customer),
+        "processed": done,
+        "seconds": round(elapsed, 2),
+        "orders_per_s": round(done / elapsed, 1),
+        "worker_ready_s": round(ready_s, 2),
+        "produce_s": round(produce_s, 2),
+        "recent_stream_len": published,
+        "logs": str(stack.log_dir),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=50_000)
+    parser.add_argument("--per-customer", type=int, default=10)
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--json", type=Path, help="write the result here too")
+    args = parser.parse_args()
+    stack = Stack(env={"SHOPIFY_API_SECRET": "bench-secret"}, log_dir=Path(tempfile.mkdtemp(prefix="bench-")))
+    stack.start_infra()
+    try:
+        result = asyncio.run(run(stack, args.orders, args.per_customer, args.timeout))
+    finally:
+        stack.stop()
+    print(
+        f"{result['processed']}/{result['orders']} orders in {result['seconds']} s: "
+        f"{result['orders_per_s']} orders/s (worker ready in {result['worker_ready_s']} s)"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

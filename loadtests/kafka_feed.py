@@ -1,0 +1,51 @@
+"""Webhook envelopes produced straight to Kafka, keyed as ingest keys them (tests and benchmarks)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from ingest.routing import route
+
+
+def envelope(topic: str, shop: str, payload: dict[str, Any], webhook_id: str | None = None) -> bytes:
+    now = datetime.now(UTC).isoformat()
+    return orjson.dumps(
+        {
+            "webhook_id": webhook_id or str(uuid.uuid4()),
+            "event_id": str(uuid.uuid4()),
+            "topic": topic,
+            "shop": shop,
+            "api_version": "2026-10",
+            "triggered_at": now,
+            "received_at": now,
+            "payload": payload,
+        }
+    )
+
+
+async def produce(bootstrap: str, records: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
+    """Send (webhook topic, shop, payload) records to the topic and key ingest routes them to."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
+    await producer.start()
+    sent = 0
+    try:
+        futures = []
+        for topic, shop, payload in records:
+            routed = route(topic, shop, payload)
+            if routed is None:
+                raise ValueError(f"ingest does not route {topic}")
+            kafka_topic, key = routed
+            futures.append(await producer.send(kafka_topic, envelope(topic, shop, payload), key=key.encode()))
+            sent += 1
+        await producer.flush()
+        for future in futures:
+            await future
+    finally:
+        await producer.stop()
+    return sent
