@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     max_purchase_age_s: int = 24 * 3600
     sse_ping_s: float = 15.0
     sse_initial_backlog: int = 3
+    # Push server limits (429 past them) and slow-client policy.
+    push_max_connections: int = 20_000
+    push_max_per_ip: int = 50
+    push_client_buffer: int = 64  # frames a client may fall behind before it is disconnected
+    push_retry_ms: int = 2_000  # the SSE `retry:` a draining server asks clients to wait
+    push_shop_cache_s: float = 30.0
+    # Widget beacons (ingest POST /beacons), `limits` notation.
+    beacon_rate_per_ip: str = "120/minute"
+    beacon_rate_per_shop: str = "20000/minute"
 
     simulator: bool = True
     demo_shop: str = "demo-store.myshopify.com"

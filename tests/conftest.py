@@ -7,9 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import redis.asyncio as redis
 
 from loadtests.payloads import Webhook
 from storepulse.devstack import Child, Stack, wait_ready
+from storepulse.settings import Settings
+from storepulse.shops import ShopRegistry, token_cipher
 
 SECRET = b"test-secret"
 OLD_SECRET = b"old-secret"
@@ -71,9 +74,13 @@ def services(stack: Stack) -> Iterator[Services]:
 
 
 @pytest.fixture
-def shop() -> str:
-    """A shop of its own for each test, so tests never see each other's events."""
-    return f"test-{uuid.uuid4().hex[:10]}.myshopify.com"
+async def shop(stack: Stack) -> str:
+    """A shop of its own for each test, installed, so tests never see each other's events."""
+    domain = f"test-{uuid.uuid4().hex[:10]}.myshopify.com"
+    client = redis.Redis.from_url(stack.env["REDIS_URL"])
+    await ShopRegistry(client, token_cipher(Settings())).install(domain, "shpat_test")
+    await client.aclose()
+    return domain
 
 
 def signed_headers(hook: Webhook, secret: bytes = SECRET) -> dict[str, str]:

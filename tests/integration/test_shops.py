@@ -16,6 +16,7 @@ async def registry(stack: Stack) -> AsyncIterator[ShopRegistry]:
 
 
 async def test_install_uninstall_and_remove(registry: ShopRegistry, shop: str) -> None:
+    await registry.remove(shop)  # the fixture installs it
     assert await registry.get(shop) is None
     await registry.install(shop, "shpat_secret", scopes="read_orders")
     assert await registry.is_installed(shop)
