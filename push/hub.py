@@ -99,6 +99,7 @@ class Hub:
         metrics.CONNECTIONS.dec()
         if client.drop_reason:
             metrics.DISCONNECTS.labels(client.drop_reason).inc()
+            log.info("push_client_dropped", reason=client.drop_reason, shop=client.shop)
         clients = self._clients.get(client.shop)
         if clients is None:
             return
