@@ -1,6 +1,6 @@
 """Prometheus metrics of the push server.
 
-Connections per shop are exported as a distribution (how many shops have 1, 2–9, … clients)
+Connections per shop are exported as a distribution (how many shops have 1, 2-9, ... clients)
 and the largest shop, never as one label per shop: shops are unbounded, labels must not be.
 """
 
