@@ -14,6 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from push import metrics
 from push.admission import ConnectionCaps, InstalledShops
@@ -24,10 +25,11 @@ from storepulse.probes import probe_routes
 from storepulse.settings import Settings, get_settings
 from storepulse.shops import ShopRegistry, token_cipher
 
+SSE_PREFIX = "/sse/"
 WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or get_settings()
     client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
     hub = Hub(
@@ -73,7 +75,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await client.aclose()
 
     routes = [
-        Route("/sse/{shop}", sse, methods=["GET"]),
+        Route("/sse/{shop}", sse, methods=["GET"]),  # reached by preflights; GETs take the bypass below
         Route("/widget.js", widget_js, methods=["GET"]),
         Route("/demo/{shop}", demo, methods=["GET"]),
         *probe_routes(ready_check),
@@ -84,4 +86,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
             CORSMiddleware, allow_origins=["*"], allow_methods=["GET"], allow_headers=["Last-Event-ID"]
         )
     ]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+    async def push_app(scope: Scope, receive: Receive, send: Send) -> None:
+        # Stream GETs skip the middleware stack: every event write would otherwise pass
+        # through three wrapper coroutines (~10 % of the CPU per delivery, measured with py-spy).
+        path = scope.get("path", "")
+        if scope["type"] == "http" and scope["method"] == "GET" and path.startswith(SSE_PREFIX):
+            shop = path[len(SSE_PREFIX) :]
+            if shop and "/" not in shop:
+                scope["path_params"] = {"shop": shop}
+                return await sse(scope, receive, send)
+        await app(scope, receive, send)
+
+    return push_app

@@ -27,11 +27,15 @@ HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),  # nginx must not buffer the stream
+    # Storefronts live on any custom domain and the stream is public: any origin, no credentials.
+    (b"access-control-allow-origin", b"*"),
 ]
 
 
 def refuse(status: int, reason: str, retry_after: int | None = None) -> JSONResponse:
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    headers = {"Access-Control-Allow-Origin": "*"}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse({"error": reason}, status_code=status, headers=headers)
 
 
