@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ingest.beacons import beacon_routes
 from ingest.producer import BrokerUnavailable, DurableProducer
 from ingest.routing import route
 from ingest.signature import verify
@@ -109,4 +110,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await producer.stop()
 
     routes = [Route("/webhooks/shopify", webhook, methods=["POST"]), *probe_routes(ready_check)]
+    routes += beacon_routes(producer, settings)
     return Starlette(routes=routes, lifespan=lifespan)
