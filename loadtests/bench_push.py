@@ -17,6 +17,7 @@ import multiprocessing as mp
 import re
 import resource
 import statistics
+import subprocess
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -118,6 +119,7 @@ class Result:
     clients_held: int
     shops: int
     rate_per_shop: float
+    burst: bool
     duration_s: float
     messages: int
     messages_per_s: float
@@ -130,26 +132,29 @@ class Result:
     push_rss_mb_per_1000_clients: float
 
 
-async def publish_loop(redis_url: str, shops: list[str], rate: float, until: float) -> int:
+async def publish_loop(redis_url: str, shops: list[str], rate: float, until: float, burst: bool) -> int:
+    """Each shop publishes `rate`/s: all at once (`burst`), or each at its own phase in the
+    period, as independent shops do."""
     client = redis.Redis.from_url(redis_url)
     publisher = NotificationPublisher(client, ttl_s=600, maxlen=100)
-    sent = 0
     run = time.time_ns()  # notification ids are deduplicated: never reuse one
-    tick = 1.0 / rate
+    groups = [shops] if burst else [[shop] for shop in shops]
+    tick = 1.0 / rate / len(groups)
+    sent = 0
     next_at = time.monotonic()
     while time.monotonic() < until:
         now = datetime.now(UTC)
         await publisher.publish(
             [
                 Notification(
-                    id=f"bench-{run}-{sent}-{i}",
+                    id=f"bench-{run}-{sent}-{shop}",
                     shop=shop,
                     kind="purchase",
                     title="Maya in Austin, US just bought",
                     message="Maya in Austin, US just bought the Cloud Hoodie",
                     occurred_at=now,
                 )
-                for i, shop in enumerate(shops)
+                for shop in groups[sent % len(groups)]
             ]
         )
         sent += 1
@@ -207,14 +212,37 @@ async def bench_one(args: argparse.Namespace, clients: int) -> Result:
                 if found and float(found.group(1)) >= clients:
                     break
                 await asyncio.sleep(0.5)
-        await publish_loop(redis_url, shops, args.rate, time.monotonic() + 2)  # warm-up
+        await publish_loop(redis_url, shops, args.rate, time.monotonic() + 2, args.burst)  # warm-up
         for pipe in pipes:
             pipe.send("reset")
         await asyncio.sleep(0.5)
         cpu0, _ = proc_stats(push.proc.pid)
+        profiler = None
+        if args.py_spy:
+            out = args.py_spy.with_suffix(f".{clients}.txt")
+            profiler = subprocess.Popen(  # noqa: ASYNC220 - started once, waited for in a thread
+                [
+                    "py-spy",
+                    "record",
+                    "-p",
+                    str(push.proc.pid),
+                    "-d",
+                    str(int(args.duration)),
+                    "-r",
+                    "200",
+                    "-f",
+                    "raw",
+                    "-o",
+                    str(out),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         started = time.monotonic()
-        await publish_loop(redis_url, shops, args.rate, started + args.duration)
+        await publish_loop(redis_url, shops, args.rate, started + args.duration, args.burst)
         await asyncio.sleep(1.0)  # let the last events arrive
+        if profiler is not None:
+            await asyncio.to_thread(profiler.wait, 30)
         elapsed = time.monotonic() - started
         cpu1, rss = proc_stats(push.proc.pid)
         latencies: list[float] = []
@@ -231,6 +259,7 @@ async def bench_one(args: argparse.Namespace, clients: int) -> Result:
             clients_held=held,
             shops=len(shops),
             rate_per_shop=args.rate,
+            burst=args.burst,
             duration_s=round(elapsed, 2),
             messages=messages,
             messages_per_s=round(messages / elapsed),
@@ -256,9 +285,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", default="1000,5000,10000", help="comma-separated client counts")
     parser.add_argument("--clients-per-shop", type=int, default=100)
     parser.add_argument("--rate", type=float, default=1.0, help="messages per second per shop")
+    parser.add_argument(
+        "--burst", action="store_true", help="every shop publishes at the same instant (worst case)"
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per run")
     parser.add_argument("--generators", type=int, default=2, help="load-generator processes")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--py-spy", type=Path, help="profile the push process into FILE.<clients>.txt")
     args = parser.parse_args(argv)
     raise_nofile()
     results = []
