@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import html
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import redis.asyncio as redis
@@ -28,6 +28,16 @@ from storepulse.shops import ShopRegistry, token_cipher
 
 SSE_PREFIX = "/sse/"
 WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
+
+
+def widget_options(query: Mapping[str, str]) -> dict[str, str]:
+    """The widget's data-* options a demo URL may set (?position=bottom-right&gap-ms=0…)."""
+    options = {
+        k: query[k] for k in ("gap-ms", "max", "duration-ms", "product-id") if query.get(k, "").isdigit()
+    }
+    if query.get("position") in ("bottom-left", "bottom-right"):
+        options["position"] = query["position"]
+    return options
 
 
 def tune_gc() -> None:
@@ -65,8 +75,11 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         shop = request.path_params["shop"].lower()
         if not is_shop_domain(shop):
             return JSONResponse({"error": "unknown shop"}, status_code=404)
-        page = (WIDGET_DIR / "demo.html").read_text()
-        return HTMLResponse(page.replace("{{shop}}", html.escape(shop)))
+        beacons = settings.public_ingest_url or f"http://{settings.host}:{settings.ingest_port}"
+        attrs = {"beacons": beacons, **widget_options(request.query_params)}
+        page = (WIDGET_DIR / "demo.html").read_text().replace("{{shop}}", html.escape(shop))
+        widget_attrs = " ".join(f'data-{k}="{html.escape(v)}"' for k, v in attrs.items())
+        return HTMLResponse(page.replace("{{widget_attrs}}", widget_attrs))
 
     async def ready_check() -> dict[str, bool]:
         try:

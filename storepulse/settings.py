@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     push_client_buffer: int = 64  # frames a client may fall behind before it is disconnected
     push_retry_ms: int = 2_000  # the SSE `retry:` a draining server asks clients to wait
     push_shop_cache_s: float = 30.0
+    # Where browsers reach ingest (the widget's beacons); empty: http://{host}:{ingest_port}.
+    public_ingest_url: str = ""
     # Widget beacons (ingest POST /beacons), `limits` notation.
     beacon_rate_per_ip: str = "120/minute"
     beacon_rate_per_shop: str = "20000/minute"
