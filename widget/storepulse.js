@@ -18,7 +18,13 @@
   var right = attr("position", "bottom-left") === "bottom-right";
   var GAP = +attr("gap-ms", 8000), MAX = +attr("max", 10), SHOW = +attr("duration-ms", 6000);
   var RTL = { ar: 1, he: 1, fa: 1, ur: 1 };
-  var ICON = { purchase: "\uD83D\uDECD\uFE0F", trending: "\uD83D\uDD25", viewing: "\uD83D\uDC40" };
+  // Inline icons: emoji fonts are missing on many systems.
+  var SVG = '<svg viewBox="0 0 24 24" width="22" height="22" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round">';
+  var ICON = {
+    purchase: SVG + '<path d="M5 8h14l-1 13H6zM9 8V6a3 3 0 0 1 6 0v2"/></svg>',
+    trending: SVG + '<path d="M12 2c1 4 6 6 6 12a6 6 0 0 1-12 0c0-3 2-5 3-7 1 2 2 3 3 3 1-3 0-6 0-8z"/></svg>',
+    viewing: SVG + '<path d="M1 12s4-7 11-7 11 7 11 7-4 7-11 7S1 12 1 12z"/><circle cx="12" cy="12" r="3"/></svg>'
+  };
   var CLOSE = { en: "Dismiss", fr: "Fermer", de: "Schlie\u00DFen", es: "Cerrar", ar: "\u0625\u063A\u0644\u0627\u0642", he: "\u05E1\u05D2\u05D5\u05E8" };
   var countKey = "storepulse:shown:" + shop;
   var queue = [], seen = [], lastShown = 0, timer = 0, lastId = "";
@@ -52,11 +58,12 @@
     "padding:12px 34px 12px 12px;display:flex;gap:10px;align-items:center;animation:sp-in .35s ease-out}" +
     ".sp-toast[dir=rtl]{padding:12px 12px 12px 34px}" +
     ".sp-toast img{width:48px;height:48px;object-fit:cover;border-radius:8px;flex:none}" +
-    ".sp-icon{font-size:24px;flex:none}.sp-toast a{color:inherit;text-decoration:none}" +
+    ".sp-icon{flex:none;width:40px;height:40px;border-radius:50%;display:grid;place-items:center;background:#eef6ee;color:#2f855a}" +
+    ".sp-trending .sp-icon{background:#fdece7;color:#e4572e}.sp-viewing .sp-icon{background:#e8f1fb;color:#2e86de}" +
+    ".sp-toast a{color:inherit;text-decoration:none}" +
     ".sp-time{display:block;color:#6d7175;font-size:12px}" +
     ".sp-x{position:absolute;top:4px;right:6px;border:0;background:none;font-size:18px;line-height:1;" +
     "cursor:pointer;color:#6d7175;padding:4px}.sp-toast[dir=rtl] .sp-x{right:auto;left:6px}" +
-    ".sp-trending{border-left:4px solid #e4572e}.sp-viewing{border-left:4px solid #2e86de}" +
     "@keyframes sp-in{from{opacity:0;transform:translateY(12px)}}" +
     "@media (max-width:480px){.sp-root{left:8px;right:8px;bottom:8px;max-width:none}}" +
     "@media (prefers-reduced-motion:reduce){.sp-toast{animation:none}}";
@@ -88,7 +95,11 @@
       img.src = p.image;
       img.alt = "";
       t.appendChild(img);
-    } else t.appendChild(el("span", "sp-icon", ICON[n.kind] || "\u2728"));
+    } else {
+      var icon = el("span", "sp-icon");
+      icon.innerHTML = ICON[n.kind] || ICON.purchase; // our own constant markup, never event data
+      t.appendChild(icon);
+    }
     var body = el(p.url ? "a" : "span", "sp-text", n.message);
     if (p.url) {
       body.href = p.url;
