@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from starlette.types import Receive, Send
 
-from push.frames import Event
+from push.frames import PING, Event
 
 
 class Client:
@@ -24,11 +24,13 @@ class Client:
         "_sending",
         "_task",
         "_wake",
+        "active",
         "closed",
         "drop_reason",
         "ip",
         "last_order",
         "limit",
+        "seen_writes",
         "shop",
         "syncing",
         "writes",
@@ -43,6 +45,8 @@ class Client:
         self.closed = False
         self.drop_reason: str | None = None
         self.writes = 0
+        self.seen_writes = -1
+        self.active = False  # an event went out since the last keep_alive
         self._pending: list[bytes] = []
         self._held: list[Event] = []
         self._wake: asyncio.Future[None] | None = None
@@ -61,6 +65,7 @@ class Client:
             self._held.append(event)
             return True
         self.last_order = event.order
+        self.active = True
         return self.push(event.data)
 
     def push(self, data: bytes) -> bool:
@@ -112,9 +117,17 @@ class Client:
             self._wake = None
             wake.set_result(None)
 
-    def stalled_since(self, writes: int) -> bool:
-        """True when a write has been blocked since the hub last saw `writes` writes."""
-        return self._sending and self.writes == writes
+    def keep_alive(self) -> None:
+        """Once per ping interval: ping when no event went out, drop when one write blocked all along."""
+        if self.closed:
+            return
+        if self._sending and self.writes == self.seen_writes:
+            self.drop("stalled")
+            return
+        self.seen_writes = self.writes
+        if not self.active:
+            self.push(PING)
+        self.active = False
 
     async def run(self, receive: Receive, send: Send) -> None:
         """Write the outbox until the client leaves or is closed; the response is already started."""

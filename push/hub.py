@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import time
 from collections import defaultdict
 
 import redis.asyncio as redis
@@ -19,7 +18,7 @@ import structlog
 
 from push import metrics
 from push.client import Client
-from push.frames import PING, Event, id_tuple, retry_frame
+from push.frames import Event, id_tuple, retry_frame
 from storepulse.contracts import notification_channel, recent_stream
 
 log = structlog.get_logger(__name__)
@@ -202,25 +201,24 @@ class Hub:
             await asyncio.sleep(self._heartbeat_s)
 
     async def _housekeeping(self) -> None:
-        """Pings (which also flush out stalled sockets) and the drain on SIGTERM."""
+        """Pings for idle clients (which also expose stalled sockets) and the drain on SIGTERM.
+
+        Each ping interval visits every client once, a slice per tick, so 10k clients never
+        get 10k pings in one burst; a client written to since the last visit needs no ping.
+        """
         from sse_starlette.sse import AppStatus  # sets should_exit when uvicorn gets SIGTERM
 
-        next_ping = time.monotonic() + self._ping_s
-        seen_writes: dict[Client, int] = {}
+        ticks = max(1, round(self._ping_s / TICK_S))
+        ring: list[Client] = []
+        tick = 0
         while not AppStatus.should_exit:
             await asyncio.sleep(TICK_S)
-            if time.monotonic() < next_ping:
-                continue
-            next_ping = time.monotonic() + self._ping_s
-            current: dict[Client, int] = {}
-            for clients in self._clients.values():
-                for client in clients:
-                    if client.stalled_since(seen_writes.get(client, -1)):
-                        client.drop("stalled")
-                    else:
-                        client.push(PING)
-                        current[client] = client.writes
-            seen_writes = current
+            if tick % ticks == 0:
+                ring = [client for clients in self._clients.values() for client in clients]
+            size = -(-len(ring) // ticks)
+            for client in ring[(tick % ticks) * size : (tick % ticks + 1) * size]:
+                client.keep_alive()
+            tick += 1
         self.drain()
 
     def drain(self) -> None:
