@@ -15,14 +15,17 @@ def subscriptions(fake: FakeShopify, shop: str) -> list[dict[str, str]]:
     return fake.shop_state(shop).setdefault("webhooks", [])
 
 
+def _refused(field: str, message: str) -> dict[str, Any]:
+    return {"webhookSubscription": None, "userErrors": [{"field": [field], "message": message}]}
+
+
 def _create(fake: FakeShopify, shop: str, args: dict[str, Any]) -> dict[str, Any]:
     topic, sub = args.get("topic", ""), args.get("webhookSubscription") or {}
     held = subscriptions(fake, shop)
     if not _TOPIC.match(topic):
-        return {"webhookSubscription": None, "userErrors": [{"field": ["topic"], "message": "Invalid topic"}]}
+        return _refused("topic", "Invalid topic")
     if any(s["topic"] == topic and s["uri"] == sub.get("uri") for s in held):
-        error = {"field": ["webhookSubscription", "uri"], "message": "Address for this topic has already been taken"}
-        return {"webhookSubscription": None, "userErrors": [error]}
+        return _refused("uri", "Address for this topic has already been taken")
     created = {
         "id": f"gid://shopify/WebhookSubscription/{len(held) + 1}",
         "topic": topic,
