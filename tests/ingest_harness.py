@@ -24,13 +24,13 @@ WEBHOOKS = "/webhooks/shopify"
 
 
 def ingest_settings(stack: Stack, **overrides: Any) -> Settings:
-    return Settings(
-        KAFKA_URL=stack.env["KAFKA_URL"],
-        REDIS_URL=stack.env["REDIS_URL"],
-        SHOPIFY_API_SECRET=stack.env["SHOPIFY_API_SECRET"],
-        kafka_idempotent=False,
-        **overrides,
-    )
+    base = {
+        "KAFKA_URL": stack.env["KAFKA_URL"],
+        "REDIS_URL": stack.env["REDIS_URL"],
+        "SHOPIFY_API_SECRET": stack.env["SHOPIFY_API_SECRET"],
+        "kafka_idempotent": False,
+    }
+    return Settings(**{**base, **overrides})
 
 
 @contextlib.asynccontextmanager
