@@ -21,6 +21,7 @@ from storepulse.settings import Settings
 from tests.conftest import SECRET
 
 WEBHOOKS = "/webhooks/shopify"
+REJECTED = "storepulse_ingest_webhooks_rejected_total"
 
 
 def ingest_settings(stack: Stack, **overrides: Any) -> Settings:

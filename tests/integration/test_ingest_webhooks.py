@@ -16,6 +16,7 @@ from storepulse.settings import Settings
 from storepulse.shops import open_registry
 from tests.conftest import OLD_SECRET, SECRET, new_shop_domain
 from tests.ingest_harness import (
+    REJECTED,
     WEBHOOKS,
     envelopes,
     in_process_ingest,
@@ -26,7 +27,6 @@ from tests.ingest_harness import (
 )
 
 ALL = (TOPIC_ORDERS, TOPIC_CUSTOMERS, TOPIC_PRODUCTS, TOPIC_SHOP)
-REJECTED = "storepulse_ingest_webhooks_rejected_total"
 DROPPED = "storepulse_ingest_webhooks_dropped_total"
 MAX_BYTES = 64 * 1024
 

@@ -8,7 +8,6 @@ from storepulse.shops import open_registry
 from tests.conftest import new_shop_domain
 from tests.ingest_harness import in_process_ingest, ingest_settings, metric, post
 
-REJECTED = "storepulse_ingest_webhooks_rejected_total"
 UNAVAILABLE = {"reason": "registry_unavailable"}
 
 
