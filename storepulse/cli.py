@@ -62,6 +62,7 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
     env = {k: v for k, v in os.environ.items() if k in ("KAFKA_URL", "REDIS_URL") and v}
     secret = settings.shopify_api_secret.get_secret_value() or DEV_SECRET
     env["SHOPIFY_API_SECRET"] = secret
+    env["STOREPULSE_DEV_AUTO_INSTALL"] = "true"
     stack = Stack(env=env)
     print("starting broker and Redis…", flush=True)
     try:
