@@ -9,25 +9,21 @@ from cachetools import TTLCache
 from storepulse.contracts import is_shop_domain
 from storepulse.shops import ShopRegistry
 
-NEGATIVE_TTL_S = 5.0  # a shop that just installed the app shows up within seconds
-
 
 class InstalledShops:
     """`ShopRegistry.is_installed`, cached so a page-view burst costs one Redis read."""
 
     def __init__(self, registry: ShopRegistry, ttl_s: float) -> None:
         self._registry = registry
-        self._yes: TTLCache[str, bool] = TTLCache(maxsize=100_000, ttl=ttl_s)
-        self._no: TTLCache[str, bool] = TTLCache(maxsize=100_000, ttl=min(ttl_s, NEGATIVE_TTL_S))
+        self._installed: TTLCache[str, bool] = TTLCache(maxsize=100_000, ttl=ttl_s)
 
     async def __call__(self, shop: str) -> bool:
         """Raises redis errors when the answer is not cached and Redis is unreachable."""
-        if not is_shop_domain(shop) or shop in self._no:
+        if not is_shop_domain(shop):
             return False
-        if shop in self._yes:
-            return True
-        installed = await self._registry.is_installed(shop)
-        (self._yes if installed else self._no)[shop] = True
+        installed = self._installed.get(shop)
+        if installed is None:
+            installed = self._installed[shop] = await self._registry.is_installed(shop)
         return installed
 
 

@@ -24,6 +24,17 @@ class Settings(BaseSettings):
     push_port: int = Field(8001, validation_alias=_env("PUSH_PORT"))
     log_level: str = Field("info", validation_alias=_env("LOG_LEVEL"))
 
+    # Shopify app (ingest's install flow and webhook subscriptions).
+    shopify_api_key: str = Field("", validation_alias=_env("SHOPIFY_API_KEY"))
+    # `{shop}` is replaced by the shop's domain; tests point it at tests/fake_shopify.
+    shopify_admin_base_url: str = Field("https://{shop}", validation_alias=_env("SHOPIFY_ADMIN_BASE_URL"))
+    shopify_api_version: str = Field("2026-10", validation_alias=_env("SHOPIFY_API_VERSION"))
+    shopify_scopes: str = Field(
+        "read_orders,read_customers,read_products,write_customers", validation_alias=_env("SHOPIFY_SCOPES")
+    )
+    # Where Shopify reaches ingest (OAuth redirect and webhook callbacks).
+    public_url: str = "http://127.0.0.1:8000"
+
     # Fernet key for access tokens at rest; empty derives a development key from the secret.
     token_key: SecretStr = SecretStr("")
 
@@ -35,6 +46,9 @@ class Settings(BaseSettings):
     kafka_partitions: int = 8
     produce_timeout: float = 4.0
     webhook_max_bytes: int = 1024 * 1024
+    # Seconds ingest and push trust a cached "installed or not" answer for a shop.
+    shop_cache_s: float = 2.0
+    oauth_state_ttl_s: int = 600
 
     app_id: str = "storepulse"
     # Tansu holds a group join for half the session timeout (DESIGN.md): 6 s joins in ~4 s.
@@ -54,7 +68,6 @@ class Settings(BaseSettings):
     push_max_per_ip: int = 50
     push_client_buffer: int = 64  # frames a client may fall behind before it is disconnected
     push_retry_ms: int = 2_000  # the SSE `retry:` a draining server asks clients to wait
-    push_shop_cache_s: float = 30.0
     # Where browsers reach ingest (the widget's beacons); empty: http://{host}:{ingest_port}.
     public_ingest_url: str = ""
     # Widget beacons (ingest POST /beacons), `limits` notation.
@@ -62,6 +75,9 @@ class Settings(BaseSettings):
     beacon_rate_per_shop: str = "20000/minute"
 
     simulator: bool = True
+    # Development only (`storepulse dev` sets it): a shop's first signed webhook installs it,
+    # so any *.myshopify.com shop works on the embedded stack without an OAuth install.
+    dev_auto_install: bool = False
     demo_shop: str = "demo-store.myshopify.com"
 
     @property
@@ -69,6 +85,10 @@ class Settings(BaseSettings):
         """Every secret currently accepted (comma-separated for rotation)."""
         raw = self.shopify_api_secret.get_secret_value()
         return [s.strip().encode() for s in raw.split(",") if s.strip()]
+
+    def admin_base_url(self, shop: str) -> str:
+        """The shop's Admin API origin, e.g. `https://x.myshopify.com`."""
+        return self.shopify_admin_base_url.replace("{shop}", shop).rstrip("/")
 
     @property
     def kafka_bootstrap(self) -> str:

@@ -7,12 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import redis.asyncio as redis
 
 from loadtests.payloads import Webhook
 from storepulse.devstack import Child, Stack, wait_ready
 from storepulse.settings import Settings
-from storepulse.shops import ShopRegistry, token_cipher
+from storepulse.shops import open_registry
 
 SECRET = b"test-secret"
 OLD_SECRET = b"old-secret"
@@ -73,13 +72,22 @@ def services(stack: Stack) -> Iterator[Services]:
         child.stop()
 
 
+def new_shop_domain() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}.myshopify.com"
+
+
 @pytest.fixture
 async def shop(stack: Stack) -> str:
-    """A shop of its own for each test, installed, so tests never see each other's events."""
-    domain = f"test-{uuid.uuid4().hex[:10]}.myshopify.com"
-    client = redis.Redis.from_url(stack.env["REDIS_URL"])
-    await ShopRegistry(client, token_cipher(Settings())).install(domain, "shpat_test")
-    await client.aclose()
+    """A shop of its own for each test, so tests never see each other's events.
+
+    Registered as installed: ingest drops webhooks of shops that did not install the app.
+    """
+    domain = new_shop_domain()
+    registry = open_registry(Settings(REDIS_URL=stack.env["REDIS_URL"], SHOPIFY_API_SECRET=SECRET.decode()))
+    try:
+        await registry.install(domain, "shpat_test_token")
+    finally:
+        await registry.aclose()
     return domain
 
 
