@@ -131,9 +131,9 @@
       timer = setTimeout(pump, wait);
       return;
     }
-    lastShown = Date.now();
     store("sessionStorage", countKey, String(++shown));
     render(queue.shift());
+    lastShown = Date.now(); // after rendering: the gap is what the visitor sees between toasts
     if (queue.length) timer = setTimeout(pump, GAP);
   }
 
