@@ -13,14 +13,18 @@ from storepulse.shops import ShopRegistry
 class InstalledShops:
     """`ShopRegistry.is_installed`, cached so a page-view burst costs one Redis read."""
 
-    def __init__(self, registry: ShopRegistry, ttl_s: float) -> None:
+    def __init__(self, registry: ShopRegistry, ttl_s: float, *, dev_any_shop: bool = False) -> None:
         self._registry = registry
         self._installed: TTLCache[str, bool] = TTLCache(maxsize=100_000, ttl=ttl_s)
+        # `storepulse dev` installs a shop on its first webhook, so a page may connect first.
+        self._dev_any_shop = dev_any_shop
 
     async def __call__(self, shop: str) -> bool:
         """Raises redis errors when the answer is not cached and Redis is unreachable."""
         if not is_shop_domain(shop):
             return False
+        if self._dev_any_shop:
+            return True
         installed = self._installed.get(shop)
         if installed is None:
             installed = self._installed[shop] = await self._registry.is_installed(shop)

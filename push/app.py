@@ -59,7 +59,11 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     metrics.SHOP_SIZES.source = lambda: [len(c) for c in hub.clients.values()]
     sse = SSEEndpoint(
         hub,
-        InstalledShops(ShopRegistry(client, token_cipher(settings)), settings.shop_cache_s),
+        InstalledShops(
+            ShopRegistry(client, token_cipher(settings)),
+            settings.shop_cache_s,
+            dev_any_shop=settings.dev_auto_install,
+        ),
         ConnectionCaps(settings.push_max_connections, settings.push_max_per_ip),
         client_buffer=settings.push_client_buffer,
     )

@@ -76,7 +76,8 @@ class Settings(BaseSettings):
 
     simulator: bool = True
     # Development only (`storepulse dev` sets it): a shop's first signed webhook installs it,
-    # so any *.myshopify.com shop works on the embedded stack without an OAuth install.
+    # so any *.myshopify.com shop works on the embedded stack without an OAuth install
+    # (push then streams for any shop, since a page may connect before the first webhook).
     dev_auto_install: bool = False
     demo_shop: str = "demo-store.myshopify.com"
 
