@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     push_port: int = Field(8001, validation_alias=_env("PUSH_PORT"))
     log_level: str = Field("info", validation_alias=_env("LOG_LEVEL"))
 
+    # Bearer token of the worker's admin API (STOREPULSE_ADMIN_TOKEN); empty refuses every request.
+    admin_token: SecretStr = SecretStr("")
     # Fernet key for access tokens at rest; empty derives a development key from the secret.
     token_key: SecretStr = SecretStr("")
 
@@ -46,7 +48,6 @@ class Settings(BaseSettings):
 
     recent_maxlen: int = 100
     notification_ttl_s: int = 7 * 24 * 3600
-    max_purchase_age_s: int = 24 * 3600
     sse_ping_s: float = 15.0
     sse_initial_backlog: int = 3
 

@@ -12,7 +12,7 @@ import faust
 import redis.asyncio as redis
 
 from storepulse.settings import Settings
-from streams import catalog, health, orders
+from streams import admin_api, catalog, health, orders, shop_settings, trends, viewers
 from streams.context import Context, StreamsApp
 from streams.publisher import NotificationPublisher
 
@@ -49,7 +49,11 @@ def create_app(settings: Settings) -> StreamsApp:
         schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
         id_key=settings.api_secrets[0] if settings.api_secrets else b"",
     )
+    settings_table = shop_settings.register(ctx)
     products = catalog.register(ctx)
-    orders.register(ctx, products)
+    customers = orders.register(ctx, products, settings_table)
+    trends.register(ctx, products, settings_table)
+    viewers.register(ctx, products, settings_table)
+    admin_api.register(ctx, settings_table, customers)
     health.register(ctx)
     return app
