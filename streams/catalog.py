@@ -16,7 +16,9 @@ def product_key(shop: str, product_id: object) -> bytes:
 def register(ctx: Context) -> faust.GlobalTable:
     topic = ctx.app.topic(TOPIC_PRODUCTS, key_type=bytes, value_type=bytes)
     # Any worker may describe any order's product, so every worker holds every product.
-    products = ctx.app.GlobalTable("products", partitions=ctx.settings.kafka_partitions, schema=ctx.schema)
+    products = ctx.app.GlobalTable(
+        "products", partitions=ctx.settings.kafka_partitions, schema=ctx.schema, key_type=bytes
+    )
 
     @ctx.app.agent(topic, name="catalog")
     async def catalog(stream: faust.StreamT[bytes]) -> None:

@@ -22,7 +22,9 @@ BATCH_WITHIN_S = 0.005
 
 def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable) -> faust.Table:
     topic = ctx.app.topic(TOPIC_ORDERS, key_type=bytes, value_type=bytes)
-    customers = ctx.app.Table("customer-metrics", partitions=ctx.settings.kafka_partitions, schema=ctx.schema)
+    customers = ctx.app.Table(
+        "customer-metrics", partitions=ctx.settings.kafka_partitions, schema=ctx.schema, key_type=bytes
+    )
 
     @ctx.app.agent(topic, name="orders")
     async def orders(stream: faust.StreamT[bytes]) -> None:

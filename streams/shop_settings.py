@@ -1,11 +1,9 @@
-"""Per-shop settings: the compacted `shop.settings` topic read as a Faust GlobalTable.
+"""Per-shop settings: the compacted `shop.settings` topic kept in a Faust GlobalTable.
 
-The topic itself is the table's changelog, so a record produced by the admin API (or by
-anyone) reaches every worker without an agent in between, and a worker that starts reads
-every shop's latest settings before it is ready. `synchronize_all_active_partitions` keeps
-every partition flowing into every worker after recovery too (nothing writes the table
-in-process, every change comes from the topic), and a buffer of one applies each record
-as it arrives (Faust's default buffers 1,000 changelog records before applying them).
+Every worker needs every shop's settings, whatever partitions it owns: an agent validates
+each record of `shop.settings` into the global table, whose changelog reaches every worker.
+(Faust cannot use `shop.settings` itself as a global table's changelog: its assignor then
+looks for partitions of the default changelog name and the group never forms.)
 """
 
 from __future__ import annotations
@@ -32,17 +30,12 @@ class ShopSettingsTable:
         self._parsed: dict[str, tuple[object, ShopSettings]] = {}
 
     def settings_for(self, shop: str) -> ShopSettings:
-        """The shop's settings; the defaults while it has none (or a record that is not valid)."""
+        """The shop's settings; the defaults while it has none."""
         raw = self.table.get(shop.encode())
         cached = self._parsed.get(shop)
         if cached is not None and cached[0] is raw:
             return cached[1]
-        parsed = ShopSettings(shop=shop)
-        if raw is not None:
-            try:
-                parsed = ShopSettings.model_validate({**raw, "shop": shop})
-            except (ValidationError, TypeError):
-                log.warning("shop_settings_invalid", shop=shop)
+        parsed = ShopSettings(shop=shop) if raw is None else ShopSettings.model_validate(raw)
         self._parsed[shop] = (raw, parsed)
         return parsed
 
@@ -53,7 +46,7 @@ class ShopSettingsTable:
         acknowledged them but they have not come back through the changelog yet.
         """
         key, value = settings.shop.encode(), settings.model_dump(mode="json")
-        await (await self.topic.send(key=key, value=value))
+        await (await self.topic.send(key=key, value=settings.model_dump_json().encode()))
         try:
             async with asyncio.timeout(timeout):
                 # Faust signals nothing after it applies a changelog record, so poll.
@@ -65,19 +58,22 @@ class ShopSettingsTable:
 
 
 def register(ctx: Context) -> ShopSettingsTable:
-    topic = ctx.app.topic(
-        TOPIC_SHOP_SETTINGS,
-        schema=ctx.schema,
-        partitions=ctx.settings.kafka_partitions,
-        compacting=True,
-        deleting=False,
-    )
+    partitions = ctx.settings.kafka_partitions
+    topic = ctx.app.topic(TOPIC_SHOP_SETTINGS, key_type=bytes, value_type=bytes, partitions=partitions)
+    # Recovery buffer of one: a worker that does not own a change applies it as it arrives
+    # (Faust buffers 1,000 standby changelog records by default before applying them).
     table = ctx.app.GlobalTable(
-        "shop-settings",
-        partitions=ctx.settings.kafka_partitions,
-        schema=ctx.schema,
-        changelog_topic=topic,
-        synchronize_all_active_partitions=True,
-        recovery_buffer_size=1,
+        "shop-settings", partitions=partitions, schema=ctx.schema, key_type=bytes, recovery_buffer_size=1
     )
+
+    @ctx.app.agent(topic, name="shop-settings")
+    async def shop_settings(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            try:
+                settings = ShopSettings.model_validate_json(event.value)
+            except ValidationError:
+                log.warning("shop_settings_invalid", key=event.key)
+                continue
+            table[settings.shop.encode()] = settings.model_dump(mode="json")
+
     return ShopSettingsTable(table, topic)

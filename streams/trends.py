@@ -51,7 +51,7 @@ def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSetti
     purchases = ctx.app.topic(
         f"{ctx.settings.app_id}-product-purchases", schema=ctx.schema, partitions=partitions, internal=True
     )
-    trends = ctx.app.Table("product-trends", partitions=partitions, schema=ctx.schema)
+    trends = ctx.app.Table("product-trends", partitions=partitions, schema=ctx.schema, key_type=bytes)
 
     @ctx.app.agent(orders, name="product-purchases")
     async def rekey(stream: faust.StreamT[bytes]) -> None:

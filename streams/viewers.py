@@ -32,7 +32,9 @@ def page_view(value: bytes) -> Beacon | None:
 
 def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable) -> faust.Table:
     topic = ctx.app.topic(TOPIC_BEACONS, key_type=bytes, value_type=bytes)
-    viewers = ctx.app.Table("product-viewers", partitions=ctx.settings.kafka_partitions, schema=ctx.schema)
+    viewers = ctx.app.Table(
+        "product-viewers", partitions=ctx.settings.kafka_partitions, schema=ctx.schema, key_type=bytes
+    )
 
     def on_beacon(event: EventT, _: datetime) -> Notification | None:
         beacon = page_view(event.value)
