@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from storepulse.contracts import Actor, Notification, ProductRef, ShopSettings
+from storepulse.contracts import Actor, Notification, NotificationKind, ProductRef, ShopSettings
 from streams import rules as rules_
 from streams import templates
 from streams.catalog import product_key
@@ -105,23 +105,9 @@ def purchase_notification(
     if actor is not None:
         region = _clean(_address(order).get("province"))
         where = templates.place(actor.city, region, actor.country_code, lang)
-    title, message = templates.render(
-        "purchase",
-        lang,
-        rules.templates,
-        who=templates.who(actor.first_name if actor else None, where, lang),
-        product=product.title,
-    )
-    return Notification(
-        id=notification_id(shop, "purchase", str(order_id), id_key),
-        shop=shop,
-        kind="purchase",
-        title=title,
-        message=message,
-        product=product,
-        actor=actor,
-        occurred_at=occurred,
-        lang=lang,
+    who = templates.who(actor.first_name if actor else None, where, lang)
+    return _rendered(
+        "purchase", shop, str(order_id), lang, rules, product, occurred, id_key, actor=actor, who=who
     )
 
 
@@ -147,14 +133,33 @@ def product_activity_notification(
         return None
     lang = templates.language(rules.language, rules.templates)
     product = product_ref(shop, product_id, catalog, lang, fallback_title)
-    title, message = templates.render(kind, lang, rules.templates, count=count, product=product.title)
+    return _rendered(
+        kind, shop, f"{product_id}|{cause}", lang, rules, product, occurred_at, id_key, count=count
+    )
+
+
+def _rendered(
+    kind: NotificationKind,
+    shop: str,
+    cause: str,
+    lang: str,
+    rules: ShopSettings,
+    product: ProductRef,
+    occurred_at: datetime,
+    id_key: bytes,
+    actor: Actor | None = None,
+    **fields: object,
+) -> Notification:
+    """The notification with its title and message rendered in the shop's words."""
+    title, message = templates.render(kind, lang, rules.templates, product=product.title, **fields)
     return Notification(
-        id=notification_id(shop, kind, f"{product.id}|{cause}", id_key),
+        id=notification_id(shop, kind, cause, id_key),
         shop=shop,
         kind=kind,
         title=title,
         message=message,
         product=product,
+        actor=actor,
         occurred_at=occurred_at,
         lang=lang,
     )
