@@ -15,8 +15,9 @@ from tests.sse import listening
 
 async def _first_notification(port: int, shop: str):
     async with listening(f"http://127.0.0.1:{port}/sse/{shop}") as sse:
-        [event] = await sse.wait_for(1, timeout=30)  # the simulator sends one every few seconds
-    return event
+        # The simulator sends one every few seconds; a late listener gets a backlog of several.
+        events = await sse.wait_for(1, timeout=30)
+    return events[0]
 
 
 def _listening_ports(pids: set[int]) -> set[int]:
