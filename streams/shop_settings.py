@@ -69,6 +69,9 @@ def register(ctx: Context) -> ShopSettingsTable:
     @ctx.app.agent(topic, name="shop-settings")
     async def shop_settings(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
+            if event.value is None:  # a tombstone: the shop is back to the defaults
+                table.pop(event.key, None)
+                continue
             try:
                 settings = ShopSettings.model_validate_json(event.value)
             except ValidationError:

@@ -14,7 +14,7 @@ import redis.asyncio as redis
 from aiokafka import AIOKafkaProducer
 
 from loadtests.payloads import CATALOG, order, webhook
-from storepulse.contracts import TOPIC_BEACONS, Beacon
+from storepulse.contracts import TOPIC_BEACONS, TOPIC_SHOP_SETTINGS, Beacon
 from tests.conftest import ADMIN_TOKEN, Services, signed_headers
 from tests.e2e.test_pipeline import post
 from tests.sse import SSEClient, listening
@@ -198,3 +198,20 @@ async def test_admin_api_reads_customer_metrics_vips_and_segments(services: Serv
     assert [v["customer_id"] for v in vips] == ["12", "11"]
     assert vips[0]["tier"] == "VIP" and vips[0]["orders_count"] == 9
     assert segments == {"segments": {"Champions": 2, "At Risk": 1}, "customers": 3}
+
+
+async def test_a_tombstone_on_the_settings_topic_restores_the_defaults(services: Services, shop: str) -> None:
+    assert (await put_settings(services, shop, language="fr")).status_code == 200
+    producer = AIOKafkaProducer(bootstrap_servers=services.stack.env["KAFKA_URL"].removeprefix("kafka://"))
+    await producer.start()
+    try:
+        await producer.send_and_wait(TOPIC_SHOP_SETTINGS, None, key=shop.encode())
+    finally:
+        await producer.stop()
+    async with httpx.AsyncClient(base_url=services.worker_url, headers=AUTH) as client:
+        for _ in range(200):
+            stored = (await client.get(f"/shops/{shop}/settings")).json()
+            if stored["language"] == "en":
+                break
+            await asyncio.sleep(0.1)
+    assert stored == {**stored, "language": "en", "updated_at": None}
