@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from loadtests.payloads import CATALOG, order, webhook
 from storepulse.contracts import TOPIC_BEACONS, TOPIC_SHOP_SETTINGS, Beacon
+from storepulse.devstack import Stack
 from tests.conftest import ADMIN_TOKEN, Services, signed_headers
 from tests.e2e.test_pipeline import post
 from tests.sse import SSEClient, listening
@@ -33,21 +34,30 @@ async def buy(services: Services, shop: str, payload: dict[str, Any]) -> None:
     assert (await post(services, hook, signed_headers(hook))).status_code == 200
 
 
-async def view(services: Services, shop: str, product_id: int, visitors: list[str]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=services.stack.env["KAFKA_URL"].removeprefix("kafka://"))
+async def produce(
+    stack: Stack, topic: str, records: list[tuple[bytes, bytes | None]], gap_s: float = 0.0
+) -> None:
+    """Produce (key, value) records one at a time, `gap_s` apart."""
+    producer = AIOKafkaProducer(bootstrap_servers=stack.env["KAFKA_URL"].removeprefix("kafka://"))
     await producer.start()
     try:
-        for visitor in visitors:
-            beacon = Beacon(
-                shop=shop,
-                type="page_view",
-                visitor=visitor,
-                product_id=str(product_id),
-                received_at=datetime.now(UTC),
-            )
-            await producer.send_and_wait(TOPIC_BEACONS, beacon.model_dump_json().encode(), key=shop.encode())
+        for key, value in records:
+            await producer.send_and_wait(topic, value, key=key)
+            await asyncio.sleep(gap_s)
     finally:
         await producer.stop()
+
+
+async def view(services: Services, shop: str, product_id: int, visitors: list[str]) -> None:
+    """Page-view beacons as ingest produces them (the widget's POST /beacons)."""
+    now = datetime.now(UTC)
+    beacons = [
+        Beacon(shop=shop, type="page_view", visitor=v, product_id=str(product_id), received_at=now)
+        for v in visitors
+    ]
+    await produce(
+        services.stack, TOPIC_BEACONS, [(shop.encode(), b.model_dump_json().encode()) for b in beacons]
+    )
 
 
 def of_kind(sse: SSEClient, kind: str) -> list[dict[str, Any]]:
@@ -202,12 +212,7 @@ async def test_admin_api_reads_customer_metrics_vips_and_segments(services: Serv
 
 async def test_a_tombstone_on_the_settings_topic_restores_the_defaults(services: Services, shop: str) -> None:
     assert (await put_settings(services, shop, language="fr")).status_code == 200
-    producer = AIOKafkaProducer(bootstrap_servers=services.stack.env["KAFKA_URL"].removeprefix("kafka://"))
-    await producer.start()
-    try:
-        await producer.send_and_wait(TOPIC_SHOP_SETTINGS, None, key=shop.encode())
-    finally:
-        await producer.stop()
+    await produce(services.stack, TOPIC_SHOP_SETTINGS, [(shop.encode(), None)])
     async with httpx.AsyncClient(base_url=services.worker_url, headers=AUTH) as client:
         for _ in range(200):
             stored = (await client.get(f"/shops/{shop}/settings")).json()

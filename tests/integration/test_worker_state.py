@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaProducer
 
 from loadtests.payloads import CATALOG, order, webhook
 from storepulse.devstack import Child, Stack, wait_ready
 from tests.conftest import ADMIN_TOKEN, Services, signed_headers, worker_env
 from tests.e2e.test_pipeline import post
-from tests.e2e.test_rules_and_trends import wait_for_kind
+from tests.e2e.test_rules_and_trends import produce, wait_for_kind
 from tests.sse import listening
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -41,24 +40,16 @@ async def poll_json(url: str, done, attempts: int = 200) -> httpx.Response:
 
 async def produce_purchases(stack: Stack, topic: str, shop: str, order_ids: list[str]) -> None:
     """Purchases as the re-key agent writes them, straight to this group's internal topic."""
-    producer = AIOKafkaProducer(bootstrap_servers=stack.env["KAFKA_URL"].removeprefix("kafka://"))
-    await producer.start()
-    try:
-        for order_id in order_ids:
-            purchase = {
-                "shop": shop,
-                "product_id": str(PRODUCT[0]),
-                "order_id": order_id,
-                "at": datetime.now(UTC).timestamp(),
-                "title": PRODUCT[1],
-            }
-            key = f"{shop}/{PRODUCT[0]}".encode()
-            await producer.send_and_wait(topic, orjson.dumps(purchase), key=key)
-            # One table write per producer batch: Tansu under-reports the end offset of a
-            # multi-record batch, so recovery would stop early (DESIGN.md); Kafka does not.
-            await asyncio.sleep(0.5)
-    finally:
-        await producer.stop()
+    key = f"{shop}/{PRODUCT[0]}".encode()
+    purchases = [
+        {"shop": shop, "product_id": str(PRODUCT[0]), "order_id": order_id, "title": PRODUCT[1]}
+        for order_id in order_ids
+    ]
+    now = datetime.now(UTC).timestamp()
+    records = [(key, orjson.dumps({**p, "at": now})) for p in purchases]
+    # One table write per producer batch: Tansu under-reports the end offset of a
+    # multi-record batch, so recovery would stop early (DESIGN.md); Kafka does not.
+    await produce(stack, topic, records, gap_s=0.5)
 
 
 async def test_settings_reach_every_worker_and_state_survives_their_loss(
