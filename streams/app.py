@@ -34,6 +34,9 @@ def create_app(settings: Settings) -> StreamsApp:
         web_bind=settings.host,
         web_port=settings.worker_port,
         web_in_thread=False,
+        # Faust's /table pages would serve every table's data unauthenticated: customers'
+        # metrics are read through the admin API (streams/admin_api.py) only.
+        web_tables_enabled=False,
         key_serializer="raw",
         value_serializer="raw",
     )

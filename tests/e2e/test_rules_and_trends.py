@@ -156,6 +156,8 @@ async def test_admin_api_refuses_requests_without_the_bearer_token(services: Ser
             assert bad.status_code == 401
         refused = await client.put(f"/shops/{shop}/settings", json={"language": "fr"})
         assert refused.status_code == 401
+        # Faust's own table pages would bypass the token: they are not served.
+        assert (await client.get("/table/customer-metrics/")).status_code == 404
         stored = (await client.get(f"/shops/{shop}/settings", headers=AUTH)).json()
     assert stored["language"] == "en"  # the refused PUT changed nothing; defaults when unset
 
