@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
     registry = ShopRegistry(client, token_cipher(settings))
-    gate = ShopGate(registry, settings.shop_cache_s)
+    gate = ShopGate(registry, settings.shop_cache_s, auto_install=settings.dev_auto_install)
     http = httpx.AsyncClient(timeout=10.0)
     webhook = WebhookEndpoint(producer, registry, gate, settings.api_secrets, settings.webhook_max_bytes)
 

@@ -63,6 +63,7 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
     env = {k: v for k, v in os.environ.items() if k in ("KAFKA_URL", "REDIS_URL") and v}
     secret = settings.shopify_api_secret.get_secret_value() or DEV_SECRET
     env["SHOPIFY_API_SECRET"] = secret
+    env["STOREPULSE_DEV_AUTO_INSTALL"] = "true"
     # The admin API refuses everything without a token: give the dev stack a fresh one.
     admin_token = settings.admin_token.get_secret_value() or secrets.token_urlsafe(16)
     env["STOREPULSE_ADMIN_TOKEN"] = admin_token

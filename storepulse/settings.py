@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     sse_initial_backlog: int = 3
 
     simulator: bool = True
+    # Development only (`storepulse dev` sets it): a shop's first signed webhook installs it,
+    # so any *.myshopify.com shop works on the embedded stack without an OAuth install.
+    dev_auto_install: bool = False
     demo_shop: str = "demo-store.myshopify.com"
 
     @property

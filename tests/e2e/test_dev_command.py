@@ -6,9 +6,12 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
+import httpx
 import psutil
 
+from loadtests.payloads import order, webhook
 from storepulse.devstack import free_port, wait_ready
 from tests.sse import listening
 
@@ -18,6 +21,23 @@ async def _first_notification(port: int, shop: str):
         # The simulator sends one every few seconds; a late listener gets a backlog of several.
         events = await sse.wait_for(1, timeout=30)
     return events[0]
+
+
+async def _any_shop_round_trip(ingest_port: int, push_port: int) -> float:
+    """A signed order for a shop nobody registered reaches that shop's SSE client."""
+    shop = f"any-{uuid.uuid4().hex[:8]}.myshopify.com"
+    hook = webhook("orders/create", shop, order())
+    async with listening(f"http://127.0.0.1:{push_port}/sse/{shop}") as sse:
+        started = time.monotonic()
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(
+                f"http://127.0.0.1:{ingest_port}/webhooks/shopify",
+                content=hook.body,
+                headers=hook.headers(b"dev-test-secret"),
+            )
+        assert answer.status_code == 200
+        await sse.wait_for(1, timeout=10)
+        return time.monotonic() - started
 
 
 def _listening_ports(pids: set[int]) -> set[int]:
@@ -53,6 +73,8 @@ def test_dev_runs_everything_and_sigterm_leaves_nothing(tmp_path) -> None:
 
         event = asyncio.run(_first_notification(ports["PUSH_PORT"], "demo-store.myshopify.com"))
         assert '"kind":"purchase"' in event.data
+        took = asyncio.run(_any_shop_round_trip(ports["INGEST_PORT"], ports["PUSH_PORT"]))
+        assert took < 5, f"webhook→SSE took {took:.2f}s"
 
         started = time.monotonic()
         dev.send_signal(signal.SIGTERM)
