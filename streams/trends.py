@@ -14,7 +14,7 @@ import faust
 from faust.types import EventT
 
 from storepulse.contracts import TOPIC_ORDERS, Notification
-from streams.batches import publish_per_batch
+from streams.batches import BATCH, BATCH_WITHIN_S, publish_per_batch
 from streams.catalog import product_key
 from streams.context import Context, decode_envelope
 from streams.fields import parse_time
@@ -55,10 +55,11 @@ def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSetti
 
     @ctx.app.agent(orders, name="product-purchases")
     async def rekey(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            envelope = decode_envelope(event.value)
-            for key, purchase in product_purchases(envelope) if envelope else []:
-                await purchases.send(key=key, value=purchase)
+        async for events in stream.take_events(BATCH, within=BATCH_WITHIN_S):
+            for event in events:
+                envelope = decode_envelope(event.value)
+                for key, purchase in product_purchases(envelope) if envelope else []:
+                    await purchases.send(key=key, value=purchase)
 
     def on_purchase(event: EventT, now: datetime) -> Notification | None:
         purchase = event.value
