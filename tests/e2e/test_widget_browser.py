@@ -131,6 +131,25 @@ async def test_pacing_gap_session_cap_and_short_queue(
     assert await toasts(page) == []
 
 
+async def test_a_background_tab_shows_only_the_newest_few_when_it_returns(
+    stack: Stack, push: Child, page: Page, shop: str
+) -> None:
+    redis_url = stack.env["REDIS_URL"]
+    await publish(redis_url, [note(shop, 0)])
+    await page.goto(demo(push, shop, gap_ms=300, max=100))
+    await wait_toasts(page, 1)
+    hidden = "v => { Object.defineProperty(document, 'hidden', {value: v, configurable: true}); "
+    hidden += "document.dispatchEvent(new Event('visibilitychange')); }"
+    await page.evaluate(hidden, True)
+    await publish(redis_url, [note(shop, i) for i in range(1, 7)])
+    await asyncio.sleep(1.5)
+    assert len(await toasts(page)) == 1  # nothing shows in a background tab
+    await page.evaluate(hidden, False)
+    await wait_toasts(page, 4)
+    await asyncio.sleep(1.0)  # room for a pile that must not come
+    assert [t["id"] for t in await toasts(page)] == [f"purchase-{i}" for i in (0, 4, 5, 6)]
+
+
 async def test_rtl_shop_renders_right_to_left_with_a_working_dismiss(
     stack: Stack, push: Child, page: Page, shop: str
 ) -> None:
@@ -168,6 +187,12 @@ async def test_tabs_of_one_visitor_share_one_connection(
         for tab in tabs:
             assert [t["id"] for t in await wait_toasts(tab, 1)] == ["purchase-1"]
         assert await metric(base, "storepulse_push_connections") == before + 1
+        # The leading tab closes: another takes over the one connection and misses nothing.
+        await tabs[0].close()
+        await publish(stack.env["REDIS_URL"], [note(shop, 2)])
+        for tab in tabs[1:]:
+            assert [t["id"] for t in await wait_toasts(tab, 2)] == ["purchase-1", "purchase-2"]
+        await eventually(one_more)
     finally:
         await context.close()
 
