@@ -27,7 +27,6 @@ class Client:
         "active",
         "closed",
         "drop_reason",
-        "ip",
         "last_order",
         "limit",
         "seen_writes",
@@ -36,9 +35,8 @@ class Client:
         "writes",
     )
 
-    def __init__(self, shop: str, ip: str, limit: int) -> None:
+    def __init__(self, shop: str, limit: int) -> None:
         self.shop = shop
-        self.ip = ip
         self.limit = limit
         self.last_order: tuple[int, int] | None = None  # newest event written to the outbox
         self.syncing = True  # while replaying from the stream, live events are held back

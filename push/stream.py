@@ -71,7 +71,7 @@ class SSEEndpoint:
             Headers(scope=scope).get("last-event-id")
             or QueryParams(scope["query_string"]).get("last_event_id")
         )
-        client = Client(shop, ip, self._client_buffer)
+        client = Client(shop, self._client_buffer)
         try:
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
             await self._hub.join(client, last_id)

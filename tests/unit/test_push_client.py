@@ -36,7 +36,7 @@ async def run(client: Client, socket: Socket) -> asyncio.Task[None]:
 
 
 async def test_replay_then_held_live_events_each_once_in_order() -> None:
-    client, socket = Client("s.myshopify.com", "ip", limit=8), Socket()
+    client, socket = Client("s.myshopify.com", limit=8), Socket()
     task = await run(client, socket)
     client.deliver(event("5-0"))  # live, arrived while the backlog was being read
     client.deliver(event("6-0"))
@@ -56,7 +56,7 @@ async def test_replay_then_held_live_events_each_once_in_order() -> None:
 
 
 async def test_a_client_whose_socket_stops_draining_is_dropped_not_waited_for() -> None:
-    client, socket = Client("s.myshopify.com", "ip", limit=4), Socket()
+    client, socket = Client("s.myshopify.com", limit=4), Socket()
     client.replay([])
     task = await run(client, socket)
     socket.block.clear()  # the socket buffer is full from now on
@@ -69,7 +69,7 @@ async def test_a_client_whose_socket_stops_draining_is_dropped_not_waited_for() 
 
 
 async def test_idle_clients_are_pinged_and_blocked_ones_dropped() -> None:
-    client, socket = Client("s.myshopify.com", "ip", limit=8), Socket()
+    client, socket = Client("s.myshopify.com", limit=8), Socket()
     client.replay([])
     task = await run(client, socket)
     client.keep_alive()
