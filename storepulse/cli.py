@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import signal
 import sys
 
@@ -12,6 +13,8 @@ import uvicorn
 
 from storepulse.logging import configure_logging
 from storepulse.settings import Settings, get_settings
+from storepulse.shops_cli import add_arguments as add_shops_arguments
+from storepulse.shops_cli import cmd_shops
 
 DEV_SECRET = "storepulse-dev-secret"
 
@@ -60,10 +63,15 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
     env = {k: v for k, v in os.environ.items() if k in ("KAFKA_URL", "REDIS_URL") and v}
     secret = settings.shopify_api_secret.get_secret_value() or DEV_SECRET
     env["SHOPIFY_API_SECRET"] = secret
+    env["STOREPULSE_DEV_AUTO_INSTALL"] = "true"
+    # The admin API refuses everything without a token: give the dev stack a fresh one.
+    admin_token = settings.admin_token.get_secret_value() or secrets.token_urlsafe(16)
+    env["STOREPULSE_ADMIN_TOKEN"] = admin_token
     stack = Stack(env=env)
     print("starting broker and Redis…", flush=True)
     try:
         stack.start_infra(settings.kafka_partitions)
+        asyncio.run(_register_demo_shop(settings.demo_shop, stack.env))
         services = [
             stack.start_service("ingest", settings.ingest_port),
             stack.start_service("worker", settings.worker_port),
@@ -72,10 +80,25 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
         for child in services:
             took = wait_ready(child.port, 60, child)
             print(f"{child.name:<7} ready on http://{settings.host}:{child.port} ({took:.1f}s)", flush=True)
+        if not settings.admin_token.get_secret_value():
+            admin_url = f"http://{settings.host}:{settings.worker_port}/shops/…"
+            print(f"admin API:  {admin_url} (bearer token {admin_token})", flush=True)
         asyncio.run(_dev_foreground(settings, secret.split(",")[0].encode(), stack))
     finally:
         stack.stop()
         print("stopped", flush=True)
+
+
+async def _register_demo_shop(shop: str, env: dict[str, str]) -> None:
+    """The demo shop is installed like any other, so ingest takes its webhooks."""
+    from storepulse.shops import open_registry
+
+    dev = Settings(REDIS_URL=env["REDIS_URL"], SHOPIFY_API_SECRET=env["SHOPIFY_API_SECRET"])
+    registry = open_registry(dev)
+    try:
+        await registry.install(shop, "dev-token-not-a-real-shop")
+    finally:
+        await registry.aclose()
 
 
 async def _dev_foreground(settings: Settings, secret: bytes, stack: object) -> None:
@@ -108,6 +131,7 @@ COMMANDS = {
     "worker": (cmd_worker, "run one Faust stream worker"),
     "push": (cmd_push, "run the SSE push server"),
     "topics": (cmd_topics, "create the Kafka topics of the contract"),
+    "shops": (cmd_shops, "manage the shop registry: add | list | remove"),
 }
 
 
@@ -118,6 +142,8 @@ def main(argv: list[str] | None = None) -> None:
         p = sub.add_parser(name, help=help_text)
         if name in ("ingest", "push"):
             p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+        if name == "shops":
+            add_shops_arguments(p)
     args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level)

@@ -24,6 +24,19 @@ class Settings(BaseSettings):
     push_port: int = Field(8001, validation_alias=_env("PUSH_PORT"))
     log_level: str = Field("info", validation_alias=_env("LOG_LEVEL"))
 
+    # Shopify app (ingest's install flow and webhook subscriptions).
+    shopify_api_key: str = Field("", validation_alias=_env("SHOPIFY_API_KEY"))
+    # `{shop}` is replaced by the shop's domain; tests point it at tests/fake_shopify.
+    shopify_admin_base_url: str = Field("https://{shop}", validation_alias=_env("SHOPIFY_ADMIN_BASE_URL"))
+    shopify_api_version: str = Field("2026-10", validation_alias=_env("SHOPIFY_API_VERSION"))
+    shopify_scopes: str = Field(
+        "read_orders,read_customers,read_products,write_customers", validation_alias=_env("SHOPIFY_SCOPES")
+    )
+    # Where Shopify reaches ingest (OAuth redirect and webhook callbacks).
+    public_url: str = "http://127.0.0.1:8000"
+
+    # Bearer token of the worker's admin API (STOREPULSE_ADMIN_TOKEN); empty refuses every request.
+    admin_token: SecretStr = SecretStr("")
     # Fernet key for access tokens at rest; empty derives a development key from the secret.
     token_key: SecretStr = SecretStr("")
 
@@ -35,6 +48,9 @@ class Settings(BaseSettings):
     kafka_partitions: int = 8
     produce_timeout: float = 4.0
     webhook_max_bytes: int = 1024 * 1024
+    # Seconds ingest and push trust a cached "installed or not" answer for a shop.
+    shop_cache_s: float = 2.0
+    oauth_state_ttl_s: int = 600
 
     app_id: str = "storepulse"
     # Tansu holds a group join for half the session timeout (DESIGN.md): 6 s joins in ~4 s.
@@ -46,9 +62,18 @@ class Settings(BaseSettings):
 
     recent_maxlen: int = 100
     notification_ttl_s: int = 7 * 24 * 3600
-    max_purchase_age_s: int = 24 * 3600
     sse_ping_s: float = 15.0
     sse_initial_backlog: int = 3
+    # Push server limits (429 past them) and slow-client policy.
+    push_max_connections: int = 20_000
+    push_max_per_ip: int = 50
+    push_client_buffer: int = 64  # frames a client may fall behind before it is disconnected
+    push_retry_ms: int = 2_000  # the SSE `retry:` a draining server asks clients to wait
+    # Where browsers reach ingest (the widget's beacons); empty: http://{host}:{ingest_port}.
+    public_ingest_url: str = ""
+    # Widget beacons (ingest POST /beacons), `limits` notation.
+    beacon_rate_per_ip: str = "120/minute"
+    beacon_rate_per_shop: str = "20000/minute"
 
     # Shopify Admin API: `{shop}` is replaced by the shop domain (tests point it at the fake).
     shopify_admin_base_url: str = Field("https://{shop}", validation_alias=_env("SHOPIFY_ADMIN_BASE_URL"))
@@ -60,6 +85,10 @@ class Settings(BaseSettings):
     customer_refresh_s: float = 600.0
 
     simulator: bool = True
+    # Development only (`storepulse dev` sets it): a shop's first signed webhook installs it,
+    # so any *.myshopify.com shop works on the embedded stack without an OAuth install
+    # (push then streams for any shop, since a page may connect before the first webhook).
+    dev_auto_install: bool = False
     demo_shop: str = "demo-store.myshopify.com"
 
     @property
@@ -67,6 +96,10 @@ class Settings(BaseSettings):
         """Every secret currently accepted (comma-separated for rotation)."""
         raw = self.shopify_api_secret.get_secret_value()
         return [s.strip().encode() for s in raw.split(",") if s.strip()]
+
+    def admin_base_url(self, shop: str) -> str:
+        """The shop's Admin API origin, e.g. `https://x.myshopify.com`."""
+        return self.shopify_admin_base_url.replace("{shop}", shop).rstrip("/")
 
     @property
     def kafka_bootstrap(self) -> str:

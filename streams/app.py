@@ -12,10 +12,21 @@ import faust
 import redis.asyncio as redis
 
 from storepulse.settings import Settings
-from streams import catalog, compliance, customers, health, order_owners, orders, writeback
+from streams import (
+    admin_api,
+    catalog,
+    compliance,
+    customers,
+    health,
+    order_owners,
+    orders,
+    shop_settings,
+    trends,
+    viewers,
+    writeback,
+)
 from streams.context import Context, StreamsApp
 from streams.publisher import NotificationPublisher
-from streams.settings_source import default_settings_for
 
 
 def create_app(settings: Settings) -> StreamsApp:
@@ -35,6 +46,9 @@ def create_app(settings: Settings) -> StreamsApp:
         web_bind=settings.host,
         web_port=settings.worker_port,
         web_in_thread=False,
+        # Faust's /table pages would serve every table's data unauthenticated: customers'
+        # metrics are read through the admin API (streams/admin_api.py) only.
+        web_tables_enabled=False,
         key_serializer="raw",
         value_serializer="raw",
     )
@@ -50,11 +64,15 @@ def create_app(settings: Settings) -> StreamsApp:
         schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
         id_key=settings.api_secrets[0] if settings.api_secrets else b"",
     )
+    settings_table = shop_settings.register(ctx)
     products = catalog.register(ctx)
-    book = customers.register(ctx, default_settings_for)
-    orders.register(ctx, products, book)
+    book = customers.register(ctx, settings_table.settings_for)
+    orders.register(ctx, products, settings_table, book)
     order_owners.register(ctx)
     compliance.register(ctx)
-    writeback.register(ctx, default_settings_for)
+    writeback.register(ctx, settings_table.settings_for)
+    trends.register(ctx, products, settings_table)
+    viewers.register(ctx, products, settings_table)
+    admin_api.register(ctx, settings_table, book.table)
     health.register(ctx)
     return app

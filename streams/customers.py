@@ -53,8 +53,7 @@ from streams.rekey import (
     forward,
     order_key,
 )
-from streams.settings_source import SettingsFor
-from streams.standing import read_model, refresh
+from streams.standing import SettingsFor, read_model, refresh
 
 log = structlog.get_logger(__name__)
 

@@ -16,14 +16,16 @@ from storepulse.contracts import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDERS, Notificati
 from streams.context import Context
 from streams.customers import CustomerBook
 from streams.notifications import purchase_notification
+from streams.shop_settings import ShopSettingsTable
 
 BATCH = 500
 BATCH_WITHIN_S = 0.005
 
 
-def register(ctx: Context, products: faust.GlobalTable, book: CustomerBook) -> None:
+def register(
+    ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable, book: CustomerBook
+) -> None:
     topic = ctx.app.topic(TOPIC_ORDERS, TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
-    settings = ctx.settings
 
     @ctx.app.agent(topic, name="orders")
     async def orders(stream: faust.StreamT[bytes]) -> None:
@@ -33,15 +35,13 @@ def register(ctx: Context, products: faust.GlobalTable, book: CustomerBook) -> N
             now = datetime.now(UTC)
             out: list[Notification] = []
             for envelope in creates:
-                shop, order = envelope["shop"], envelope["payload"]
-                items = order.get("line_items") or [{}]
-                first = items[0] if isinstance(items[0], dict) else {}
+                shop = envelope["shop"]
                 note = purchase_notification(
                     shop,
-                    order,
+                    envelope["payload"],
                     now=now,
-                    max_age_s=settings.max_purchase_age_s,
-                    catalog=products.get(f"{shop}/{first.get('product_id')}".encode()),
+                    rules=shop_settings.settings_for(shop),
+                    catalog=products,
                     id_key=ctx.id_key,
                 )
                 if note is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -11,6 +12,9 @@ from storepulse.contracts import ShopSettings
 from streams.customer_metrics import days_since
 from streams.rfm import score
 from streams.tiers import potential_tier, tier_for
+
+# Where a shop's settings come from (the `shop.settings` global table in the worker).
+SettingsFor = Callable[[str], ShopSettings]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from storepulse.admin_api import AdminApi, AdminApiError, Retryable
 from storepulse.contracts import TOPIC_CUSTOMER_CHANGES, TOPIC_CUSTOMER_CHANGES_DLQ
 from storepulse.shops import ShopRegistry, token_cipher
 from streams.context import Context
-from streams.settings_source import SettingsFor
+from streams.standing import SettingsFor
 
 log = structlog.get_logger(__name__)
 

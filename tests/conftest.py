@@ -10,9 +10,12 @@ import pytest
 
 from loadtests.payloads import Webhook
 from storepulse.devstack import Child, Stack, wait_ready
+from storepulse.settings import Settings
+from storepulse.shops import open_registry
 
 SECRET = b"test-secret"
 OLD_SECRET = b"old-secret"
+ADMIN_TOKEN = "test-admin-token"
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +25,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     s = Stack(
         env={
             "SHOPIFY_API_SECRET": f"{SECRET.decode()},{OLD_SECRET.decode()}",
+            "STOREPULSE_ADMIN_TOKEN": ADMIN_TOKEN,
             "LOG_LEVEL": "info",
             # No worker writes tags to a real Shopify: tests that check write-back point one at the fake.
             "STOREPULSE_WRITEBACK_DRY_RUN": "true",
@@ -77,10 +81,23 @@ def services(stack: Stack) -> Iterator[Services]:
         child.stop()
 
 
-@pytest.fixture
-def shop() -> str:
-    """A shop of its own for each test, so tests never see each other's events."""
+def new_shop_domain() -> str:
     return f"test-{uuid.uuid4().hex[:10]}.myshopify.com"
+
+
+@pytest.fixture
+async def shop(stack: Stack) -> str:
+    """A shop of its own for each test, so tests never see each other's events.
+
+    Registered as installed: ingest drops webhooks of shops that did not install the app.
+    """
+    domain = new_shop_domain()
+    registry = open_registry(Settings(REDIS_URL=stack.env["REDIS_URL"], SHOPIFY_API_SECRET=SECRET.decode()))
+    try:
+        await registry.install(domain, "shpat_test_token")
+    finally:
+        await registry.aclose()
+    return domain
 
 
 def signed_headers(hook: Webhook, secret: bytes = SECRET) -> dict[str, str]:
