@@ -69,9 +69,10 @@ async def test_new_vips_are_tagged_on_shopify_within_the_cost_limit(
     }
 
 
-async def test_a_shop_without_a_token_sends_its_changes_to_the_dead_letter_topic(
-    stack: Stack, worker: Child, shop: str
+async def test_an_uninstalled_shop_sends_its_changes_to_the_dead_letter_topic(
+    stack: Stack, worker: Child, registry: ShopRegistry, shop: str
 ) -> None:
+    await registry.mark_uninstalled(shop)  # its token died with the uninstall
     c = next_id()
     await produce(
         stack, [("orders/create", shop, order(customer_id=c, product=CATALOG[0])) for _ in range(3)]
