@@ -125,6 +125,13 @@ async def _dev_foreground(settings: Settings, secret: bytes, stack: object) -> N
         task.cancel()
 
 
+def cmd_backfill(args: argparse.Namespace, settings: Settings) -> None:
+    from ingest.backfill import run
+
+    produced = asyncio.run(run(args.shop, settings))
+    print(f"{args.shop}: {produced} orders produced", flush=True)
+
+
 COMMANDS = {
     "dev": (cmd_dev, "run broker, Redis, ingest, worker, push and the simulator"),
     "ingest": (cmd_ingest, "run the webhook ingest server"),
@@ -132,6 +139,7 @@ COMMANDS = {
     "push": (cmd_push, "run the SSE push server"),
     "topics": (cmd_topics, "create the Kafka topics of the contract"),
     "shops": (cmd_shops, "manage the shop registry: add | list | remove"),
+    "backfill": (cmd_backfill, "import a shop's existing orders (resumable, cost-paced)"),
 }
 
 
@@ -144,6 +152,8 @@ def main(argv: list[str] | None = None) -> None:
             p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
         if name == "shops":
             add_shops_arguments(p)
+        if name == "backfill":
+            p.add_argument("shop", help="the shop domain, e.g. example.myshopify.com")
     args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level)
