@@ -8,6 +8,7 @@ ever written from its own partition.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import faust
@@ -59,6 +60,10 @@ async def flush_produced(app: faust.App) -> None:
     while True:
         await app.producer.flush()
         if not app.producer.buffer.size:
+            # The buffer's sender may have taken the last record off its queue without having
+            # handed it to aiokafka yet: let it, then wait for that record too.
+            await asyncio.sleep(0)
+            await app.producer.flush()
             return
 
 
