@@ -75,9 +75,6 @@ class Settings(BaseSettings):
     beacon_rate_per_ip: str = "120/minute"
     beacon_rate_per_shop: str = "20000/minute"
 
-    # Shopify Admin API: `{shop}` is replaced by the shop domain (tests point it at the fake).
-    shopify_admin_base_url: str = Field("https://{shop}", validation_alias=_env("SHOPIFY_ADMIN_BASE_URL"))
-    shopify_api_version: str = "2026-10"
     # Log VIP tag changes instead of writing them to Shopify (every shop).
     writeback_dry_run: bool = False
     writeback_attempts: int = 6
