@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     writeback_attempts: int = 6
     # How often each worker looks for customers whose standing time alone moved (VIP dropoff).
     customer_refresh_s: float = 600.0
+    # Where a new consumer group starts: "earliest" (every record kept) or "latest".
+    consumer_auto_offset_reset: str = "earliest"
 
     simulator: bool = True
     # Development only (`storepulse dev` sets it): a shop's first signed webhook installs it,

@@ -41,6 +41,7 @@ def create_app(settings: Settings) -> StreamsApp:
         broker_heartbeat_interval=settings.broker_heartbeat_interval,
         broker_rebalance_timeout=settings.broker_session_timeout * 2,
         broker_commit_interval=settings.broker_commit_interval,
+        consumer_auto_offset_reset=settings.consumer_auto_offset_reset,
         producer_linger_ms=1,
         web_host=settings.host,
         web_bind=settings.host,

@@ -28,6 +28,8 @@ def worker(stack: Stack, fake: FakeShopify) -> Iterator[Child]:
         **worker_env(),
         "SHOPIFY_ADMIN_BASE_URL": fake.base_url_template(),
         "STOREPULSE_WRITEBACK_DRY_RUN": "false",
+        # Only this module's changes: earlier tests' shops left a backlog of tier changes.
+        "STOREPULSE_CONSUMER_AUTO_OFFSET_RESET": "latest",
     }
     child = stack.start_service("worker", extra_env=env, name="worker-writeback")
     wait_ready(child.port, 60, child)
