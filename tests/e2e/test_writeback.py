@@ -79,8 +79,9 @@ async def test_an_uninstalled_shop_sends_its_changes_to_the_dead_letter_topic(
     await produce(
         stack, [("orders/create", shop, order(customer_id=c, product=CATALOG[0])) for _ in range(3)]
     )
-    [dead] = await consume(
+    dead = await consume(
         stack, "customer.changes.dlq", key_prefix=f"{shop}/".encode(), count=1, timeout_ms=30000
     )
-    assert dead["customer_id"] == str(c) and dead["tags_add"] == ["VIP"]
-    assert "no access token" in dead["reason"]
+    assert dead  # at-least-once: a re-delivered change may be dead-lettered twice, never differently
+    assert all(d["customer_id"] == str(c) and d["tags_add"] == ["VIP"] for d in dead)
+    assert all("no access token" in d["reason"] for d in dead)
