@@ -111,14 +111,18 @@ COMMANDS = {
 }
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="storepulse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text)
         if name in ("ingest", "push"):
             p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level)
     COMMANDS[args.command][0](args, settings)
