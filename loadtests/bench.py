@@ -30,7 +30,7 @@ from loadtests.browser_latency import order_hooks
 from loadtests.machine import this_machine
 from loadtests.open_loop import RateResult, send_at_rate
 from loadtests.report import Results, write_report
-from loadtests.sub_bench import run_module
+from loadtests.sub_bench import SubResult, run_module
 from storepulse.devstack import LOOPBACK, Stack, wait_ready
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
@@ -69,12 +69,13 @@ def bench_shop() -> str:
     return f"bench-{uuid.uuid4().hex[:10]}.myshopify.com"
 
 
-async def register(redis_url: str, shop: str) -> None:
-    """Install the shop in the registry: ingest drops webhooks of shops that are not installed."""
+async def register(redis_url: str, shops: list[str]) -> None:
+    """Install the shops in the registry: ingest drops webhooks of shops that are not installed."""
     client = redis.Redis.from_url(redis_url)
     try:
-        settings = Settings(SHOPIFY_API_SECRET=SECRET.decode())
-        await ShopRegistry(client, token_cipher(settings)).install(shop, "bench-token")
+        registry = ShopRegistry(client, token_cipher(Settings(SHOPIFY_API_SECRET=SECRET.decode())))
+        for shop in shops:
+            await registry.install(shop, "bench-token")
     finally:
         await client.aclose()
 
@@ -114,13 +115,13 @@ def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -
 
         def latency() -> None:
             for rate in LATENCY_RATES:
-                shop = bench_shop()
-                asyncio.run(register(stack.env["REDIS_URL"], shop))
+                shops = [bench_shop() for _ in range(browser_latency.shops_for(rate))]
+                asyncio.run(register(stack.env["REDIS_URL"], shops))
                 result = asyncio.run(
                     browser_latency.measure(
                         ingest_url,
                         push_url,
-                        shop,
+                        shops,
                         SECRET,
                         rate,
                         duration_s=plan.latency_s,
@@ -128,7 +129,9 @@ def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -
                     )
                 )
                 print(
-                    f"[bench]   {rate}/s: p50 {result.p50_ms:.0f} ms, p99 {result.p99_ms:.0f} ms", flush=True
+                    f"[bench]   {rate}/s: p50 {result.p50_ms:.0f} ms, p99 {result.p99_ms:.0f} ms, "
+                    f"{result.delivered_share:.1%} delivered",
+                    flush=True,
                 )
                 res.latency.append(result)
 
@@ -137,9 +140,9 @@ def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -
             for child in [c for c in stack.children if c.name in ("worker", "push")]:
                 child.stop()
             for rate in INGEST_RATES:
-                shop = bench_shop()
-                asyncio.run(register(stack.env["REDIS_URL"], shop))
-                hooks = order_hooks(shop, round(rate * (plan.warmup_s + plan.ingest_s)))
+                shops = [bench_shop()]
+                asyncio.run(register(stack.env["REDIS_URL"], shops))
+                hooks = order_hooks(shops, round(rate * (plan.warmup_s + plan.ingest_s)))
                 answers = asyncio.run(send_at_rate(ingest_url, hooks, SECRET, rate))
                 start = min(a.due for a in answers)
                 result = RateResult.of(rate, [a for a in answers if a.due >= start + plan.warmup_s])
@@ -161,7 +164,7 @@ def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -
         ("push", "loadtests.bench_push", plan.push_args, plan.push_timeout_s),
     ):
         if name in skip:
-            setattr(res, name, None)
+            setattr(res, name, SubResult(module, not_run="skipped"))
             continue
         print(f"[bench] {module} {' '.join(args)}…", flush=True)
         setattr(res, name, run_module(module, args, timeout, log_dir / f"{name}-bench.log"))

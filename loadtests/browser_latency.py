@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -19,20 +20,22 @@ from loadtests.open_loop import percentile, send_at_rate
 from loadtests.payloads import Webhook, order, webhook
 from streams.notifications import notification_id
 
+# A busy store on a sale day: 10 orders/s, each shown on one storefront connection of that shop.
+ORDERS_PER_SHOP_PER_S = 10
+
 
 @dataclass(frozen=True)
 class LatencyResult:
     rate: float
     orders: int  # sent after the warm-up and accepted by ingest
-    clients: int
-    delivered: int  # (order, client) pairs that arrived
+    clients: int  # one SSE storefront per shop
+    delivered: int  # orders whose notification reached their shop's storefront
     p50_ms: float
     p99_ms: float
 
     @property
     def delivered_share(self) -> float:
-        expected = self.orders * self.clients
-        return self.delivered / expected if expected else 0.0
+        return self.delivered / self.orders if self.orders else 0.0
 
 
 async def _listen(
@@ -59,32 +62,36 @@ async def _listen(
                 event = b""
 
 
-def order_hooks(shop: str, count: int) -> list[Webhook]:
-    return [webhook("orders/create", shop, order()) for _ in range(count)]
+def order_hooks(shops: Sequence[str], count: int) -> list[Webhook]:
+    """`count` orders/create webhooks, round-robin over `shops`."""
+    return [webhook("orders/create", shops[i % len(shops)], order()) for i in range(count)]
+
+
+def shops_for(rate: float) -> int:
+    return max(1, round(rate / ORDERS_PER_SHOP_PER_S))
 
 
 async def measure(
     ingest_url: str,
     push_url: str,
-    shop: str,
+    shops: Sequence[str],
     secret: bytes,
     rate: float,
     *,
     duration_s: float,
     warmup_s: float,
-    clients: int = 10,
     grace_s: float = 10.0,
 ) -> LatencyResult:
-    """Send `rate` orders/s for warm-up + duration to a fresh shop with `clients` storefronts."""
-    hooks = order_hooks(shop, round(rate * (warmup_s + duration_s)))
-    ids = [notification_id(shop, "purchase", str(orjson.loads(h.body)["id"]), secret) for h in hooks]
-    seen: list[dict[str, float]] = [{} for _ in range(clients)]
+    """Send `rate` orders/s over `shops` for warm-up + duration, one storefront per shop listening."""
+    hooks = order_hooks(shops, round(rate * (warmup_s + duration_s)))
+    ids = [notification_id(h.shop, "purchase", str(orjson.loads(h.body)["id"]), secret) for h in hooks]
+    seen: dict[str, dict[str, float]] = {shop: {} for shop in shops}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        ups = [asyncio.Event() for _ in range(clients)]
+        ups = [asyncio.Event() for _ in shops]
         arrived = asyncio.Event()
         listeners = [
-            asyncio.create_task(_listen(session, f"{push_url}/sse/{shop}", seen[i], ups[i], arrived))
-            for i in range(clients)
+            asyncio.create_task(_listen(session, f"{push_url}/sse/{shop}", seen[shop], up, arrived))
+            for shop, up in zip(shops, ups, strict=True)
         ]
         try:
             async with asyncio.timeout(15):
@@ -92,10 +99,9 @@ async def measure(
             answers = await send_at_rate(ingest_url, hooks, secret, rate)
             start = min(a.due for a in answers)
             measured = [a for a in answers if a.ok and a.due >= start + warmup_s]
-            wanted = {ids[a.index] for a in measured}
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(grace_s):
-                    while any(wanted - s.keys() for s in seen):
+                    while any(ids[a.index] not in seen[hooks[a.index].shop] for a in measured):
                         arrived.clear()
                         await arrived.wait()
         finally:
@@ -105,15 +111,14 @@ async def measure(
                 with contextlib.suppress(asyncio.CancelledError, aiohttp.ClientError):
                     await task
     latencies = [
-        (received[ids[a.index]] - a.due) * 1000
+        (seen[hooks[a.index].shop][ids[a.index]] - a.due) * 1000
         for a in measured
-        for received in seen
-        if ids[a.index] in received
+        if ids[a.index] in seen[hooks[a.index].shop]
     ]
     return LatencyResult(
         rate=rate,
         orders=len(measured),
-        clients=clients,
+        clients=len(shops),
         delivered=len(latencies),
         p50_ms=percentile(latencies, 50),
         p99_ms=percentile(latencies, 99),

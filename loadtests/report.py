@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
-from loadtests.browser_latency import LatencyResult
+from loadtests.browser_latency import ORDERS_PER_SHOP_PER_S, LatencyResult
 from loadtests.machine import Machine
 from loadtests.open_loop import RateResult
 from loadtests.sub_bench import SubResult
@@ -277,7 +277,7 @@ def write_report(res: Results, out_dir: Path) -> Path:
     if res.latency:
         plot_latency(res.latency, m, img / "latency.png")
         lines += _table(
-            ["orders/s", "orders", "SSE clients", "delivered", "p50 ms", "p99 ms"],
+            ["orders/s", "orders", "shops = SSE clients", "delivered", "p50 ms", "p99 ms"],
             [
                 [
                     f"{r.rate:,.0f}",
@@ -315,9 +315,10 @@ def write_report(res: Results, out_dir: Path) -> Path:
         "time counts from then, so a server that falls behind shows its queueing instead of slowing the "
         "client down. Bodies are signed before the clock starts. The first seconds of each step are "
         "warm-up and are not counted.",
-        "- Webhook → browser: signed `orders/create` webhooks to ingest while 10 SSE clients hold "
-        "`/sse/{shop}` on push; latency is from an order's due time to its notification's arrival "
-        "on each client (matched by the notification id streams derives from the order).",
+        "- Webhook → browser: signed `orders/create` webhooks to ingest, spread over one shop per "
+        f"{ORDERS_PER_SHOP_PER_S} orders/s, while one SSE client per shop holds `/sse/{{shop}}` on push; "
+        "latency is from an order's due time to its notification's arrival at its shop's client "
+        "(matched by the notification id streams derives from the order).",
         "- Ingest steps run after the latency steps with the worker and push stopped, so they measure "
         "one ingest process against the broker.",
         "- Worker and push figures come from `python -m loadtests.bench_worker` and "
