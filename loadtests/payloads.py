@@ -135,3 +135,8 @@ def product(entry: tuple[int, str, str, str]) -> dict[str, Any]:
         "image": {"src": image},
         "images": [{"src": image}],
     }
+
+
+def beacon(shop: str, kind: str, visitor: str, product_id: str | None = None) -> dict[str, Any]:
+    """A widget beacon as the browser posts it; ingest adds `received_at` to make it a `Beacon`."""
+    return {"shop": shop, "type": kind, "visitor": visitor, "product_id": product_id}
