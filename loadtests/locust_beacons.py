@@ -16,7 +16,7 @@ import uuid
 
 from locust import FastHttpUser, between, task
 
-from loadtests.payloads import CATALOG, beacon
+from loadtests.payloads import BEACON_MIX, CATALOG, beacon
 from loadtests.targets import base_url, shops
 
 
@@ -28,24 +28,10 @@ class VisitorUser(FastHttpUser):
         self.shop = random.choice(shops())
         self.visitor = uuid.uuid4().hex  # the widget's random per-browser id
 
-    def _send(self, kind: str) -> None:
+    @task
+    def send_beacon(self) -> None:
+        [kind] = random.choices(list(BEACON_MIX), weights=list(BEACON_MIX.values()))
         product = str(random.choice(CATALOG)[0])
         self.client.post(
             "/beacons", json=beacon(self.shop, kind, self.visitor, product), name=f"/beacons {kind}"
         )
-
-    @task(6)
-    def page_view(self) -> None:
-        self._send("page_view")
-
-    @task(3)
-    def impression(self) -> None:
-        self._send("impression")
-
-    @task(1)
-    def click(self) -> None:
-        self._send("click")
-
-    @task(1)
-    def dismiss(self) -> None:
-        self._send("dismiss")

@@ -137,6 +137,10 @@ def product(entry: tuple[int, str, str, str]) -> dict[str, Any]:
     }
 
 
+# How often a visitor's widget sends each beacon type.
+BEACON_MIX = {"page_view": 6, "impression": 3, "click": 1, "dismiss": 1}
+
+
 def beacon(shop: str, kind: str, visitor: str, product_id: str | None = None) -> dict[str, Any]:
     """A widget beacon as the browser posts it; ingest adds `received_at` to make it a `Beacon`."""
     return {"shop": shop, "type": kind, "visitor": visitor, "product_id": product_id}

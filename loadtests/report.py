@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -222,6 +222,31 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     ]
 
 
+def _ingest_row(r: RateResult) -> list[str]:
+    counts = [str(r.sent), str(r.ok), str(r.failed), _fmt(r.answers_per_s)]
+    return [f"{r.rate:,.0f}", *counts, _fmt(r.p50_ms, 1), _fmt(r.p99_ms, 1)]
+
+
+def _latency_row(r: LatencyResult) -> list[str]:
+    counts = [str(r.orders), str(r.clients), f"{r.delivered_share:.1%}"]
+    return [f"{r.rate:,.0f}", *counts, _fmt(r.p50_ms, 1), _fmt(r.p99_ms, 1)]
+
+
+def _section(
+    title: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    plot: Callable[[Path], None],
+    image: Path,
+    not_run: str | None,
+) -> list[str]:
+    """A table and its plot, or the reason there are none."""
+    if not rows:
+        return [f"## {title}", "", f"not run: {not_run}", ""]
+    plot(image)
+    return [f"## {title}", "", *_table(header, rows), "", f"![{image.stem}](img/{image.name})", ""]
+
+
 def write_report(res: Results, out_dir: Path) -> Path:
     """Writes out_dir/benchmarks.md and out_dir/img/*.png; returns the markdown path."""
     img = out_dir / "img"
@@ -251,61 +276,31 @@ def write_report(res: Results, out_dir: Path) -> Path:
         "",
     ]
 
-    lines += ["## Ingest: signed webhooks at fixed rates", ""]
-    if res.ingest:
-        plot_ingest(res.ingest, m, img / "ingest.png")
-        lines += _table(
-            ["offered/s", "sent", "2xx", "failed", "answers/s", "p50 ms", "p99 ms"],
-            [
-                [
-                    f"{r.rate:,.0f}",
-                    str(r.sent),
-                    str(r.ok),
-                    str(r.failed),
-                    _fmt(r.answers_per_s),
-                    _fmt(r.p50_ms, 1),
-                    _fmt(r.p99_ms, 1),
-                ]
-                for r in res.ingest
-            ],
-        )
-        lines += ["", "![ingest](img/ingest.png)", ""]
-    else:
-        lines += [f"not run: {res.ingest_not_run}", ""]
-
-    lines += ["## Webhook → browser latency", ""]
-    if res.latency:
-        plot_latency(res.latency, m, img / "latency.png")
-        lines += _table(
-            ["orders/s", "orders", "shops = SSE clients", "delivered", "p50 ms", "p99 ms"],
-            [
-                [
-                    f"{r.rate:,.0f}",
-                    str(r.orders),
-                    str(r.clients),
-                    f"{r.delivered_share:.1%}",
-                    _fmt(r.p50_ms, 1),
-                    _fmt(r.p99_ms, 1),
-                ]
-                for r in res.latency
-            ],
-        )
-        lines += ["", "![latency](img/latency.png)", ""]
-    else:
-        lines += [f"not run: {res.latency_not_run}", ""]
-
-    lines += ["## One push process", ""]
     prows = push_rows(res.push.data) if res.push and res.push.data is not None else []
-    if prows:
-        plot_push(prows, m, img / "push.png")
-        lines += _table(
-            ["clients", "held", "delivery p99 ms", "MB / 1,000 clients"],
-            [[f"{r.clients:,}", _fmt(r.held), _fmt(r.p99_ms, 1), _fmt(r.mb_per_1000, 1)] for r in prows],
-        )
-        lines += ["", "![push](img/push.png)", ""]
-    else:
-        lines += [f"not run: {res.push.not_run if res.push else 'skipped'}", ""]
-
+    lines += _section(
+        "Ingest: signed webhooks at fixed rates",
+        ["offered/s", "sent", "2xx", "failed", "answers/s", "p50 ms", "p99 ms"],
+        [_ingest_row(r) for r in res.ingest],
+        lambda path: plot_ingest(res.ingest, m, path),
+        img / "ingest.png",
+        res.ingest_not_run,
+    )
+    lines += _section(
+        "Webhook → browser latency",
+        ["orders/s", "orders", "shops = SSE clients", "delivered", "p50 ms", "p99 ms"],
+        [_latency_row(r) for r in res.latency],
+        lambda path: plot_latency(res.latency, m, path),
+        img / "latency.png",
+        res.latency_not_run,
+    )
+    lines += _section(
+        "One push process",
+        ["clients", "held", "delivery p99 ms", "MB / 1,000 clients"],
+        [[f"{r.clients:,}", _fmt(r.held), _fmt(r.p99_ms, 1), _fmt(r.mb_per_1000, 1)] for r in prows],
+        lambda path: plot_push(prows, m, path),
+        img / "push.png",
+        res.push.not_run if res.push else "skipped",
+    )
     lines += [
         "## How these were measured",
         "",
