@@ -19,7 +19,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -27,6 +27,7 @@ import redis.asyncio as redis
 
 from loadtests import browser_latency
 from loadtests.browser_latency import order_hooks
+from loadtests.cpu import cpu_share, describe
 from loadtests.machine import this_machine
 from loadtests.open_loop import RateResult, send_at_rate
 from loadtests.report import Results, write_report
@@ -109,6 +110,9 @@ def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -
                 wait_ready(child.port, 60, child)
                 ready[child.name] = child.port
 
+        def pids() -> dict[str, int]:
+            return {c.name: c.proc.pid for c in stack.children if c.proc.poll() is None}
+
         failed = step("starting the embedded stack", start)
         ingest_url = f"http://{LOOPBACK}:{ready.get('ingest')}"
         push_url = f"http://{LOOPBACK}:{ready.get('push')}"
@@ -117,20 +121,23 @@ def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -
             for rate in LATENCY_RATES:
                 shops = [bench_shop() for _ in range(browser_latency.shops_for(rate))]
                 asyncio.run(register(stack.env["REDIS_URL"], shops))
-                result = asyncio.run(
-                    browser_latency.measure(
-                        ingest_url,
-                        push_url,
-                        shops,
-                        SECRET,
-                        rate,
-                        duration_s=plan.latency_s,
-                        warmup_s=plan.warmup_s,
+                with cpu_share(pids()) as cpu:
+                    result = asyncio.run(
+                        browser_latency.measure(
+                            ingest_url,
+                            push_url,
+                            shops,
+                            SECRET,
+                            rate,
+                            duration_s=plan.latency_s,
+                            warmup_s=plan.warmup_s,
+                        )
                     )
-                )
+                result = replace(result, cpu=cpu)
                 print(
                     f"[bench]   {rate}/s: p50 {result.p50_ms:.0f} ms, p99 {result.p99_ms:.0f} ms, "
-                    f"{result.delivered_share:.1%} delivered",
+                    f"{result.delivered_share:.1%} delivered, {result.refused} refused; "
+                    f"CPU % {describe(result.cpu)}",
                     flush=True,
                 )
                 res.latency.append(result)
@@ -143,12 +150,15 @@ def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -
                 shops = [bench_shop()]
                 asyncio.run(register(stack.env["REDIS_URL"], shops))
                 hooks = order_hooks(shops, round(rate * (plan.warmup_s + plan.ingest_s)))
-                answers = asyncio.run(send_at_rate(ingest_url, hooks, SECRET, rate))
+                with cpu_share(pids()) as cpu:
+                    answers = asyncio.run(send_at_rate(ingest_url, hooks, SECRET, rate))
                 start = min(a.due for a in answers)
                 result = RateResult.of(rate, [a for a in answers if a.due >= start + plan.warmup_s])
+                result = replace(result, cpu=cpu)
                 print(
                     f"[bench]   {rate}/s: {result.answers_per_s:.0f} answers/s, "
-                    f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.failed} failed",
+                    f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.failed} failed; "
+                    f"CPU % {describe(result.cpu)}",
                     flush=True,
                 )
                 res.ingest.append(result)

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 import orjson
@@ -28,10 +28,12 @@ ORDERS_PER_SHOP_PER_S = 10
 class LatencyResult:
     rate: float
     orders: int  # sent after the warm-up and accepted by ingest
+    refused: int  # sent after the warm-up and not accepted (error or timeout)
     clients: int  # one SSE storefront per shop
     delivered: int  # orders whose notification reached their shop's storefront
     p50_ms: float
     p99_ms: float
+    cpu: dict[str, float] = field(default_factory=dict)  # % of one core per process
 
     @property
     def delivered_share(self) -> float:
@@ -98,7 +100,8 @@ async def measure(
                 await asyncio.gather(*(up.wait() for up in ups))
             answers = await send_at_rate(ingest_url, hooks, secret, rate)
             start = min(a.due for a in answers)
-            measured = [a for a in answers if a.ok and a.due >= start + warmup_s]
+            counted = [a for a in answers if a.due >= start + warmup_s]
+            measured = [a for a in counted if a.ok]
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(grace_s):
                     while any(ids[a.index] not in seen[hooks[a.index].shop] for a in measured):
@@ -118,6 +121,7 @@ async def measure(
     return LatencyResult(
         rate=rate,
         orders=len(measured),
+        refused=len(counted) - len(measured),
         clients=len(shops),
         delivered=len(latencies),
         p50_ms=percentile(latencies, 50),

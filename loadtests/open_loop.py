@@ -11,7 +11,7 @@ import asyncio
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -56,6 +56,7 @@ class RateResult:
     answers_per_s: float
     p50_ms: float
     p99_ms: float
+    cpu: dict[str, float] = field(default_factory=dict)  # % of one core per process
 
     @classmethod
     def of(cls, rate: float, answers: Sequence[Answer]) -> RateResult:
@@ -79,7 +80,7 @@ async def send_at_rate(
     secret: bytes,
     rate: float,
     *,
-    max_connections: int = 256,
+    max_connections: int = 1024,
     timeout_s: float = 10.0,
 ) -> list[Answer]:
     """POST every hook to ingest, hook *i* at `i / rate` seconds from now; all answers."""

@@ -14,11 +14,13 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
 from loadtests.browser_latency import ORDERS_PER_SHOP_PER_S, LatencyResult
+from loadtests.cpu import describe
 from loadtests.machine import Machine
 from loadtests.open_loop import RateResult
 from loadtests.sub_bench import SubResult
 
 NONE = "-"  # a figure or verdict that does not exist
+CPU_HEADER = "CPU, % of one core"
 
 # The design's targets, printed beside each figure.
 TARGET_INGEST_PER_S = 3000
@@ -122,7 +124,7 @@ def plot_latency(results: Sequence[LatencyResult], machine: Machine, path: Path)
     ax.bar([x + 0.2 for x in xs], [r.p99_ms for r in results], 0.4, label="p99")
     ax.axhline(TARGET_E2E_P99_MS, color="red", linestyle="--", label=f"p99 target {TARGET_E2E_P99_MS} ms")
     ax.set_xticks(list(xs), labels)
-    ax.set(xlabel="orders/s", ylabel="ms", title="webhook → browser latency")
+    ax.set(xlabel="orders/s", ylabel="ms", title="webhook → browser latency", yscale="log")
     ax.legend()
     _footer(fig, machine)
     fig.savefig(path, dpi=110)
@@ -224,12 +226,12 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 def _ingest_row(r: RateResult) -> list[str]:
     counts = [str(r.sent), str(r.ok), str(r.failed), _fmt(r.answers_per_s)]
-    return [f"{r.rate:,.0f}", *counts, _fmt(r.p50_ms, 1), _fmt(r.p99_ms, 1)]
+    return [f"{r.rate:,.0f}", *counts, _fmt(r.p50_ms, 1), _fmt(r.p99_ms, 1), describe(r.cpu)]
 
 
 def _latency_row(r: LatencyResult) -> list[str]:
-    counts = [str(r.orders), str(r.clients), f"{r.delivered_share:.1%}"]
-    return [f"{r.rate:,.0f}", *counts, _fmt(r.p50_ms, 1), _fmt(r.p99_ms, 1)]
+    counts = [str(r.orders), str(r.refused), str(r.clients), f"{r.delivered_share:.1%}"]
+    return [f"{r.rate:,.0f}", *counts, _fmt(r.p50_ms, 1), _fmt(r.p99_ms, 1), describe(r.cpu)]
 
 
 def _section(
@@ -279,7 +281,7 @@ def write_report(res: Results, out_dir: Path) -> Path:
     prows = push_rows(res.push.data) if res.push and res.push.data is not None else []
     lines += _section(
         "Ingest: signed webhooks at fixed rates",
-        ["offered/s", "sent", "2xx", "failed", "answers/s", "p50 ms", "p99 ms"],
+        ["offered/s", "sent", "2xx", "failed", "answers/s", "p50 ms", "p99 ms", CPU_HEADER],
         [_ingest_row(r) for r in res.ingest],
         lambda path: plot_ingest(res.ingest, m, path),
         img / "ingest.png",
@@ -287,7 +289,16 @@ def write_report(res: Results, out_dir: Path) -> Path:
     )
     lines += _section(
         "Webhook → browser latency",
-        ["orders/s", "orders", "shops = SSE clients", "delivered", "p50 ms", "p99 ms"],
+        [
+            "orders/s",
+            "accepted",
+            "refused",
+            "shops = SSE clients",
+            "delivered",
+            "p50 ms",
+            "p99 ms",
+            CPU_HEADER,
+        ],
         [_latency_row(r) for r in res.latency],
         lambda path: plot_latency(res.latency, m, path),
         img / "latency.png",
@@ -316,6 +327,8 @@ def write_report(res: Results, out_dir: Path) -> Path:
         "(matched by the notification id streams derives from the order).",
         "- Ingest steps run after the latency steps with the worker and push stopped, so they measure "
         "one ingest process against the broker.",
+        "- CPU is each process's user + system time over the step, in % of one core (200 = both "
+        "cores of this machine); `client` is the load generator and the SSE clients.",
         "- Worker and push figures come from `python -m loadtests.bench_worker` and "
         "`python -m loadtests.bench_push`, each starting its own processes.",
         "- The load client, the broker, Redis and the services share this machine's cores (and, "

@@ -62,7 +62,7 @@ def test_quick_bench_writes_the_report_and_stops_every_process(tmp_path: Path) -
         assert sent == ok and failed == "0", offered
     latency = _rows(report, "orders/s")
     assert [row[0] for row in latency] == ["100", "1,000"]
-    assert all(row[3] == "100.0%" for row in latency)  # every order reached its shop's storefront
+    assert all(row[4] == "100.0%" for row in latency)  # every order reached its shop's storefront
     for png in ("ingest.png", "latency.png"):
         assert (tmp_path / "img" / png).read_bytes().startswith(PNG_MAGIC)
     assert not (tmp_path / "img" / "push.png").exists()
