@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import crossplane
 import jsonschema
 import pytest
 import yaml
@@ -86,17 +87,40 @@ def test_dockerfile_entrypoint_is_the_storepulse_console_script() -> None:
     assert parser.baseimage.startswith("python:3.1")
 
 
-def test_nginx_streams_sse_unbuffered_with_a_long_read_timeout() -> None:
-    conf = (ROOT / "deploy/nginx.conf").read_text()
-    sse = re.search(r"location /sse/ \{(.*?)\}", conf, re.S)
-    assert sse is not None
-    block = sse.group(1)
-    assert "proxy_buffering off;" in block
-    timeout = re.search(r"proxy_read_timeout (\d+)([smh]);", block)
-    assert timeout is not None
-    seconds = int(timeout.group(1)) * {"s": 1, "m": 60, "h": 3600}[timeout.group(2)]
-    assert seconds > 60
-    assert "http2 on;" in conf
+def _nginx() -> dict[tuple[str, ...], dict[str, list[str]]]:
+    """deploy/nginx.conf parsed: {(block, args…): {directive: args}} for every block."""
+    parsed = crossplane.parse(str(ROOT / "deploy/nginx.conf"))
+    assert parsed["errors"] == []
+    blocks: dict[tuple[str, ...], dict[str, list[str]]] = {}
+
+    def walk(directives: list[dict[str, Any]], key: tuple[str, ...]) -> None:
+        blocks[key] = {d["directive"]: d["args"] for d in directives}
+        for d in directives:
+            if "block" in d:
+                walk(d["block"], (d["directive"], *d["args"]))
+
+    walk(parsed["config"][0]["parsed"], ("main",))
+    return blocks
+
+
+def _seconds(value: str) -> int:
+    return int(value[:-1]) * {"s": 1, "m": 60, "h": 3600}[value[-1]]
+
+
+def test_nginx_routes_to_the_compose_services_and_streams_sse_unbuffered(compose: dict[str, Any]) -> None:
+    nginx = _nginx()
+    services = compose["services"]
+    for name in ("ingest", "push"):
+        port = services[name]["environment"][PORT_ENV[name]]
+        assert nginx[("upstream", name)]["server"] == [f"{name}:{port}"]
+    assert nginx[("location", "/webhooks/")]["proxy_pass"] == ["http://ingest"]
+    assert nginx[("location", "=", "/beacons")]["proxy_pass"] == ["http://ingest"]
+    sse = nginx[("location", "/sse/")]
+    assert sse["proxy_pass"] == ["http://push"]
+    assert sse["proxy_buffering"] == ["off"]
+    assert _seconds(sse["proxy_read_timeout"][0]) > 60  # well past the 15 s SSE ping
+    assert nginx[("server",)]["http2"] == ["on"]
+    assert nginx[("server",)]["proxy_http_version"] == ["1.1"]
 
 
 def test_env_example_sets_every_variable_compose_requires(compose: dict[str, Any]) -> None:
