@@ -1,50 +1,32 @@
-"""POST /webhooks/shopify: verify, wrap in the envelope, produce durably, answer."""
+"""The ingest service: Shopify webhooks, the app install flow and the probes."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Any
 
-import orjson
-import structlog
+import httpx
+import redis.asyncio as redis
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ingest.producer import BrokerUnavailable, DurableProducer
-from ingest.routing import route
-from ingest.signature import verify
-from storepulse.contracts import is_shop_domain
+from ingest import metrics
+from ingest.oauth import oauth_routes
+from ingest.producer import DurableProducer
+from ingest.shop_gate import ShopGate
+from ingest.webhooks import WebhookEndpoint
 from storepulse.probes import probe_routes
 from storepulse.settings import Settings, get_settings
-
-log = structlog.get_logger(__name__)
-
-
-class BodyTooLarge(Exception):
-    pass
+from storepulse.shops import ShopRegistry, token_cipher
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing early (without reading it all) once it passes `limit`."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def error(status: int, reason: str) -> Response:
-    return JSONResponse({"error": reason}, status_code=status)
+async def method_not_allowed(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    metrics.REJECTED.labels("method_not_allowed").inc()
+    return JSONResponse({"error": "method not allowed"}, status_code=405, headers=exc.headers)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -54,59 +36,31 @@ def create_app(settings: Settings | None = None) -> Starlette:
         idempotent=settings.kafka_idempotent,
         timeout=settings.produce_timeout,
     )
-    secrets = settings.api_secrets
-
-    async def webhook(request: Request) -> Response:
-        headers = request.headers  # case-insensitive: HTTP/2 sends them lower-cased
-        try:
-            body = await read_body(request, settings.webhook_max_bytes)
-        except BodyTooLarge:
-            return error(413, "body too large")
-        if not verify(body, headers.get("x-shopify-hmac-sha256"), secrets):
-            return error(401, "invalid signature")
-        topic = headers.get("x-shopify-topic")
-        shop = (headers.get("x-shopify-shop-domain") or "").lower()
-        webhook_id = headers.get("x-shopify-webhook-id")
-        if not topic or not webhook_id:
-            return error(400, "missing X-Shopify-Topic or X-Shopify-Webhook-Id")
-        if not is_shop_domain(shop):
-            return error(400, "invalid X-Shopify-Shop-Domain")
-        try:
-            payload: Any = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return error(400, "body is not JSON")
-        if not isinstance(payload, dict):
-            return error(400, "body is not a JSON object")
-        target = route(topic, shop, payload)
-        bound = log.bind(webhook_id=webhook_id, topic=topic, shop=shop)
-        if target is None:
-            bound.info("webhook_topic_ignored")
-            return JSONResponse({"status": "ignored"})
-        kafka_topic, key = target
-        envelope = {
-            "webhook_id": webhook_id,
-            "event_id": headers.get("x-shopify-event-id"),
-            "topic": topic,
-            "shop": shop,
-            "api_version": headers.get("x-shopify-api-version"),
-            "triggered_at": headers.get("x-shopify-triggered-at"),
-            "received_at": datetime.now(UTC),
-            "payload": payload,
-        }
-        try:
-            await producer.send(kafka_topic, key.encode(), orjson.dumps(envelope))
-        except BrokerUnavailable:
-            return error(503, "broker unavailable")
-        bound.debug("webhook_accepted", kafka_topic=kafka_topic)
-        return JSONResponse({"status": "accepted"})
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
+    registry = ShopRegistry(client, token_cipher(settings))
+    gate = ShopGate(registry, settings.shop_cache_s, auto_install=settings.dev_auto_install)
+    http = httpx.AsyncClient(timeout=10.0)
+    webhook = WebhookEndpoint(producer, registry, gate, settings.api_secrets, settings.webhook_max_bytes)
 
     async def ready_check() -> dict[str, bool]:
-        return {"kafka": await producer.reachable()}
+        return {"kafka": await producer.reachable(), "redis": await registry_reachable()}
+
+    async def registry_reachable() -> bool:
+        try:
+            return bool(await client.ping())
+        except (redis.RedisError, OSError):
+            return False
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         await producer.stop()
+        await http.aclose()
+        await client.aclose()
 
-    routes = [Route("/webhooks/shopify", webhook, methods=["POST"]), *probe_routes(ready_check)]
-    return Starlette(routes=routes, lifespan=lifespan)
+    routes = [
+        Route("/webhooks/shopify", webhook.handle, methods=["POST"]),
+        *oauth_routes(settings, client, registry, gate, http),
+        *probe_routes(ready_check),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={405: method_not_allowed})

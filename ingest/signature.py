@@ -28,3 +28,21 @@ def verify(body: bytes, header: str | None, secrets: Iterable[bytes]) -> bool:
     return any(
         hmac.compare_digest(given, hmac.new(secret, body, hashlib.sha256).digest()) for secret in secrets
     )
+
+
+def _query_message(params: Iterable[tuple[str, str]]) -> bytes:
+    return "&".join(f"{k}={v}" for k, v in sorted(params) if k != "hmac").encode()
+
+
+def sign_query(params: Iterable[tuple[str, str]], secret: bytes) -> str:
+    """The `hmac` Shopify puts on an OAuth redirect: hex HMAC-SHA256 of the sorted query."""
+    return hmac.new(secret, _query_message(params), hashlib.sha256).hexdigest()
+
+
+def verify_query(params: Iterable[tuple[str, str]], secrets: Iterable[bytes]) -> bool:
+    """True when the query's `hmac` parameter signs the rest of it under any accepted secret."""
+    params = list(params)
+    given = next((v for k, v in params if k == "hmac"), "")
+    if not given:
+        return False
+    return any(hmac.compare_digest(given.lower(), sign_query(params, secret)) for secret in secrets)

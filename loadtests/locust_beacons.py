@@ -5,7 +5,7 @@ clicks, dismissals).
         [--host http://ingest:8000]
 
 Env: STOREPULSE_INGEST_URL (default host, else http://127.0.0.1:8000 as `storepulse dev` runs
-it), STOREPULSE_SHOPS (comma-separated shop domains; each visitor picks one). Ingest rate
+it), STOREPULSE_LOAD_SHOP (comma-separated shop domains; each visitor picks one). Ingest rate
 limits beacons: expect 429s when many users share one address.
 """
 

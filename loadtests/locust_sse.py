@@ -4,7 +4,7 @@
         [--host http://push:8001]
 
 Env: STOREPULSE_PUSH_URL (default host, else http://127.0.0.1:8001 as `storepulse dev` runs
-it), STOREPULSE_SHOPS (comma-separated shop domains; each user picks one), STOREPULSE_SSE_HOLD_S
+it), STOREPULSE_LOAD_SHOP (comma-separated shop domains; each user picks one), STOREPULSE_SSE_HOLD_S
 (seconds each connection is held before a reconnect with Last-Event-ID, default 60).
 
 Each notification carries `published_at` (epoch ms, set by streams when it published), so

@@ -137,6 +137,27 @@ def product(entry: tuple[int, str, str, str]) -> dict[str, Any]:
     }
 
 
+def customer(*, customer_id: int | None = None, rng: random.Random | None = None) -> dict[str, Any]:
+    """A customers/create or customers/update payload (no `tags` since 2025-01)."""
+    rng = rng or random.Random()
+    now = datetime.now(UTC).isoformat()
+    city, country, province = rng.choice(CITIES)
+    return {
+        "id": customer_id or next_id(),
+        "admin_graphql_api_id": "gid://shopify/Customer/1",
+        "email": "buyer@example.com",
+        "first_name": rng.choice(FIRST_NAMES),
+        "last_name": "Secret-Lastname",
+        "phone": "+1-555-0100",
+        "created_at": now,
+        "updated_at": now,
+        "state": "enabled",
+        "verified_email": True,
+        "currency": "USD",
+        "default_address": {"city": city, "country_code": country, "province_code": province},
+    }
+
+
 # How often a visitor's widget sends each beacon type.
 BEACON_MIX = {"page_view": 6, "impression": 3, "click": 1, "dismiss": 1}
 

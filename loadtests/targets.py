@@ -13,6 +13,6 @@ def base_url(env: str, default_port: int) -> str:
 
 
 def shops() -> list[str]:
-    """`STOREPULSE_SHOPS` (comma-separated domains), else the dev stack's demo shop."""
-    listed = [s.strip() for s in os.environ.get("STOREPULSE_SHOPS", "").split(",") if s.strip()]
+    """`STOREPULSE_LOAD_SHOP` (one domain or a comma-separated list), else the dev stack's demo shop."""
+    listed = [s.strip() for s in os.environ.get("STOREPULSE_LOAD_SHOP", "").split(",") if s.strip()]
     return listed or [Settings.model_fields["demo_shop"].default]

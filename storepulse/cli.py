@@ -12,6 +12,8 @@ import uvicorn
 
 from storepulse.logging import configure_logging
 from storepulse.settings import Settings, get_settings
+from storepulse.shops_cli import add_arguments as add_shops_arguments
+from storepulse.shops_cli import cmd_shops
 
 DEV_SECRET = "storepulse-dev-secret"
 
@@ -60,10 +62,12 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
     env = {k: v for k, v in os.environ.items() if k in ("KAFKA_URL", "REDIS_URL") and v}
     secret = settings.shopify_api_secret.get_secret_value() or DEV_SECRET
     env["SHOPIFY_API_SECRET"] = secret
+    env["STOREPULSE_DEV_AUTO_INSTALL"] = "true"
     stack = Stack(env=env)
     print("starting broker and Redis…", flush=True)
     try:
         stack.start_infra(settings.kafka_partitions)
+        asyncio.run(_register_demo_shop(settings.demo_shop, stack.env))
         services = [
             stack.start_service("ingest", settings.ingest_port),
             stack.start_service("worker", settings.worker_port),
@@ -76,6 +80,18 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
     finally:
         stack.stop()
         print("stopped", flush=True)
+
+
+async def _register_demo_shop(shop: str, env: dict[str, str]) -> None:
+    """The demo shop is installed like any other, so ingest takes its webhooks."""
+    from storepulse.shops import open_registry
+
+    dev = Settings(REDIS_URL=env["REDIS_URL"], SHOPIFY_API_SECRET=env["SHOPIFY_API_SECRET"])
+    registry = open_registry(dev)
+    try:
+        await registry.install(shop, "dev-token-not-a-real-shop")
+    finally:
+        await registry.aclose()
 
 
 async def _dev_foreground(settings: Settings, secret: bytes, stack: object) -> None:
@@ -108,6 +124,7 @@ COMMANDS = {
     "worker": (cmd_worker, "run one Faust stream worker"),
     "push": (cmd_push, "run the SSE push server"),
     "topics": (cmd_topics, "create the Kafka topics of the contract"),
+    "shops": (cmd_shops, "manage the shop registry: add | list | remove"),
 }
 
 
@@ -118,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         if name in ("ingest", "push"):
             p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+        if name == "shops":
+            add_shops_arguments(p)
     return parser
 
 

@@ -24,6 +24,17 @@ class Settings(BaseSettings):
     push_port: int = Field(8001, validation_alias=_env("PUSH_PORT"))
     log_level: str = Field("info", validation_alias=_env("LOG_LEVEL"))
 
+    # Shopify app (ingest's install flow and webhook subscriptions).
+    shopify_api_key: str = Field("", validation_alias=_env("SHOPIFY_API_KEY"))
+    # `{shop}` is replaced by the shop's domain; tests point it at tests/fake_shopify.
+    shopify_admin_base_url: str = Field("https://{shop}", validation_alias=_env("SHOPIFY_ADMIN_BASE_URL"))
+    shopify_api_version: str = Field("2026-10", validation_alias=_env("SHOPIFY_API_VERSION"))
+    shopify_scopes: str = Field(
+        "read_orders,read_customers,read_products,write_customers", validation_alias=_env("SHOPIFY_SCOPES")
+    )
+    # Where Shopify reaches ingest (OAuth redirect and webhook callbacks).
+    public_url: str = "http://127.0.0.1:8000"
+
     # Fernet key for access tokens at rest; empty derives a development key from the secret.
     token_key: SecretStr = SecretStr("")
 
@@ -35,6 +46,9 @@ class Settings(BaseSettings):
     kafka_partitions: int = 8
     produce_timeout: float = 4.0
     webhook_max_bytes: int = 1024 * 1024
+    # Seconds ingest trusts a cached "installed or not" answer for a shop.
+    shop_cache_s: float = 2.0
+    oauth_state_ttl_s: int = 600
 
     app_id: str = "storepulse"
     # Tansu holds a group join for half the session timeout (DESIGN.md): 6 s joins in ~4 s.
@@ -51,6 +65,9 @@ class Settings(BaseSettings):
     sse_initial_backlog: int = 3
 
     simulator: bool = True
+    # Development only (`storepulse dev` sets it): a shop's first signed webhook installs it,
+    # so any *.myshopify.com shop works on the embedded stack without an OAuth install.
+    dev_auto_install: bool = False
     demo_shop: str = "demo-store.myshopify.com"
 
     @property
@@ -58,6 +75,10 @@ class Settings(BaseSettings):
         """Every secret currently accepted (comma-separated for rotation)."""
         raw = self.shopify_api_secret.get_secret_value()
         return [s.strip().encode() for s in raw.split(",") if s.strip()]
+
+    def admin_base_url(self, shop: str) -> str:
+        """The shop's Admin API origin, e.g. `https://x.myshopify.com`."""
+        return self.shopify_admin_base_url.replace("{shop}", shop).rstrip("/")
 
     @property
     def kafka_bootstrap(self) -> str:

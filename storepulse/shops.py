@@ -108,7 +108,15 @@ class ShopRegistry:
         except InvalidToken:
             return None
 
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
     async def all(self) -> list[Shop]:
         domains = sorted(d.decode() for d in await self._client.smembers(_INDEX))
         shops = [await self.get(d) for d in domains]
         return [s for s in shops if s is not None]
+
+
+def open_registry(settings: Settings) -> ShopRegistry:
+    """A registry on `REDIS_URL`; the caller closes it with `aclose()`."""
+    return ShopRegistry(redis.Redis.from_url(settings.redis_url), token_cipher(settings))

@@ -10,6 +10,8 @@ import pytest
 
 from loadtests.payloads import Webhook
 from storepulse.devstack import Child, Stack, wait_ready
+from storepulse.settings import Settings
+from storepulse.shops import open_registry
 
 SECRET = b"test-secret"
 OLD_SECRET = b"old-secret"
@@ -70,10 +72,23 @@ def services(stack: Stack) -> Iterator[Services]:
         child.stop()
 
 
-@pytest.fixture
-def shop() -> str:
-    """A shop of its own for each test, so tests never see each other's events."""
+def new_shop_domain() -> str:
     return f"test-{uuid.uuid4().hex[:10]}.myshopify.com"
+
+
+@pytest.fixture
+async def shop(stack: Stack) -> str:
+    """A shop of its own for each test, so tests never see each other's events.
+
+    Registered as installed: ingest drops webhooks of shops that did not install the app.
+    """
+    domain = new_shop_domain()
+    registry = open_registry(Settings(REDIS_URL=stack.env["REDIS_URL"], SHOPIFY_API_SECRET=SECRET.decode()))
+    try:
+        await registry.install(domain, "shpat_test_token")
+    finally:
+        await registry.aclose()
+    return domain
 
 
 def signed_headers(hook: Webhook, secret: bytes = SECRET) -> dict[str, str]:

@@ -40,7 +40,7 @@ def test_sse_user_reports_publish_to_receive_latency(services: Services, shop: s
             "-u", str(USERS), "-r", str(USERS), "-t", "10s", "--stop-timeout", "1",
             "--csv", str(prefix), "--host", services.push_url, "--only-summary",
         ],
-        env={**os.environ, "STOREPULSE_SHOPS": shop},
+        env={**os.environ, "STOREPULSE_LOAD_SHOP": shop},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip

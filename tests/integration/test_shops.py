@@ -6,6 +6,7 @@ import redis.asyncio as redis
 from storepulse.devstack import Stack
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
+from tests.conftest import new_shop_domain
 
 
 @pytest.fixture
@@ -15,7 +16,8 @@ async def registry(stack: Stack) -> AsyncIterator[ShopRegistry]:
     await client.aclose()
 
 
-async def test_install_uninstall_and_remove(registry: ShopRegistry, shop: str) -> None:
+async def test_install_uninstall_and_remove(registry: ShopRegistry) -> None:
+    shop = new_shop_domain()
     assert await registry.get(shop) is None
     await registry.install(shop, "shpat_secret", scopes="read_orders")
     assert await registry.is_installed(shop)

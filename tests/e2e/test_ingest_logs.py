@@ -1,0 +1,33 @@
+"""ingest's JSON logs carry the webhook id as correlation id and nothing secret or personal."""
+
+import asyncio
+
+import httpx
+import orjson
+
+from loadtests.payloads import order, webhook
+from tests.conftest import SECRET, Services, new_shop_domain
+
+
+async def test_logs_correlate_by_webhook_id_and_hold_no_secrets(services: Services, shop: str) -> None:
+    refused = webhook("orders/create", shop, order())
+    dropped = webhook("orders/create", new_shop_domain(), order())  # a shop that never installed us
+    async with httpx.AsyncClient(base_url=services.ingest_url) as client:
+        bad = await client.post("/webhooks/shopify", content=refused.body, headers=refused.headers(b"wrong"))
+        ok = await client.post("/webhooks/shopify", content=dropped.body, headers=dropped.headers(SECRET))
+    assert (bad.status_code, ok.status_code) == (401, 200)
+
+    log_file = services.stack.log("ingest")
+    assert log_file is not None
+    for _ in range(50):  # the log line is written after the answer
+        text = log_file.read_text()
+        if dropped.webhook_id in text and refused.webhook_id in text:
+            break
+        await asyncio.sleep(0.1)
+    events = [orjson.loads(line) for line in text.splitlines() if line.startswith("{")]
+    by_id = {e.get("webhook_id"): e for e in events}
+    assert by_id[refused.webhook_id]["event"] == "webhook_rejected"
+    assert by_id[refused.webhook_id]["reason"] == "bad_signature"
+    assert by_id[dropped.webhook_id]["event"] == "webhook_dropped"
+    for secret in (SECRET.decode(), "buyer@example.com", "Secret-Lastname", "Private Street", "+1-555-0100"):
+        assert secret not in text

@@ -1,0 +1,211 @@
+"""POST /webhooks/shopify in-process against the real broker and Redis: routing, shops, refusals."""
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from ingest.routing import ROUTES
+from loadtests.payloads import CATALOG, Webhook, order, product, webhook
+from storepulse.contracts import TOPIC_CUSTOMERS, TOPIC_ORDERS, TOPIC_PRODUCTS, TOPIC_SHOP
+from storepulse.devstack import Stack
+from storepulse.settings import Settings
+from storepulse.shops import open_registry
+from tests.conftest import OLD_SECRET, SECRET, new_shop_domain
+from tests.ingest_harness import (
+    REJECTED,
+    WEBHOOKS,
+    envelopes,
+    in_process_ingest,
+    ingest_settings,
+    metric,
+    post,
+    read_records,
+)
+
+ALL = (TOPIC_ORDERS, TOPIC_CUSTOMERS, TOPIC_PRODUCTS, TOPIC_SHOP)
+DROPPED = "storepulse_ingest_webhooks_dropped_total"
+MAX_BYTES = 64 * 1024
+
+
+@pytest.fixture
+async def ingest(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with in_process_ingest(ingest_settings(stack, webhook_max_bytes=MAX_BYTES)) as client:
+        yield client
+
+
+def bootstrap(stack: Stack) -> str:
+    return stack.env["KAFKA_URL"].removeprefix("kafka://")
+
+
+def payload_for(topic: str) -> dict[str, Any]:
+    """A payload shaped like Shopify's for `topic` (the fields keys are made of are real)."""
+    if topic == "orders/delete":
+        return {"id": 450789469}
+    if topic.startswith("orders/"):
+        return order()
+    if topic == "refunds/create":
+        return {"id": 509562969, "order_id": 450789469, "refund_line_items": []}
+    if topic in ("customers/create", "customers/update", "customers/delete"):
+        return {"id": 706405506, "first_name": "Maya", "email": "buyer@example.com"}
+    if topic.startswith("products/"):
+        return product(CATALOG[0])
+    return {"shop_id": 954889, "shop_domain": "x.myshopify.com", "customer": {"id": 706405506}}
+
+
+async def test_every_topic_lands_in_its_kafka_topic_with_its_key(
+    ingest: httpx.AsyncClient, stack: Stack, shop: str
+) -> None:
+    # app/uninstalled last: it ends the installation, and later webhooks would be dropped.
+    topics = sorted(ROUTES, key=lambda t: t == "app/uninstalled")
+    hooks = {t: webhook(t, shop, payload_for(t)) for t in topics}
+    for hook in hooks.values():
+        assert await post(ingest, hook) == 200, hook.topic
+    records = await read_records(bootstrap(stack), ALL, lambda rs: len(envelopes(rs, shop)) >= len(hooks))
+    got = {orjson.loads(r.value)["topic"]: r for r in records if orjson.loads(r.value)["shop"] == shop}
+    assert set(got) == set(hooks)
+
+    customer_id = orjson.loads(hooks["orders/create"].body)["customer"]["id"]
+    expected = {
+        "orders/create": (TOPIC_ORDERS, f"{shop}/{customer_id}"),
+        "orders/delete": (TOPIC_ORDERS, f"{shop}/450789469"),
+        "refunds/create": (TOPIC_ORDERS, f"{shop}/450789469"),
+        "customers/update": (TOPIC_CUSTOMERS, f"{shop}/706405506"),
+        "products/update": (TOPIC_PRODUCTS, f"{shop}/{CATALOG[0][0]}"),
+        "app/uninstalled": (TOPIC_SHOP, shop),
+        "customers/redact": (TOPIC_SHOP, shop),
+        "shop/redact": (TOPIC_SHOP, shop),
+    }
+    for topic, (kafka_topic, key) in expected.items():
+        assert (got[topic].topic, got[topic].key.decode()) == (kafka_topic, key), topic
+    for topic, hook in hooks.items():
+        envelope = orjson.loads(got[topic].value)
+        assert envelope["webhook_id"] == hook.webhook_id and envelope["event_id"] == hook.event_id
+        assert envelope["payload"] == orjson.loads(hook.body) and envelope["api_version"] == "2026-10"
+        assert envelope["triggered_at"] and envelope["received_at"]
+
+
+async def test_lower_case_headers_and_the_old_secret_are_accepted(
+    ingest: httpx.AsyncClient, shop: str
+) -> None:
+    hook = webhook("orders/create", shop, order())
+    lower = {k.lower(): v for k, v in hook.headers(OLD_SECRET).items()}
+    assert (await ingest.post(WEBHOOKS, content=hook.body, headers=lower)).status_code == 200
+
+
+async def test_unknown_topic_is_answered_200_counted_and_not_produced(
+    ingest: httpx.AsyncClient, stack: Stack, shop: str
+) -> None:
+    before = await metric(ingest, DROPPED, {"reason": "unknown_topic"})
+    assert await post(ingest, webhook("carts/update", shop, {"id": 1})) == 200
+    assert await metric(ingest, DROPPED, {"reason": "unknown_topic"}) == before + 1
+    records = await read_records(bootstrap(stack), ALL, lambda rs: False, timeout=1.5)
+    assert not [e for e in envelopes(records, shop) if e["topic"] == "carts/update"]
+
+
+async def test_webhooks_of_unknown_and_uninstalled_shops_are_dropped_with_200(
+    ingest: httpx.AsyncClient, stack: Stack, shop: str
+) -> None:
+    stranger = new_shop_domain()
+    before = await metric(ingest, DROPPED, {"reason": "unknown_shop"})
+    assert await post(ingest, webhook("orders/create", stranger, order())) == 200
+    assert await metric(ingest, DROPPED, {"reason": "unknown_shop"}) == before + 1
+
+    uninstalled = webhook("app/uninstalled", shop, payload_for("app/uninstalled"))
+    assert await post(ingest, uninstalled) == 200
+    registry = open_registry(Settings(REDIS_URL=stack.env["REDIS_URL"], SHOPIFY_API_SECRET=SECRET.decode()))
+    assert (await registry.get(shop)).status == "uninstalled"
+    assert await registry.access_token(shop) is None
+    await registry.aclose()
+
+    late_order = webhook("orders/create", shop, order())
+    redact = webhook("shop/redact", shop, payload_for("shop/redact"))
+    before = await metric(ingest, DROPPED, {"reason": "uninstalled_shop"})
+    assert await post(ingest, late_order) == 200
+    assert await metric(ingest, DROPPED, {"reason": "uninstalled_shop"}) == before + 1
+    # Compliance topics keep coming after an uninstall (shop/redact 48 h later): still taken.
+    assert await post(ingest, redact) == 200
+    records = await read_records(
+        bootstrap(stack), ALL, lambda rs: any(e["topic"] == "shop/redact" for e in envelopes(rs, shop))
+    )
+    ids = {e["webhook_id"] for e in envelopes(records, shop)} | {
+        e["webhook_id"] for e in envelopes(records, stranger)
+    }
+    assert uninstalled.webhook_id in ids and redact.webhook_id in ids
+    assert late_order.webhook_id not in ids
+
+
+def _without(headers: dict[str, str], name: str) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k != name}
+
+
+def bad_requests(shop: str) -> Iterator[tuple[str, int, str, dict[str, str], bytes]]:
+    """(case, expected status, reason, headers, body) for each kind of bad input."""
+    hook = webhook("orders/create", shop, order())
+    good = hook.headers(SECRET)
+    yield "no signature", 401, "bad_signature", _without(good, "X-Shopify-Hmac-Sha256"), hook.body
+    yield "wrong secret", 401, "bad_signature", hook.headers(b"wrong"), hook.body
+    redact = webhook("customers/redact", shop, payload_for("customers/redact"))
+    yield "compliance, wrong secret", 401, "bad_signature", redact.headers(b"wrong"), redact.body
+    yield "no topic", 400, "missing_header", _without(good, "X-Shopify-Topic"), hook.body
+    yield "no webhook id", 400, "missing_header", _without(good, "X-Shopify-Webhook-Id"), hook.body
+    yield "no shop", 400, "bad_shop_domain", _without(good, "X-Shopify-Shop-Domain"), hook.body
+    evil = {**good, "X-Shopify-Shop-Domain": "evil.example.com"}
+    yield "foreign shop domain", 400, "bad_shop_domain", evil, hook.body
+    for body in (b"{not json", b"[1, 2]", b"\xff\xfe"):
+        signed = Webhook("orders/create", shop, body, str(uuid.uuid4()), str(uuid.uuid4()))
+        yield f"signed but invalid JSON {body!r}", 400, "bad_json", signed.headers(SECRET), body
+
+
+@pytest.mark.parametrize("case", [case[0] for case in bad_requests("x.myshopify.com")])
+async def test_bad_input_is_refused_and_counted(ingest: httpx.AsyncClient, shop: str, case: str) -> None:
+    _, status, reason, headers, body = next(c for c in bad_requests(shop) if c[0] == case)
+    before = await metric(ingest, REJECTED, {"reason": reason})
+    answer = await ingest.post(WEBHOOKS, content=body, headers=headers)
+    assert answer.status_code == status
+    assert await metric(ingest, REJECTED, {"reason": reason}) == before + 1
+
+
+async def test_oversized_body_is_refused_without_reading_it_all(ingest: httpx.AsyncClient, shop: str) -> None:
+    hook = webhook("orders/create", shop, order())
+    headers = _without(hook.headers(SECRET), "Content-Length")
+    pulled = 0
+
+    async def endless() -> AsyncIterator[bytes]:  # chunked, no Content-Length to go by
+        nonlocal pulled
+        for _ in range(1000):
+            pulled += 1
+            yield b" " * 4096
+
+    answer = await ingest.post(WEBHOOKS, content=endless(), headers=headers)
+    assert answer.status_code == 413
+    assert pulled < 1000 and pulled * 4096 <= MAX_BYTES + 2 * 4096
+    declared = {**headers, "Content-Length": str(MAX_BYTES + 1)}
+    assert (await ingest.post(WEBHOOKS, content=b"{}", headers=declared)).status_code == 413
+
+
+async def test_wrong_method_is_405_and_counted(ingest: httpx.AsyncClient) -> None:
+    before = await metric(ingest, REJECTED, {"reason": "method_not_allowed"})
+    for method in ("GET", "PUT", "DELETE"):
+        assert (await ingest.request(method, WEBHOOKS)).status_code == 405
+    assert await metric(ingest, REJECTED, {"reason": "method_not_allowed"}) == before + 3
+
+
+async def test_metrics_count_what_happened(ingest: httpx.AsyncClient, shop: str) -> None:
+    received = await metric(ingest, "storepulse_ingest_webhooks_received_total")
+    accepted = await metric(ingest, "storepulse_ingest_webhooks_accepted_total", {"topic": "orders/paid"})
+    duplicates = await metric(ingest, "storepulse_ingest_webhooks_duplicate_total")
+    produced = await metric(ingest, "storepulse_ingest_produce_seconds_count")
+    hook = webhook("orders/paid", shop, order())
+    assert await post(ingest, hook) == 200
+    assert await post(ingest, hook) == 200  # Shopify's redelivery: same webhook id
+    assert await post(ingest, hook, b"wrong") == 401
+    assert await metric(ingest, "storepulse_ingest_webhooks_received_total") == received + 3
+    assert await metric(ingest, "storepulse_ingest_webhooks_accepted_total", {"topic": "orders/paid"}) == (
+        accepted + 2
+    )
+    assert await metric(ingest, "storepulse_ingest_webhooks_duplicate_total") == duplicates + 1
+    assert await metric(ingest, "storepulse_ingest_produce_seconds_count") == produced + 2

@@ -1,0 +1,40 @@
+"""`storepulse shops add|list|remove` against the real Redis."""
+
+import os
+import subprocess
+
+from storepulse.devstack import Stack, service_argv
+from storepulse.shops import open_registry
+from tests.conftest import new_shop_domain
+from tests.ingest_harness import ingest_settings
+
+
+def shops(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"REDIS_URL": stack.env["REDIS_URL"], "SHOPIFY_API_SECRET": stack.env["SHOPIFY_API_SECRET"]}
+    return subprocess.run(
+        service_argv("shops", *args),
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def test_add_list_remove(stack: Stack) -> None:
+    shop = new_shop_domain()
+    assert shops(stack, "add", shop, "--token", "shpat_cli_secret", "--scopes", "read_orders").returncode == 0
+    registry = open_registry(ingest_settings(stack))
+    try:
+        assert await registry.access_token(shop) == "shpat_cli_secret"
+    finally:
+        await registry.aclose()
+
+    listed = shops(stack, "list")
+    assert listed.returncode == 0
+    assert f"{shop}\tinstalled" in listed.stdout
+    assert "shpat_cli_secret" not in listed.stdout + listed.stderr
+
+    assert shops(stack, "remove", shop).returncode == 0
+    assert shop not in shops(stack, "list").stdout
+    assert shops(stack, "remove", shop).returncode == 1
+    assert shops(stack, "add", "not a shop", "--token", "x").returncode == 2
