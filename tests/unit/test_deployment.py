@@ -115,6 +115,7 @@ def test_nginx_routes_to_the_compose_services_and_streams_sse_unbuffered(compose
         assert nginx[("upstream", name)]["server"] == [f"{name}:{port}"]
     assert nginx[("location", "/webhooks/")]["proxy_pass"] == ["http://ingest"]
     assert nginx[("location", "=", "/beacons")]["proxy_pass"] == ["http://ingest"]
+    assert nginx[("location", "/auth/")]["proxy_pass"] == ["http://ingest"]
     sse = nginx[("location", "/sse/")]
     assert sse["proxy_pass"] == ["http://push"]
     assert sse["proxy_buffering"] == ["off"]
