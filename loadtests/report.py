@@ -36,9 +36,9 @@ class Results:
     machine: Machine
     quick: bool
     ingest: list[RateResult] = field(default_factory=list)
-    ingest_not_run: str | None = None
+    ingest_not_run: str | None = "not measured"
     latency: list[LatencyResult] = field(default_factory=list)
-    latency_not_run: str | None = None
+    latency_not_run: str | None = "not measured"
     worker: SubResult | None = None
     push: SubResult | None = None
 
@@ -47,41 +47,32 @@ class Results:
 class PushRow:
     clients: int
     held: int | None
+    p50_ms: float | None
     p99_ms: float | None
+    messages_per_s: float | None
     mb_per_1000: float | None
 
 
-def _pick(row: dict[str, Any], *names: str) -> Any:
-    return next((row[n] for n in names if row.get(n) is not None), None)
-
-
 def worker_orders_per_s(data: Any) -> float | None:
-    """`orders_per_s` from bench_worker's JSON."""
-    if isinstance(data, dict):
-        value = _pick(data, "orders_per_s", "events_per_s", "throughput")
-        return float(value) if value is not None else None
-    return None
+    """`orders_per_s` from bench_worker's JSON object."""
+    value = data.get("orders_per_s") if isinstance(data, dict) else None
+    return float(value) if value is not None else None
 
 
 def push_rows(data: Any) -> list[PushRow]:
-    """Rows of bench_push's JSON: a list, or {"results": [...]}, one per client count."""
-    rows = data.get("results", data.get("runs", [])) if isinstance(data, dict) else data
-    out = []
-    for row in rows if isinstance(rows, list) else []:
-        clients = _pick(row, "clients", "target_clients")
-        if clients is None:
-            continue
-        mb = _pick(row, "mb_per_1000_clients", "memory_mb_per_1000", "mb_per_1000")
-        kb = _pick(row, "kb_per_client", "memory_kb_per_client")
-        out.append(
-            PushRow(
-                clients=int(clients),
-                held=_pick(row, "held", "clients_held", "connected"),
-                p99_ms=_pick(row, "delivery_p99_ms", "p99_ms"),
-                mb_per_1000=mb if mb is not None else (kb * 1000 / 1024 if kb is not None else None),
-            )
+    """bench_push's JSON: a list with one object per client count."""
+    return [
+        PushRow(
+            clients=int(row["clients"]),
+            held=row.get("clients_held"),
+            p50_ms=row.get("p50_ms"),
+            p99_ms=row.get("p99_ms"),
+            messages_per_s=row.get("messages_per_s"),
+            mb_per_1000=row.get("push_rss_mb_per_1000_clients"),
         )
-    return out
+        for row in (data if isinstance(data, list) else [])
+        if isinstance(row, dict) and "clients" in row
+    ]
 
 
 def _fmt(value: float | None, digits: int = 0) -> str:
@@ -234,6 +225,11 @@ def _latency_row(r: LatencyResult) -> list[str]:
     return [f"{r.rate:,.0f}", *counts, _fmt(r.p50_ms, 1), _fmt(r.p99_ms, 1), describe(r.cpu)]
 
 
+def _push_row(r: PushRow) -> list[str]:
+    latency = [_fmt(r.p50_ms, 1), _fmt(r.p99_ms, 1)]
+    return [f"{r.clients:,}", _fmt(r.held), _fmt(r.messages_per_s), *latency, _fmt(r.mb_per_1000, 1)]
+
+
 def _section(
     title: str,
     header: Sequence[str],
@@ -306,8 +302,8 @@ def write_report(res: Results, out_dir: Path) -> Path:
     )
     lines += _section(
         "One push process",
-        ["clients", "held", "delivery p99 ms", "MB / 1,000 clients"],
-        [[f"{r.clients:,}", _fmt(r.held), _fmt(r.p99_ms, 1), _fmt(r.mb_per_1000, 1)] for r in prows],
+        ["clients", "held", "messages/s", "delivery p50 ms", "delivery p99 ms", "MB / 1,000 clients"],
+        [_push_row(r) for r in prows],
         lambda path: plot_push(prows, m, path),
         img / "push.png",
         res.push.not_run if res.push else "skipped",

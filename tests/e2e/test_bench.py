@@ -11,8 +11,6 @@ from pathlib import Path
 import psutil
 
 from loadtests.machine import this_machine
-from loadtests.report import Results, write_report
-from loadtests.sub_bench import run_module
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -66,11 +64,3 @@ def test_quick_bench_writes_the_report_and_stops_every_process(tmp_path: Path) -
     for png in ("ingest.png", "latency.png"):
         assert (tmp_path / "img" / png).read_bytes().startswith(PNG_MAGIC)
     assert not (tmp_path / "img" / "push.png").exists()
-
-
-def test_a_missing_sub_benchmark_is_reported_as_not_run(tmp_path: Path) -> None:
-    result = run_module("loadtests.bench_that_does_not_exist", ["--orders", "1"], timeout_s=5)
-    assert result.data is None
-    assert result.not_run == "loadtests.bench_that_does_not_exist not present"
-    report = write_report(Results(this_machine(), quick=True, worker=result), tmp_path).read_text()
-    assert "| one worker, orders/s | not run: loadtests.bench_that_does_not_exist not present |" in report
