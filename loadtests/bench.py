@@ -154,7 +154,7 @@ def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -
                 result = replace(result, cpu=cpu)
                 print(
                     f"[bench]   {rate}/s: {result.answers_per_s:.0f} answers/s, "
-                    f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, {result.failed} failed; "
+                    f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, failed {result.failed or 0}; "
                     f"CPU % {describe(result.cpu)}",
                     flush=True,
                 )

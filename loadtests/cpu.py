@@ -23,17 +23,29 @@ def _cpu_seconds(pid: int) -> float:
     return times.user + times.system
 
 
+def _machine_busy_seconds() -> float:
+    """CPU seconds all cores spent on anything but idling, since boot."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
 @contextlib.contextmanager
 def cpu_share(pids: Mapping[str, int]) -> Iterator[dict[str, float]]:
-    """Fills the yielded dict with `name: % of one core` for `pids` plus this process as "client"."""
+    """Fills the yielded dict with `name: % of one core` for `pids`, this process as "client",
+    and "other" for everything else the machine ran meanwhile (other users' load: noise)."""
     named = {"client": os.getpid(), **pids}
     before = {name: _cpu_seconds(pid) for name, pid in named.items()}
+    busy_before = _machine_busy_seconds()
     start = time.monotonic()
     shares: dict[str, float] = {}
     yield shares
     wall = time.monotonic() - start
+    if wall <= 0:
+        return
     for name, pid in named.items():
-        shares[name] = 100 * (_cpu_seconds(pid) - before[name]) / wall if wall > 0 else 0.0
+        shares[name] = 100 * (_cpu_seconds(pid) - before[name]) / wall
+    machine = 100 * (_machine_busy_seconds() - busy_before) / wall
+    shares["other"] = max(0.0, machine - sum(shares.values()))
 
 
 def describe(shares: Mapping[str, float]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -34,7 +35,7 @@ class Answer:
     index: int
     due: float  # perf_counter seconds when the request was scheduled
     answered: float  # perf_counter seconds when the answer (or error) arrived
-    status: int  # HTTP status, 0 for a transport error or timeout
+    status: int  # HTTP status, 0 for no answer (transport error or the client's timeout)
 
     @property
     def ok(self) -> bool:
@@ -52,7 +53,7 @@ class RateResult:
     rate: float
     sent: int
     ok: int
-    failed: int
+    failed: dict[str, int]  # "503", "timeout", … → count
     answers_per_s: float
     p50_ms: float
     p99_ms: float
@@ -67,7 +68,7 @@ class RateResult:
             rate=rate,
             sent=len(answers),
             ok=len(good),
-            failed=len(answers) - len(good),
+            failed=dict(Counter(str(a.status or "no answer") for a in answers if not a.ok).most_common()),
             answers_per_s=len(good) / span if span > 0 else 0.0,
             p50_ms=percentile(ms, 50),
             p99_ms=percentile(ms, 99),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -215,8 +215,14 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     ]
 
 
+def _failures(failed: Mapping[str, int]) -> str:
+    """`0`, or `146 (503: 140, no answer: 6)`."""
+    total = sum(failed.values())
+    return f"{total} ({', '.join(f'{k}: {v}' for k, v in failed.items())})" if total else "0"
+
+
 def _ingest_row(r: RateResult) -> list[str]:
-    counts = [str(r.sent), str(r.ok), str(r.failed), _fmt(r.answers_per_s)]
+    counts = [str(r.sent), str(r.ok), _failures(r.failed), _fmt(r.answers_per_s)]
     return [f"{r.rate:,.0f}", *counts, _fmt(r.p50_ms, 1), _fmt(r.p99_ms, 1), describe(r.cpu)]
 
 
@@ -324,7 +330,8 @@ def write_report(res: Results, out_dir: Path) -> Path:
         "- Ingest steps run after the latency steps with the worker and push stopped, so they measure "
         "one ingest process against the broker.",
         "- CPU is each process's user + system time over the step, in % of one core (200 = both "
-        "cores of this machine); `client` is the load generator and the SSE clients.",
+        "cores of this machine); `client` is the load generator and the SSE clients, `other` is "
+        "everything else the machine ran meanwhile: when it is large, the figures are noise.",
         "- Worker and push figures come from `python -m loadtests.bench_worker` and "
         "`python -m loadtests.bench_push`, each starting its own processes.",
         "- The load client, the broker, Redis and the services share this machine's cores (and, "
