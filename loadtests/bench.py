@@ -5,6 +5,11 @@
 Steps, in order: webhook → browser latency (full stack), ingest at fixed rates (worker and
 push stopped), then the worker and push benchmarks of their own modules. Every process it
 starts is stopped before it returns, also on Ctrl-C / SIGTERM.
+
+The sub-benchmarks are called as `python -m MODULE ARGS --json FILE` and their FILE is read as:
+`loadtests.bench_worker --orders N` writes `{"orders_per_s": float, ...}`;
+`loadtests.bench_push --clients A,B,C` writes `[{"clients", "clients_held", "messages_per_s",
+"p50_ms", "p99_ms", "push_rss_mb_per_1000_clients", ...}, ...]`, one object per client count.
 """
 
 from __future__ import annotations
