@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import signal
 import sys
 
@@ -63,6 +64,9 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
     secret = settings.shopify_api_secret.get_secret_value() or DEV_SECRET
     env["SHOPIFY_API_SECRET"] = secret
     env["STOREPULSE_DEV_AUTO_INSTALL"] = "true"
+    # The admin API refuses everything without a token: give the dev stack a fresh one.
+    admin_token = settings.admin_token.get_secret_value() or secrets.token_urlsafe(16)
+    env["STOREPULSE_ADMIN_TOKEN"] = admin_token
     stack = Stack(env=env)
     print("starting broker and Redis…", flush=True)
     try:
@@ -76,6 +80,9 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
         for child in services:
             took = wait_ready(child.port, 60, child)
             print(f"{child.name:<7} ready on http://{settings.host}:{child.port} ({took:.1f}s)", flush=True)
+        if not settings.admin_token.get_secret_value():
+            admin_url = f"http://{settings.host}:{settings.worker_port}/shops/…"
+            print(f"admin API:  {admin_url} (bearer token {admin_token})", flush=True)
         asyncio.run(_dev_foreground(settings, secret.split(",")[0].encode(), stack))
     finally:
         stack.stop()

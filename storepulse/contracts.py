@@ -150,6 +150,8 @@ class ShopSettings(BaseModel):
     # Per-language overrides of the built-in templates: {lang: {kind: template}}.
     templates: dict[str, dict[str, str]] = {}
     trending_thresholds: list[int] = [5, 10, 25, 50, 100]
+    # "N people are viewing this now" only from this many distinct viewers in 5 minutes.
+    viewing_min_viewers: int = 2
     # Customer intelligence
     rfm: RfmThresholds = RfmThresholds()
     tiers: list[TierRule] = [TierRule()]

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # Where Shopify reaches ingest (OAuth redirect and webhook callbacks).
     public_url: str = "http://127.0.0.1:8000"
 
+    # Bearer token of the worker's admin API (STOREPULSE_ADMIN_TOKEN); empty refuses every request.
+    admin_token: SecretStr = SecretStr("")
     # Fernet key for access tokens at rest; empty derives a development key from the secret.
     token_key: SecretStr = SecretStr("")
 
@@ -60,7 +62,6 @@ class Settings(BaseSettings):
 
     recent_maxlen: int = 100
     notification_ttl_s: int = 7 * 24 * 3600
-    max_purchase_age_s: int = 24 * 3600
     sse_ping_s: float = 15.0
     sse_initial_backlog: int = 3
 

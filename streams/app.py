@@ -12,7 +12,7 @@ import faust
 import redis.asyncio as redis
 
 from storepulse.settings import Settings
-from streams import catalog, health, orders
+from streams import admin_api, catalog, health, orders, shop_settings, trends, viewers
 from streams.context import Context, StreamsApp
 from streams.publisher import NotificationPublisher
 
@@ -34,6 +34,9 @@ def create_app(settings: Settings) -> StreamsApp:
         web_bind=settings.host,
         web_port=settings.worker_port,
         web_in_thread=False,
+        # Faust's /table pages would serve every table's data unauthenticated: customers'
+        # metrics are read through the admin API (streams/admin_api.py) only.
+        web_tables_enabled=False,
         key_serializer="raw",
         value_serializer="raw",
     )
@@ -49,7 +52,11 @@ def create_app(settings: Settings) -> StreamsApp:
         schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
         id_key=settings.api_secrets[0] if settings.api_secrets else b"",
     )
+    settings_table = shop_settings.register(ctx)
     products = catalog.register(ctx)
-    orders.register(ctx, products)
+    customers = orders.register(ctx, products, settings_table)
+    trends.register(ctx, products, settings_table)
+    viewers.register(ctx, products, settings_table)
+    admin_api.register(ctx, settings_table, customers)
     health.register(ctx)
     return app

@@ -8,10 +8,17 @@ from storepulse.contracts import TOPIC_PRODUCTS
 from streams.context import Context, decode_envelope
 
 
+def product_key(shop: str, product_id: object) -> bytes:
+    """The `products` table key of a shop's product."""
+    return f"{shop}/{product_id}".encode()
+
+
 def register(ctx: Context) -> faust.GlobalTable:
     topic = ctx.app.topic(TOPIC_PRODUCTS, key_type=bytes, value_type=bytes)
     # Any worker may describe any order's product, so every worker holds every product.
-    products = ctx.app.GlobalTable("products", partitions=ctx.settings.kafka_partitions, schema=ctx.schema)
+    products = ctx.app.GlobalTable(
+        "products", partitions=ctx.settings.kafka_partitions, schema=ctx.schema, key_type=bytes
+    )
 
     @ctx.app.agent(topic, name="catalog")
     async def catalog(stream: faust.StreamT[bytes]) -> None:
@@ -20,7 +27,7 @@ def register(ctx: Context) -> faust.GlobalTable:
             if envelope is None:
                 continue
             product = envelope["payload"]
-            key = f"{envelope.get('shop')}/{product.get('id')}".encode()
+            key = product_key(envelope.get("shop"), product.get("id"))
             if envelope.get("topic") == "products/delete":
                 products.pop(key, None)
                 continue

@@ -32,7 +32,9 @@ class Context:
     settings: Settings
     redis: redis.Redis
     publisher: NotificationPublisher
-    # Table schema for `{shop}/{id}` byte keys and JSON values.
+    # Table schema for `{shop}/{id}` byte keys and JSON values. Tables also need
+    # key_type=bytes: Faust takes a table's key serializer from key_type, not from the
+    # schema, and with json keys the changelog cannot be read back (KeyDecodeError).
     schema: faust.Schema
     # Keys notification ids so public ids do not reveal order ids.
     id_key: bytes

@@ -1,13 +1,17 @@
-"""Order → purchase notification: what a public storefront may be shown about a sale."""
+"""What a public storefront may be shown: purchases, trending products, live viewers."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from storepulse.contracts import Actor, Notification, ProductRef
-from streams.fields import parse_time
+from storepulse.contracts import Actor, Notification, NotificationKind, ProductRef, ShopSettings
+from streams import rules as rules_
+from streams import templates
+from streams.catalog import product_key
+from streams.fields import money, parse_time
 
 
 def notification_id(shop: str, kind: str, cause: str, key: bytes = b"") -> str:
@@ -23,10 +27,9 @@ def _clean(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def buyer(order: dict[str, Any]) -> Actor:
-    """First name, city and country code only; shops without protected-data access send blanks."""
+def _address(order: dict[str, Any]) -> dict[str, Any]:
     customer = order.get("customer") if isinstance(order.get("customer"), dict) else {}
-    address = next(
+    return next(
         (
             a
             for a in (
@@ -38,6 +41,12 @@ def buyer(order: dict[str, Any]) -> Actor:
         ),
         {},
     )
+
+
+def buyer(order: dict[str, Any]) -> Actor:
+    """First name, city and country code only; shops without protected-data access send blanks."""
+    customer = order.get("customer") if isinstance(order.get("customer"), dict) else {}
+    address = _address(order)
     return Actor(
         first_name=_clean(customer.get("first_name")) or _clean(address.get("first_name")),
         city=_clean(address.get("city")),
@@ -45,31 +54,27 @@ def buyer(order: dict[str, Any]) -> Actor:
     )
 
 
-def first_product(shop: str, order: dict[str, Any], catalog: dict[str, Any] | None) -> ProductRef | None:
-    items = order.get("line_items")
-    if not isinstance(items, list) or not items or not isinstance(items[0], dict):
-        return None
-    item = items[0]
-    product_id = item.get("product_id")
-    info = catalog or {}
+def product_ref(
+    shop: str, product_id: str, catalog: Mapping[bytes, Any], lang: str, fallback_title: str | None = None
+) -> ProductRef:
+    """The product as the catalog describes it; a line item's title or "this item" otherwise."""
+    info = catalog.get(product_key(shop, product_id)) or {}
     handle = info.get("handle")
     return ProductRef(
-        id=str(product_id or ""),
-        title=info.get("title") or _clean(item.get("title")) or "a product",
+        id=product_id,
+        title=info.get("title") or fallback_title or templates.this_product(lang),
         url=f"https://{shop}/products/{handle}" if handle else None,
         image=info.get("image"),
     )
 
 
-def describe(actor: Actor, product: ProductRef | None) -> tuple[str, str]:
-    """(title, message) in English, with a fallback for every missing buyer field."""
-    who = actor.first_name or "Someone"
-    if actor.city and actor.country_code:
-        who += f" in {actor.city}, {actor.country_code}"
-    elif actor.city or actor.country_code:
-        who += f" in {actor.city or actor.country_code}"
-    what = product.title if product else "something"
-    return f"{who} just bought", f"{who} just bought {what}"
+def _shown_item(order: dict[str, Any], rules: ShopSettings) -> dict[str, Any] | None:
+    """The first line item of a product the shop does not exclude."""
+    items = order.get("line_items")
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and rules_.shows(rules, "purchase", str(item.get("product_id") or "")):
+            return item
+    return None
 
 
 def purchase_notification(
@@ -77,27 +82,84 @@ def purchase_notification(
     order: dict[str, Any],
     *,
     now: datetime,
-    max_age_s: float,
-    catalog: dict[str, Any] | None = None,
+    rules: ShopSettings,
+    catalog: Mapping[bytes, Any],
     id_key: bytes = b"",
 ) -> Notification | None:
-    """The purchase notification for a new order, or None when it is too old to say "just"."""
+    """The purchase notification for a new order, or None when the shop's rules hide it.
+
+    Hidden: purchase notifications disabled, an order below the minimum value, only excluded
+    products, or an order too old to say "just bought".
+    """
     order_id = order.get("id")
-    if order_id is None:
+    if order_id is None or money(order.get("total_price")) < rules.min_order_value:
         return None
     occurred = parse_time(order.get("created_at")) or now
-    if (now - occurred).total_seconds() > max_age_s:
+    item = _shown_item(order, rules)
+    if item is None or (now - occurred).total_seconds() > rules.max_purchase_age_s:
         return None
-    actor = buyer(order)
-    product = first_product(shop, order, catalog)
-    title, message = describe(actor, product)
+    lang = templates.language(rules.language, rules.templates)
+    product = product_ref(shop, str(item.get("product_id") or ""), catalog, lang, _clean(item.get("title")))
+    actor = rules_.visible_buyer(buyer(order), rules)
+    where = None
+    if actor is not None:
+        region = _clean(_address(order).get("province"))
+        where = templates.place(actor.city, region, actor.country_code, lang)
+    who = templates.who(actor.first_name if actor else None, where, lang)
+    return _rendered(
+        "purchase", shop, str(order_id), lang, rules, product, occurred, id_key, actor=actor, who=who
+    )
+
+
+def product_activity_notification(
+    kind: Literal["trending", "viewing"],
+    shop: str,
+    product_id: str,
+    count: int,
+    *,
+    cause: str,
+    occurred_at: datetime,
+    rules: ShopSettings,
+    catalog: Mapping[bytes, Any],
+    fallback_title: str | None = None,
+    id_key: bytes = b"",
+) -> Notification | None:
+    """ "N people bought this" / "N people are viewing this", or None when the shop hides it.
+
+    `cause` names what made it (a threshold and the order that crossed it, or a minute), so
+    the id repeats when the same cause is processed again.
+    """
+    if not rules_.shows(rules, kind, product_id):
+        return None
+    lang = templates.language(rules.language, rules.templates)
+    product = product_ref(shop, product_id, catalog, lang, fallback_title)
+    return _rendered(
+        kind, shop, f"{product_id}|{cause}", lang, rules, product, occurred_at, id_key, count=count
+    )
+
+
+def _rendered(
+    kind: NotificationKind,
+    shop: str,
+    cause: str,
+    lang: str,
+    rules: ShopSettings,
+    product: ProductRef,
+    occurred_at: datetime,
+    id_key: bytes,
+    actor: Actor | None = None,
+    **fields: object,
+) -> Notification:
+    """The notification with its title and message rendered in the shop's words."""
+    title, message = templates.render(kind, lang, rules.templates, product=product.title, **fields)
     return Notification(
-        id=notification_id(shop, "purchase", str(order_id), id_key),
+        id=notification_id(shop, kind, cause, id_key),
         shop=shop,
-        kind="purchase",
+        kind=kind,
         title=title,
         message=message,
         product=product,
         actor=actor,
-        occurred_at=occurred,
+        occurred_at=occurred_at,
+        lang=lang,
     )

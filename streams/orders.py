@@ -14,15 +14,17 @@ from storepulse.contracts import TOPIC_ORDERS, Notification
 from streams.context import Context, decode_envelope
 from streams.customer_metrics import apply_order
 from streams.notifications import purchase_notification
+from streams.shop_settings import ShopSettingsTable
 
 BATCH = 500
 BATCH_WITHIN_S = 0.005
 
 
-def register(ctx: Context, products: faust.GlobalTable) -> faust.Table:
+def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable) -> faust.Table:
     topic = ctx.app.topic(TOPIC_ORDERS, key_type=bytes, value_type=bytes)
-    customers = ctx.app.Table("customer-metrics", partitions=ctx.settings.kafka_partitions, schema=ctx.schema)
-    settings = ctx.settings
+    customers = ctx.app.Table(
+        "customer-metrics", partitions=ctx.settings.kafka_partitions, schema=ctx.schema, key_type=bytes
+    )
 
     @ctx.app.agent(topic, name="orders")
     async def orders(stream: faust.StreamT[bytes]) -> None:
@@ -41,14 +43,12 @@ def register(ctx: Context, products: faust.GlobalTable) -> faust.Table:
                 if updated is None:
                     continue  # a re-delivery already counted
                 customers[event.key] = updated
-                items = order.get("line_items") or [{}]
-                first = items[0] if isinstance(items[0], dict) else {}
                 note = purchase_notification(
                     shop,
                     order,
                     now=now,
-                    max_age_s=settings.max_purchase_age_s,
-                    catalog=products.get(f"{shop}/{first.get('product_id')}".encode()),
+                    rules=shop_settings.settings_for(shop),
+                    catalog=products,
                     id_key=ctx.id_key,
                 )
                 if note is not None:

@@ -15,6 +15,7 @@ from storepulse.shops import open_registry
 
 SECRET = b"test-secret"
 OLD_SECRET = b"old-secret"
+ADMIN_TOKEN = "test-admin-token"
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +23,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Tansu and Redis on free loopback ports, started by the same launcher as `make run`."""
     logs = tmp_path_factory.mktemp("logs")
     s = Stack(
-        env={"SHOPIFY_API_SECRET": f"{SECRET.decode()},{OLD_SECRET.decode()}", "LOG_LEVEL": "info"},
+        env={
+            "SHOPIFY_API_SECRET": f"{SECRET.decode()},{OLD_SECRET.decode()}",
+            "STOREPULSE_ADMIN_TOKEN": ADMIN_TOKEN,
+            "LOG_LEVEL": "info",
+        },
         log_dir=logs,
     )
     s.start_infra()

@@ -18,8 +18,9 @@ from tests.sse import listening
 
 async def _first_notification(port: int, shop: str):
     async with listening(f"http://127.0.0.1:{port}/sse/{shop}") as sse:
-        [event] = await sse.wait_for(1, timeout=30)  # the simulator sends one every few seconds
-    return event
+        # The simulator sends one every few seconds; a late listener gets a backlog of several.
+        events = await sse.wait_for(1, timeout=30)
+    return events[0]
 
 
 async def _any_shop_round_trip(ingest_port: int, push_port: int) -> float:

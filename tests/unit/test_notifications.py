@@ -1,57 +1,110 @@
 from datetime import UTC, datetime, timedelta
 
 from loadtests.payloads import CATALOG, order
-from streams.notifications import notification_id, purchase_notification
+from storepulse.contracts import ShopSettings
+from streams.catalog import product_key
+from streams.notifications import notification_id, product_activity_notification, purchase_notification
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 SHOP = "demo.myshopify.com"
 FORBIDDEN = ("buyer@example.com", "Secret-Lastname", "Private Street", "555-0100")
+HOODIE, RUNNER = CATALOG[0], CATALOG[1]
+CATALOG_TABLE = {
+    product_key(SHOP, HOODIE[0]): {
+        "title": "Cloud Hoodie",
+        "handle": "cloud-hoodie",
+        "image": "https://cdn/x.jpg",
+    }
+}
 
 
-def _order(**kw):
-    o = order(product=CATALOG[0], **kw)
+def _order(product=HOODIE, **kw):
+    o = order(product=product, **kw)
     o["created_at"] = (NOW - timedelta(seconds=30)).isoformat()
     return o
 
 
+def _purchase(o, **rules):
+    return purchase_notification(
+        SHOP, o, now=NOW, rules=ShopSettings(shop=SHOP, **rules), catalog=CATALOG_TABLE
+    )
+
+
 def test_purchase_shows_first_name_city_country_and_product() -> None:
     o = _order()
-    n = purchase_notification(
-        SHOP,
-        o,
-        now=NOW,
-        max_age_s=3600,
-        catalog={"title": "Cloud Hoodie", "handle": "cloud-hoodie", "image": "https://cdn/x.jpg"},
-    )
+    n = _purchase(o)
     assert n is not None
-    assert n.kind == "purchase"
+    assert n.kind == "purchase" and n.lang == "en"
     assert n.actor.first_name == o["customer"]["first_name"]
     assert n.actor.city == o["shipping_address"]["city"]
     assert n.actor.country_code == o["shipping_address"]["country_code"]
     assert n.product.title == "Cloud Hoodie"
     assert n.product.url == f"https://{SHOP}/products/cloud-hoodie"
     assert n.product.image == "https://cdn/x.jpg"
-    assert n.message.startswith(f"{o['customer']['first_name']} in ")
+    assert n.message.startswith(f"{o['customer']['first_name']} in {o['shipping_address']['city']}, ")
+    assert n.message.endswith(" just bought Cloud Hoodie")
 
 
 def test_never_exposes_personal_data_or_ids() -> None:
     o = _order()
-    text = purchase_notification(SHOP, o, now=NOW, max_age_s=3600).model_dump_json()
-    for secret in (*FORBIDDEN, str(o["id"]), str(o["customer"]["id"])):
-        assert secret not in text
+    for display in ("first_name_city", "city", "anonymous"):
+        text = _purchase(o, buyer_display=display).model_dump_json()
+        for secret in (*FORBIDDEN, str(o["id"]), str(o["customer"]["id"])):
+            assert secret not in text
 
 
-def test_without_protected_data_falls_back_to_someone() -> None:
+def test_without_protected_data_falls_back_to_someone_in_region_and_country() -> None:
     o = _order(protected_data=False)
-    n = purchase_notification(SHOP, o, now=NOW, max_age_s=3600)
+    o["shipping_address"].update(province="Troms", country_code="NO")
+    n = _purchase(o)
     assert n.actor.first_name is None and n.actor.city is None
-    assert n.message == f"Someone in {o['shipping_address']['country_code']} just bought Cloud Hoodie"
+    assert n.message == "Someone in Troms, Norway just bought Cloud Hoodie"
+    o["shipping_address"]["province"] = ""
+    assert _purchase(o, language="de").message == "Jemand aus Norwegen hat gerade Cloud Hoodie gekauft"
 
 
-def test_old_orders_are_not_shown_as_just_bought() -> None:
+def test_buyer_display_city_hides_the_name_and_anonymous_hides_everyone() -> None:
     o = _order()
-    o["created_at"] = (NOW - timedelta(hours=2)).isoformat()
-    assert purchase_notification(SHOP, o, now=NOW, max_age_s=3600) is None
+    city = _purchase(o, buyer_display="city")
+    assert city.actor.first_name is None and city.actor.city == o["shipping_address"]["city"]
+    assert city.message.startswith(f"Someone in {o['shipping_address']['city']}, ")
+    anonymous = _purchase(o, buyer_display="anonymous")
+    assert anonymous.actor is None
+    assert anonymous.message == "Someone just bought Cloud Hoodie"
+
+
+def test_rules_hide_small_orders_excluded_products_disabled_kinds_and_old_orders() -> None:
+    assert _purchase(_order(), min_order_value="59.01") is None
+    assert _purchase(_order(), min_order_value="59.00") is not None
+    assert _purchase(_order(), excluded_products=[str(HOODIE[0])]) is None
+    assert _purchase(_order(), enabled_kinds=["trending"]) is None
+    old = _order()
+    old["created_at"] = (NOW - timedelta(hours=2)).isoformat()
+    assert _purchase(old, max_purchase_age_s=3600) is None
+    assert _purchase(old, max_purchase_age_s=3 * 3600) is not None
+
+
+def test_an_excluded_first_item_shows_the_next_product() -> None:
+    o = _order(product=RUNNER)
+    o["line_items"].append({**o["line_items"][0], "product_id": HOODIE[0], "title": "Cloud Hoodie"})
+    n = _purchase(o, excluded_products=[str(RUNNER[0])])
+    assert n.product.id == str(HOODIE[0]) and n.product.title == "Cloud Hoodie"
+
+
+def test_product_activity_uses_catalog_or_falls_back_to_this_item() -> None:
+    rules = ShopSettings(shop=SHOP, language="fr")
+    known = product_activity_notification(
+        "trending", SHOP, str(HOODIE[0]), 5, cause="5|1", occurred_at=NOW, rules=rules, catalog=CATALOG_TABLE
+    )
+    assert known.message == "5 personnes ont acheté Cloud Hoodie au cours des dernières 24 heures"
+    assert known.actor is None and known.lang == "fr" and known.title == "Tendance"
+    unknown = product_activity_notification(
+        "viewing", SHOP, "999", 3, cause="1", occurred_at=NOW, rules=rules, catalog={}
+    )
+    assert unknown.message == "3 personnes regardent cet article en ce moment"
+    hidden = ShopSettings(shop=SHOP, excluded_products=["999"])
+    args = {"cause": "1", "occurred_at": NOW, "rules": hidden, "catalog": {}}
+    assert product_activity_notification("viewing", SHOP, "999", 3, **args) is None
 
 
 def test_id_is_stable_per_cause_and_differs_across_causes() -> None:

@@ -1,0 +1,82 @@
+"""Per-shop settings: the compacted `shop.settings` topic kept in a Faust GlobalTable.
+
+Every worker needs every shop's settings, whatever partitions it owns: an agent validates
+each record of `shop.settings` into the global table, whose changelog reaches every worker.
+(Faust cannot use `shop.settings` itself as a global table's changelog: its assignor then
+looks for partitions of the default changelog name and the group never forms.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import faust
+import structlog
+from pydantic import ValidationError
+
+from storepulse.contracts import TOPIC_SHOP_SETTINGS, ShopSettings
+from streams.context import Context
+
+log = structlog.get_logger(__name__)
+
+
+class ShopSettingsTable:
+    """Every shop's settings; `settings_for(shop)` is what agents and the admin API read."""
+
+    def __init__(self, table: faust.GlobalTable, topic: faust.TopicT) -> None:
+        self.table = table
+        self.topic = topic
+        # Parsed settings per shop, reused while the table holds the same value object.
+        self._parsed: dict[str, tuple[object, ShopSettings]] = {}
+
+    def settings_for(self, shop: str) -> ShopSettings:
+        """The shop's settings; the defaults while it has none."""
+        raw = self.table.get(shop.encode())
+        cached = self._parsed.get(shop)
+        if cached is not None and cached[0] is raw:
+            return cached[1]
+        parsed = ShopSettings(shop=shop) if raw is None else ShopSettings.model_validate(raw)
+        self._parsed[shop] = (raw, parsed)
+        return parsed
+
+    async def put(self, settings: ShopSettings, timeout: float = 5.0) -> bool:
+        """Produce the shop's new settings; True once this worker's table holds them.
+
+        Waiting for the table gives the admin API read-your-writes; False means the broker
+        acknowledged them but they have not come back through the changelog yet.
+        """
+        key, value = settings.shop.encode(), settings.model_dump(mode="json")
+        await (await self.topic.send(key=key, value=settings.model_dump_json().encode()))
+        try:
+            async with asyncio.timeout(timeout):
+                # Faust signals nothing after it applies a changelog record, so poll.
+                while self.table.get(key) != value:  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+        except TimeoutError:
+            return False
+        return True
+
+
+def register(ctx: Context) -> ShopSettingsTable:
+    partitions = ctx.settings.kafka_partitions
+    topic = ctx.app.topic(TOPIC_SHOP_SETTINGS, key_type=bytes, value_type=bytes, partitions=partitions)
+    # Recovery buffer of one: a worker that does not own a change applies it as it arrives
+    # (Faust buffers 1,000 standby changelog records by default before applying them).
+    table = ctx.app.GlobalTable(
+        "shop-settings", partitions=partitions, schema=ctx.schema, key_type=bytes, recovery_buffer_size=1
+    )
+
+    @ctx.app.agent(topic, name="shop-settings")
+    async def shop_settings(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            if event.value is None:  # a tombstone: the shop is back to the defaults
+                table.pop(event.key, None)
+                continue
+            try:
+                settings = ShopSettings.model_validate_json(event.value)
+            except ValidationError:
+                log.warning("shop_settings_invalid", key=event.key)
+                continue
+            table[settings.shop.encode()] = settings.model_dump(mode="json")
+
+    return ShopSettingsTable(table, topic)

@@ -1,0 +1,93 @@
+"""Product trends: purchases per product over 24 hours → "N people bought this" notifications.
+
+Orders arrive keyed `{shop}/{customer}`; counting per product needs every purchase of a
+product in one place, so an agent re-keys each order's products to an internal topic keyed
+`{shop}/{product_id}`, and the `product-trends` table (changelog-backed) is partitioned by it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from storepulse.contracts import TOPIC_ORDERS, Notification
+from streams.batches import BATCH, BATCH_WITHIN_S, publish_per_batch
+from streams.catalog import product_key
+from streams.context import Context, decode_envelope
+from streams.fields import parse_time
+from streams.notifications import product_activity_notification
+from streams.shop_settings import ShopSettingsTable
+from streams.windows import record_purchase
+
+
+def product_purchases(envelope: dict[str, Any]) -> list[tuple[bytes, dict[str, Any]]]:
+    """One (key, purchase) per distinct product of a new order, keyed `{shop}/{product_id}`."""
+    if envelope.get("topic") != "orders/create" or envelope["payload"].get("id") is None:
+        return []
+    shop, order = envelope["shop"], envelope["payload"]
+    at = parse_time(order.get("created_at")) or parse_time(envelope.get("received_at"))
+    purchases: dict[str, dict[str, Any]] = {}
+    items = order.get("line_items")
+    for item in items if isinstance(items, list) else []:
+        product_id = item.get("product_id") if isinstance(item, dict) else None
+        if product_id is None or str(product_id) in purchases:
+            continue
+        purchases[str(product_id)] = {
+            "shop": shop,
+            "product_id": str(product_id),
+            "order_id": str(order["id"]),
+            "at": (at or datetime.now(UTC)).timestamp(),
+            "title": item.get("title"),
+        }
+    return [(product_key(shop, pid), purchase) for pid, purchase in purchases.items()]
+
+
+def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable) -> faust.Table:
+    partitions = ctx.settings.kafka_partitions
+    orders = ctx.app.topic(TOPIC_ORDERS, key_type=bytes, value_type=bytes)
+    purchases = ctx.app.topic(
+        f"{ctx.settings.app_id}-product-purchases", schema=ctx.schema, partitions=partitions, internal=True
+    )
+    trends = ctx.app.Table("product-trends", partitions=partitions, schema=ctx.schema, key_type=bytes)
+
+    @ctx.app.agent(orders, name="product-purchases")
+    async def rekey(stream: faust.StreamT[bytes]) -> None:
+        async for events in stream.take_events(BATCH, within=BATCH_WITHIN_S):
+            for event in events:
+                envelope = decode_envelope(event.value)
+                for key, purchase in product_purchases(envelope) if envelope else []:
+                    await purchases.send(key=key, value=purchase)
+
+    def on_purchase(event: EventT, now: datetime) -> Notification | None:
+        purchase = event.value
+        shop, order_id, at = purchase["shop"], purchase["order_id"], purchase["at"]
+        rules = shop_settings.settings_for(shop)
+        recorded = record_purchase(
+            trends.get(event.key), order_id, at, now.timestamp(), rules.trending_thresholds
+        )
+        if recorded is None:
+            return None  # a re-delivery, or an order older than the window
+        trends[event.key], crossing = recorded
+        if crossing is None:
+            return None
+        return product_activity_notification(
+            "trending",
+            shop,
+            purchase["product_id"],
+            crossing.count,
+            cause=f"{crossing.threshold}|{order_id}",
+            occurred_at=datetime.fromtimestamp(at, UTC),
+            rules=rules,
+            catalog=products,
+            fallback_title=purchase.get("title"),
+            id_key=ctx.id_key,
+        )
+
+    @ctx.app.agent(purchases, name="product-trends")
+    async def product_trends(stream: faust.StreamT[dict[str, Any]]) -> None:
+        await publish_per_batch(stream, ctx.publisher, on_purchase)
+
+    return trends

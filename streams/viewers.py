@@ -1,0 +1,66 @@
+"""Live viewers: page-view beacons → "N people are viewing this now" notifications.
+
+Beacons arrive keyed `{shop}`, so every beacon of a shop is on one partition and the
+`product-viewers` table (keyed `{shop}/{product_id}`) needs no re-keying.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import faust
+from faust.types import EventT
+from pydantic import ValidationError
+
+from storepulse.contracts import TOPIC_BEACONS, Beacon, Notification
+from streams.batches import publish_per_batch
+from streams.catalog import product_key
+from streams.context import Context
+from streams.notifications import product_activity_notification
+from streams.shop_settings import ShopSettingsTable
+from streams.windows import VIEW_ANNOUNCE_EVERY_S, record_view
+
+
+def page_view(value: bytes) -> Beacon | None:
+    """The beacon when it is a page view of a product."""
+    try:
+        beacon = Beacon.model_validate_json(value)
+    except ValidationError:
+        return None
+    return beacon if beacon.type == "page_view" and beacon.product_id else None
+
+
+def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable) -> faust.Table:
+    topic = ctx.app.topic(TOPIC_BEACONS, key_type=bytes, value_type=bytes)
+    viewers = ctx.app.Table(
+        "product-viewers", partitions=ctx.settings.kafka_partitions, schema=ctx.schema, key_type=bytes
+    )
+
+    def on_beacon(event: EventT, _: datetime) -> Notification | None:
+        beacon = page_view(event.value)
+        if beacon is None or beacon.product_id is None:
+            return None
+        rules = shop_settings.settings_for(beacon.shop)
+        key = product_key(beacon.shop, beacon.product_id)
+        at = beacon.received_at.timestamp()
+        viewers[key], count = record_view(viewers.get(key), beacon.visitor, at, rules.viewing_min_viewers)
+        if count is None:
+            return None
+        return product_activity_notification(
+            "viewing",
+            beacon.shop,
+            beacon.product_id,
+            count,
+            # At most one announcement a minute, so the minute names it.
+            cause=str(int(at // VIEW_ANNOUNCE_EVERY_S)),
+            occurred_at=beacon.received_at,
+            rules=rules,
+            catalog=products,
+            id_key=ctx.id_key,
+        )
+
+    @ctx.app.agent(topic, name="viewers")
+    async def product_viewers(stream: faust.StreamT[bytes]) -> None:
+        await publish_per_batch(stream, ctx.publisher, on_beacon)
+
+    return viewers

@@ -1,0 +1,43 @@
+from datetime import UTC, datetime
+
+from loadtests.payloads import CATALOG, order
+from storepulse.contracts import Beacon
+from streams.trends import product_purchases
+from streams.viewers import page_view
+
+SHOP = "demo.myshopify.com"
+
+
+def _envelope(payload, topic="orders/create"):
+    return {"shop": SHOP, "topic": topic, "received_at": "2026-11-21T12:00:00+00:00", "payload": payload}
+
+
+def test_an_order_is_rekeyed_once_per_distinct_product() -> None:
+    o = order(product=CATALOG[0])
+    o["line_items"] += [dict(o["line_items"][0]), {**o["line_items"][0], "product_id": CATALOG[1][0]}]
+    purchases = product_purchases(_envelope(o))
+    assert [key for key, _ in purchases] == [
+        f"{SHOP}/{CATALOG[0][0]}".encode(),
+        f"{SHOP}/{CATALOG[1][0]}".encode(),
+    ]
+    _, first = purchases[0]
+    assert first["order_id"] == str(o["id"]) and first["product_id"] == str(CATALOG[0][0])
+    assert first["at"] == datetime.fromisoformat(o["created_at"]).timestamp()
+
+
+def test_only_new_orders_with_products_count() -> None:
+    o = order()
+    assert product_purchases(_envelope(o, topic="orders/updated")) == []
+    o["line_items"] = []
+    assert product_purchases(_envelope(o)) == []
+
+
+def test_only_product_page_views_count_as_viewers() -> None:
+    now = datetime.now(UTC)
+    view = Beacon(shop=SHOP, type="page_view", visitor="v" * 12, product_id="7001", received_at=now)
+    assert page_view(view.model_dump_json().encode()) == view
+    click = view.model_copy(update={"type": "click"})
+    assert page_view(click.model_dump_json().encode()) is None
+    home = view.model_copy(update={"product_id": None})
+    assert page_view(home.model_dump_json().encode()) is None
+    assert page_view(b"not json") is None
