@@ -60,7 +60,7 @@ class Plan:
 
 
 FULL = Plan(3, 15, 20, ["--orders", "60000"], 300, ["--clients", "1000,5000,10000"], 420)
-QUICK = Plan(0.5, 1.5, 2, ["--orders", "2000"], 120, ["--clients", "100,500", "--duration", "2"], 120)
+QUICK = Plan(0.5, 1.5, 2, ["--orders", "2000"], 120, ["--clients", "100,500", "--duration", "2"], 180)
 
 
 def raise_fd_limit() -> None:
