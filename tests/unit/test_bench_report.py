@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psutil
+import pytest
+
 from loadtests.machine import this_machine
 from loadtests.report import Results, write_report
 from loadtests.sub_bench import SubResult, run_module
@@ -63,3 +66,21 @@ def test_a_missing_sub_benchmark_is_reported_as_not_run(tmp_path: Path) -> None:
     assert result.not_run == "loadtests.bench_that_does_not_exist not present"
     report = write_report(Results(this_machine(), quick=True, worker=result), tmp_path).read_text()
     assert "| one worker, orders/s | not run: loadtests.bench_that_does_not_exist not present |" in report
+
+
+def test_a_sub_benchmark_that_overruns_is_killed_with_everything_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    (tmp_path / "bench_that_hangs.py").write_text(
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen(['sleep', '60'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(60)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    result = run_module("bench_that_hangs", [], timeout_s=3)
+    assert result.not_run == "bench_that_hangs timed out after 3 s"
+    grandchild = int(pid_file.read_text())
+    assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
