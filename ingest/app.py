@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ingest import metrics
+from ingest.beacons import beacon_routes
 from ingest.oauth import oauth_routes
 from ingest.producer import DurableProducer
 from ingest.shop_gate import ShopGate
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/webhooks/shopify", webhook.handle, methods=["POST"]),
         *oauth_routes(settings, client, registry, gate, http),
+        *beacon_routes(producer, settings),
         *probe_routes(ready_check),
     ]
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={405: method_not_allowed})

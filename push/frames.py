@@ -7,7 +7,19 @@ splice here, so live and replayed events are byte-identical.
 
 from __future__ import annotations
 
+import re
+
+from sse_starlette import ServerSentEvent
+
 _PREFIX = b'{"event_id":"'
+_PUBLISHED_AT = re.compile(rb'"published_at":(\d+(?:\.\d+)?)')
+
+PING = ServerSentEvent(comment="ping").encode()
+
+
+def retry_frame(retry_ms: int) -> bytes:
+    """Tells the browser to reconnect after `retry_ms` (sent when a process drains)."""
+    return ServerSentEvent(comment="server draining", retry=retry_ms).encode()
 
 
 def stream_id_of(message: bytes) -> bytes:
@@ -32,3 +44,32 @@ def id_tuple(stream_id: bytes | str) -> tuple[int, int]:
     raw = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
     ms, _, seq = raw.partition("-")
     return int(ms), int(seq or 0)
+
+
+def valid_stream_id(value: str | None) -> str | None:
+    """`value` when it is a well-formed stream id, else None (a bad Last-Event-ID is ignored)."""
+    if not value:
+        return None
+    try:
+        id_tuple(value)
+    except ValueError:
+        return None
+    return value
+
+
+class Event:
+    """One notification as every client receives it: parsed and encoded once."""
+
+    __slots__ = ("data", "id", "order", "published_at")
+
+    def __init__(self, message: bytes) -> None:
+        self.id = stream_id_of(message)
+        self.order = id_tuple(self.id)
+        self.data = frame(self.id, message)
+        found = _PUBLISHED_AT.search(message)
+        # Epoch milliseconds stamped by the publisher (None for older producers).
+        self.published_at = float(found.group(1)) if found else None
+
+    @classmethod
+    def from_entry(cls, stream_id: bytes, payload: bytes) -> Event:
+        return cls(message_from_entry(stream_id, payload))

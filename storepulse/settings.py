@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     kafka_partitions: int = 8
     produce_timeout: float = 4.0
     webhook_max_bytes: int = 1024 * 1024
-    # Seconds ingest trusts a cached "installed or not" answer for a shop.
+    # Seconds ingest and push trust a cached "installed or not" answer for a shop.
     shop_cache_s: float = 2.0
     oauth_state_ttl_s: int = 600
 
@@ -64,10 +64,21 @@ class Settings(BaseSettings):
     notification_ttl_s: int = 7 * 24 * 3600
     sse_ping_s: float = 15.0
     sse_initial_backlog: int = 3
+    # Push server limits (429 past them) and slow-client policy.
+    push_max_connections: int = 20_000
+    push_max_per_ip: int = 50
+    push_client_buffer: int = 64  # frames a client may fall behind before it is disconnected
+    push_retry_ms: int = 2_000  # the SSE `retry:` a draining server asks clients to wait
+    # Where browsers reach ingest (the widget's beacons); empty: http://{host}:{ingest_port}.
+    public_ingest_url: str = ""
+    # Widget beacons (ingest POST /beacons), `limits` notation.
+    beacon_rate_per_ip: str = "120/minute"
+    beacon_rate_per_shop: str = "20000/minute"
 
     simulator: bool = True
     # Development only (`storepulse dev` sets it): a shop's first signed webhook installs it,
-    # so any *.myshopify.com shop works on the embedded stack without an OAuth install.
+    # so any *.myshopify.com shop works on the embedded stack without an OAuth install
+    # (push then streams for any shop, since a page may connect before the first webhook).
     dev_auto_install: bool = False
     demo_shop: str = "demo-store.myshopify.com"
 

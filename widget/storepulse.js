@@ -1,52 +1,189 @@
 /* StorePulse storefront widget: live social-proof toasts. No dependencies.
-   <script async src="https://PUSH/widget.js" data-shop="x.myshopify.com" data-endpoint="https://PUSH"></script> */
+   <script async src="https://PUSH/widget.js" data-shop="x.myshopify.com"
+     data-endpoint="https://PUSH" data-beacons="https://INGEST" data-position="bottom-left"></script>
+   Optional: data-gap-ms (min gap between toasts), data-max (toasts per session),
+   data-duration-ms, data-product-id (product pages). */
 (function () {
   "use strict";
   var script = document.currentScript;
-  if (!script || window.__storepulse) return;
-  window.__storepulse = true;
-  var shop = script.getAttribute("data-shop");
-  var endpoint = (script.getAttribute("data-endpoint") || new URL(script.src).origin).replace(/\/$/, "");
+  if (!script || window.StorePulse) return;
+  function attr(name, fallback) {
+    var v = script.getAttribute("data-" + name);
+    return v === null || v === "" ? fallback : v;
+  }
+  var shop = attr("shop");
   if (!shop || !window.EventSource) return;
+  var endpoint = attr("endpoint", new URL(script.src).origin).replace(/\/$/, "");
+  var beacons = attr("beacons", "").replace(/\/$/, "");
+  var right = attr("position", "bottom-left") === "bottom-right";
+  var GAP = +attr("gap-ms", 8000), MAX = +attr("max", 10), SHOW = +attr("duration-ms", 6000);
+  var RTL = { ar: 1, he: 1, fa: 1, ur: 1 };
+  // Inline icons: emoji fonts are missing on many systems.
+  var SVG = '<svg viewBox="0 0 24 24" width="22" height="22" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round">';
+  var ICON = {
+    purchase: SVG + '<path d="M5 8h14l-1 13H6zM9 8V6a3 3 0 0 1 6 0v2"/></svg>',
+    trending: SVG + '<path d="M12 2c1 4 6 6 6 12a6 6 0 0 1-12 0c0-3 2-5 3-7 1 2 2 3 3 3 1-3 0-6 0-8z"/></svg>',
+    viewing: SVG + '<path d="M1 12s4-7 11-7 11 7 11 7-4 7-11 7S1 12 1 12z"/><circle cx="12" cy="12" r="3"/></svg>'
+  };
+  var CLOSE = { en: "Dismiss", fr: "Fermer", de: "Schlie\u00DFen", es: "Cerrar", ar: "\u0625\u063A\u0644\u0627\u0642", he: "\u05E1\u05D2\u05D5\u05E8" };
+  var countKey = "storepulse:shown:" + shop;
+  var queue = [], seen = [], lastShown = 0, timer = 0, lastId = "";
 
-  var SHOW_MS = 6000;
+  function store(area, key, value) {
+    try {
+      if (value === undefined) return window[area].getItem(key);
+      window[area].setItem(key, value);
+    } catch (_) { /* storage may be disabled: pacing then lasts for the page only */ }
+    return value;
+  }
+  var visitor = store("localStorage", "storepulse:visitor") ||
+    store("localStorage", "storepulse:visitor", Math.random().toString(36).slice(2) + Date.now().toString(36));
+  var shown = +(store("sessionStorage", countKey) || 0);
+
+  function beacon(type, extra) {
+    if (!beacons || !navigator.sendBeacon) return;
+    var body = { shop: shop, type: type, visitor: visitor };
+    for (var k in extra) if (extra[k]) body[k] = String(extra[k]);
+    navigator.sendBeacon(beacons + "/beacons", JSON.stringify(body));
+  }
+
   var root = document.createElement("div");
   root.className = "sp-root";
+  root.setAttribute("role", "status");
   root.setAttribute("aria-live", "polite");
-  var style = document.createElement("style");
-  style.textContent =
-    ".sp-root{position:fixed;bottom:16px;left:16px;z-index:2147483000;font:14px/1.4 system-ui,sans-serif}" +
-    ".sp-toast{background:#fff;color:#1a1a1a;border-radius:10px;box-shadow:0 4px 18px rgba(0,0,0,.18);" +
-    "padding:12px 14px;margin-top:8px;max-width:320px;display:flex;gap:10px;align-items:center}" +
-    ".sp-toast img{width:44px;height:44px;object-fit:cover;border-radius:6px}" +
-    ".sp-toast a{color:inherit;text-decoration:none}";
+  var css =
+    ".sp-root{position:fixed;bottom:16px;" + (right ? "right" : "left") + ":16px;z-index:2147483000;" +
+    "font:14px/1.4 system-ui,sans-serif;display:flex;flex-direction:column;gap:8px;max-width:340px}" +
+    ".sp-toast{position:relative;background:#fff;color:#1a1a1a;border-radius:12px;box-shadow:0 6px 24px rgba(0,0,0,.18);" +
+    "padding:12px 34px 12px 12px;display:flex;gap:10px;align-items:center;animation:sp-in .35s ease-out}" +
+    ".sp-toast[dir=rtl]{padding:12px 12px 12px 34px}" +
+    ".sp-toast img{width:48px;height:48px;object-fit:cover;border-radius:8px;flex:none}" +
+    ".sp-icon{flex:none;width:40px;height:40px;border-radius:50%;display:grid;place-items:center;background:#eef6ee;color:#2f855a}" +
+    ".sp-trending .sp-icon{background:#fdece7;color:#e4572e}.sp-viewing .sp-icon{background:#e8f1fb;color:#2e86de}" +
+    ".sp-toast a{color:inherit;text-decoration:none}" +
+    ".sp-time{display:block;color:#6d7175;font-size:12px}" +
+    ".sp-x{position:absolute;top:4px;right:6px;border:0;background:none;font-size:18px;line-height:1;" +
+    "cursor:pointer;color:#6d7175;padding:4px}.sp-toast[dir=rtl] .sp-x{right:auto;left:6px}" +
+    "@keyframes sp-in{from{opacity:0;transform:translateY(12px)}}" +
+    "@media (max-width:480px){.sp-root{left:8px;right:8px;bottom:8px;max-width:none}}" +
+    "@media (prefers-reduced-motion:reduce){.sp-toast{animation:none}}";
 
-  function toast(n) {
-    var el = document.createElement("div");
-    el.className = "sp-toast sp-" + n.kind;
-    el.setAttribute("data-id", n.id);
-    if (n.product && n.product.image) {
-      var img = document.createElement("img");
-      img.src = n.product.image;
+  function ago(iso, lang) {
+    var s = (new Date(iso).getTime() - Date.now()) / 1000;
+    if (!(s > -86400) || !window.Intl || !Intl.RelativeTimeFormat) return "";
+    var f = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
+    return s > -60 ? f.format(0, "second") : s > -3600 ? f.format(Math.round(s / 60), "minute")
+      : f.format(Math.round(s / 3600), "hour");
+  }
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text) e.textContent = text;
+    return e;
+  }
+
+  // Renders one notification now (the demo's preview uses it directly; live ones are paced).
+  function render(n) {
+    var lang = n.lang || "en", base = lang.split("-")[0], p = n.product || {};
+    var t = el("div", "sp-toast sp-" + n.kind);
+    t.lang = lang;
+    t.dir = RTL[base] ? "rtl" : "ltr";
+    t.setAttribute("data-id", n.id);
+    if (p.image) {
+      var img = el("img");
+      img.src = p.image;
       img.alt = "";
-      el.appendChild(img);
+      t.appendChild(img);
+    } else {
+      var icon = el("span", "sp-icon");
+      icon.innerHTML = ICON[n.kind] || ICON.purchase; // our own constant markup, never event data
+      t.appendChild(icon);
     }
-    var text = document.createElement(n.product && n.product.url ? "a" : "span");
-    if (n.product && n.product.url) text.href = n.product.url;
-    text.textContent = n.message;
-    el.appendChild(text);
-    root.appendChild(el);
-    setTimeout(function () { el.remove(); }, SHOW_MS);
+    var body = el(p.url ? "a" : "span", "sp-text", n.message);
+    if (p.url) {
+      body.href = p.url;
+      body.onclick = function () { beacon("click", { notification_id: n.id, product_id: p.id }); };
+    }
+    if (n.kind === "purchase") body.appendChild(el("span", "sp-time", ago(n.occurred_at, lang)));
+    t.appendChild(body);
+    var x = el("button", "sp-x", "\u00D7");
+    x.type = "button";
+    x.setAttribute("aria-label", CLOSE[base] || CLOSE.en);
+    x.onclick = function () {
+      t.remove();
+      beacon("dismiss", { notification_id: n.id });
+    };
+    t.appendChild(x);
+    root.appendChild(t);
+    setTimeout(function () { t.remove(); }, SHOW);
+    beacon("impression", { notification_id: n.id, product_id: p.id });
+    document.dispatchEvent(new CustomEvent("storepulse:toast", { detail: n }));
+  }
+
+  // Pacing: at most one toast per GAP, MAX per session, nothing while the tab is hidden, and a
+  // short queue of the newest so a tab coming back from the background does not replay a pile.
+  function pump() {
+    clearTimeout(timer);
+    if (!queue.length || document.hidden || shown >= MAX) return;
+    var wait = lastShown + GAP - Date.now();
+    if (wait > 0) {
+      timer = setTimeout(pump, wait);
+      return;
+    }
+    store("sessionStorage", countKey, String(++shown));
+    render(queue.shift());
+    lastShown = Date.now(); // after rendering: the gap is what the visitor sees between toasts
+    if (queue.length) timer = setTimeout(pump, GAP);
+  }
+
+  function receive(id, n) {
+    if (id) lastId = id;
+    if (seen.indexOf(n.id) >= 0) return;
+    seen.push(n.id);
+    if (seen.length > 50) seen.shift();
+    queue.push(n);
+    if (queue.length > 3) queue.shift();
+    pump();
+  }
+
+  // One connection per visitor: the tab holding the lock streams and relays to the others.
+  var channel = window.BroadcastChannel ? new BroadcastChannel("storepulse:" + shop) : null;
+  if (channel) channel.onmessage = function (e) { receive(e.data.id, e.data.n); };
+
+  function connect(attempt) {
+    var url = endpoint + "/sse/" + encodeURIComponent(shop) + (lastId ? "?last_event_id=" + encodeURIComponent(lastId) : "");
+    var source = new EventSource(url);
+    source.onopen = function () { attempt = 0; };
+    source.addEventListener("notification", function (e) {
+      var n;
+      try { n = JSON.parse(e.data); } catch (_) { return; }
+      receive(e.lastEventId, n);
+      if (channel) channel.postMessage({ id: e.lastEventId, n: n });
+    });
+    source.onerror = function () {
+      // Reconnect ourselves so the URL carries the last id (EventSource cannot add headers).
+      source.close();
+      setTimeout(function () { connect(attempt + 1); }, Math.min(30000, 1000 * Math.pow(2, attempt)) * (0.5 + Math.random()));
+    };
   }
 
   function start() {
+    var style = el("style", "", css);
     document.head.appendChild(style);
     document.body.appendChild(root);
-    var source = new EventSource(endpoint + "/sse/" + encodeURIComponent(shop));
-    source.addEventListener("notification", function (e) {
-      try { toast(JSON.parse(e.data)); } catch (_) { /* a malformed event is skipped */ }
-    });
+    document.addEventListener("visibilitychange", pump);
+    var meta = window.ShopifyAnalytics && ShopifyAnalytics.meta;
+    beacon("page_view", { product_id: attr("product-id", meta && meta.product && meta.product.id) });
+    if (channel && navigator.locks) {
+      navigator.locks.request("storepulse:" + shop, function () {
+        connect(0);
+        return new Promise(function () {}); // held until the tab closes; then another tab leads
+      });
+    } else connect(0);
   }
+
+  window.StorePulse = { preview: render };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

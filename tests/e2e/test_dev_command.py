@@ -83,6 +83,10 @@ def test_dev_runs_everything_and_sigterm_leaves_nothing(tmp_path) -> None:
         assert not [p for p in family if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
     finally:
         if dev.poll() is None:
-            dev.kill()
+            dev.terminate()  # dev stops its own children; a SIGKILL would orphan them
+            try:
+                dev.wait(30)
+            except subprocess.TimeoutExpired:
+                dev.kill()
         log.close()
     assert b"demo store: http://127.0.0.1:" in (tmp_path / "dev.log").read_bytes()

@@ -1,16 +1,16 @@
 """The Lua publish step against a real Redis: idempotent, stream-backed, spliced ids."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import orjson
 import pytest
 import redis.asyncio as redis
 
 from push.frames import message_from_entry, stream_id_of
-from storepulse.contracts import Notification, notification_channel, recent_stream
+from storepulse.contracts import notification_channel, recent_stream
 from storepulse.devstack import Stack
 from streams.publisher import NotificationPublisher
+from tests.push.helpers import note
 
 
 @pytest.fixture
@@ -18,17 +18,6 @@ async def client(stack: Stack) -> AsyncIterator[redis.Redis]:
     c = redis.Redis.from_url(stack.env["REDIS_URL"])
     yield c
     await c.aclose()
-
-
-def note(shop: str, n: int) -> Notification:
-    return Notification(
-        id=f"purchase-{n}",
-        shop=shop,
-        kind="purchase",
-        title="t",
-        message=f"m{n}",
-        occurred_at=datetime.now(UTC),
-    )
 
 
 async def test_publish_is_idempotent_and_stream_matches_channel(client, shop) -> None:

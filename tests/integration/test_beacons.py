@@ -1,0 +1,103 @@
+"""POST /beacons on a real ingest process and broker: validated, CORS, rate limited, produced."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from storepulse.contracts import TOPIC_BEACONS
+from storepulse.devstack import Stack, wait_ready
+from storepulse.settings import Settings
+from tests.conftest import Services
+
+STOREFRONT = {"Origin": "https://shop.example", "Content-Type": "text/plain;charset=UTF-8"}
+
+
+def beacon(shop: str, kind: str = "page_view", **extra: str) -> bytes:
+    return orjson.dumps({"shop": shop, "type": kind, "visitor": uuid.uuid4().hex, **extra})
+
+
+async def produced(stack: Stack, shop: str, count: int, timeout: float = 15) -> list[dict]:
+    """The `widget.beacons` records keyed `shop`, read from the beginning of every partition."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=stack.env["KAFKA_URL"].removeprefix("kafka://"),
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        # The stack creates every topic with the default partition count.
+        consumer.assign([TopicPartition(TOPIC_BEACONS, p) for p in range(Settings().kafka_partitions)])
+        await consumer.seek_to_beginning()
+        found: list[dict] = []
+        async with asyncio.timeout(timeout):
+            while len(found) < count:
+                batch = await consumer.getmany(timeout_ms=500)
+                found += [
+                    orjson.loads(r.value)
+                    for records in batch.values()
+                    for r in records
+                    if r.key == shop.encode()
+                ]
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def test_beacons_are_validated_and_produced_keyed_by_shop(services: Services, shop: str) -> None:
+    async with httpx.AsyncClient(base_url=services.ingest_url) as client:
+        views = await client.post("/beacons", content=beacon(shop, product_id="7001"), headers=STOREFRONT)
+        click = await client.post(
+            "/beacons", content=beacon(shop, "click", notification_id="purchase-abc"), headers=STOREFRONT
+        )
+        assert views.status_code == click.status_code == 204
+        assert views.headers["access-control-allow-origin"] == "*"
+        bad = [
+            beacon(shop, "purchase"),  # not a beacon type
+            beacon("not-a-shop.example.com"),
+            orjson.dumps({"shop": shop, "type": "click", "visitor": "short"}),
+            orjson.dumps({"shop": shop, "type": "click", "visitor": uuid.uuid4().hex, "email": "a@b.c"}),
+            b"not json",
+        ]
+        for body in bad:
+            assert (await client.post("/beacons", content=body, headers=STOREFRONT)).status_code == 400
+        too_big = await client.post("/beacons", content=b" " * 5000, headers=STOREFRONT)
+        assert too_big.status_code == 413
+        preflight = await client.options(
+            "/beacons", headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}
+        )
+        assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == "*"
+    records = await produced(services.stack, shop, 2)
+    assert sorted(r["type"] for r in records) == ["click", "page_view"]
+    assert {r["product_id"] for r in records} == {"7001", None}
+    assert all(r["shop"] == shop and r["received_at"] for r in records)
+
+
+async def test_beacons_are_rate_limited_per_ip_and_per_shop(stack: Stack, shop: str) -> None:
+    ingest = stack.start_service(
+        "ingest",
+        extra_env={
+            "STOREPULSE_BEACON_RATE_PER_IP": "3/minute",
+            "STOREPULSE_BEACON_RATE_PER_SHOP": "5/minute",
+        },
+        name="ingest-beacon-limits",
+    )
+    try:
+        wait_ready(ingest.port, 60, ingest)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ingest.port}") as client:
+
+            async def send(ip: str) -> httpx.Response:
+                headers = {**STOREFRONT, "X-Forwarded-For": ip}
+                return await client.post("/beacons", content=beacon(shop), headers=headers)
+
+            assert [(await send("198.51.100.1")).status_code for _ in range(4)] == [204, 204, 204, 429]
+            assert (await send("198.51.100.2")).status_code == 204
+            assert (await send("198.51.100.3")).status_code == 204  # the shop's 5th
+            limited = await send("198.51.100.4")
+            assert limited.status_code == 429 and limited.headers["retry-after"]
+    finally:
+        ingest.stop()
