@@ -32,18 +32,25 @@ def _stats(prefix: Path) -> dict[tuple[str, str], dict[str, str]]:
         return {(row["Type"], row["Name"]): row for row in csv.DictReader(f)}
 
 
-def test_sse_user_reports_publish_to_receive_latency(services: Services, shop: str, tmp_path: Path) -> None:
-    prefix = tmp_path / "sse"
-    locust = subprocess.Popen(
+def _locust(
+    locustfile: str, host: str, shop: str, users: int, seconds: int, prefix: Path
+) -> subprocess.Popen:
+    """`locust --headless` as an operator runs it, with CSV output at `prefix`."""
+    return subprocess.Popen(
         [
-            sys.executable, "-m", "locust", "-f", "loadtests/locust_sse.py", "--headless",
-            "-u", str(USERS), "-r", str(USERS), "-t", "10s", "--stop-timeout", "1",
-            "--csv", str(prefix), "--host", services.push_url, "--only-summary",
+            sys.executable, "-m", "locust", "-f", locustfile, "--headless",
+            "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--stop-timeout", "1",
+            "--csv", str(prefix), "--host", host, "--only-summary",
         ],
         env={**os.environ, "STOREPULSE_LOAD_SHOP": shop},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
+
+
+def test_sse_user_reports_publish_to_receive_latency(services: Services, shop: str, tmp_path: Path) -> None:
+    prefix = tmp_path / "sse"
+    locust = _locust("loadtests/locust_sse.py", services.push_url, shop, USERS, 10, prefix)
     try:
         # Both storefronts are connected once locust has counted both GETs.
         deadline = time.monotonic() + 15
@@ -72,3 +79,18 @@ def test_beacon_user_sends_every_beacon_type_of_the_contract() -> None:
     for kind in BEACON_MIX:
         body = beacon("demo-store.myshopify.com", kind, "a1b2c3d4e5f6a7b8", "7001")
         assert Beacon.model_validate({**body, "received_at": now}).type == kind
+
+
+def test_beacon_user_posts_beacons_ingest_accepts(services: Services, shop: str, tmp_path: Path) -> None:
+    prefix = tmp_path / "beacons"
+    locust = _locust("loadtests/locust_beacons.py", services.ingest_url, shop, 3, 6, prefix)
+    try:
+        assert locust.wait(30) == 0  # locust exits non-zero when any request failed
+    finally:
+        locust.kill()
+        locust.wait()
+    rows = [
+        row for (kind, name), row in _stats(prefix).items() if kind == "POST" and name.startswith("/beacons")
+    ]
+    assert sum(int(row["Request Count"]) for row in rows) >= 3
+    assert all(int(row["Failure Count"]) == 0 for row in rows)
