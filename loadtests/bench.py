@@ -94,8 +94,8 @@ def step(name: str, action: Callable[[], None]) -> str | None:
     return None
 
 
-def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -> Path:
-    res = Results(this_machine(), quick)
+def stack_steps(plan: Plan, res: Results, skip: set[str], log_dir: Path) -> None:
+    """Latency and ingest steps on one embedded stack, stopped before this returns."""
     stack = Stack(env={"SHOPIFY_API_SECRET": SECRET.decode(), "LOG_LEVEL": "warning"}, log_dir=log_dir)
     try:
         ready: dict[str, int] = {}
@@ -170,6 +170,14 @@ def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -
             setattr(res, f"{name}_not_run", reason)
     finally:
         stack.stop()
+
+
+def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -> Path:
+    res = Results(this_machine(), quick)
+    if {"latency", "ingest"} - skip:
+        stack_steps(plan, res, skip, log_dir)
+    else:
+        res.latency_not_run = res.ingest_not_run = "skipped"
     # The sub-benchmarks start their own processes; ours are gone, so they get the cores.
     for name, module, args, timeout in (
         ("worker", "loadtests.bench_worker", plan.worker_args, plan.worker_timeout_s),
