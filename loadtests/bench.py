@@ -106,7 +106,8 @@ def stack_steps(plan: Plan, res: Results, skip: set[str], log_dir: Path) -> None
             children = [
                 stack.start_service("ingest"),
                 stack.start_service("worker", extra_env=worker_env),
-                stack.start_service("push"),
+                # Every storefront of the bench connects from 127.0.0.1.
+                stack.start_service("push", extra_env={"STOREPULSE_PUSH_MAX_PER_IP": "1000000"}),
             ]
             for child in children:
                 wait_ready(child.port, 60, child)

@@ -64,6 +64,18 @@ async def _listen(
                 event = b""
 
 
+async def _connected(ups: Sequence[asyncio.Event], listeners: Sequence[asyncio.Task[None]]) -> None:
+    """Wait until every storefront is connected; a listener that failed raises its error (e.g. 429)."""
+    everyone = asyncio.ensure_future(asyncio.gather(*(up.wait() for up in ups)))
+    done, _ = await asyncio.wait([everyone, *listeners], timeout=15, return_when=asyncio.FIRST_COMPLETED)
+    if everyone in done:
+        return
+    everyone.cancel()
+    for task in done:
+        task.result()
+    raise TimeoutError("SSE storefronts did not connect within 15 s")
+
+
 def order_hooks(shops: Sequence[str], count: int) -> list[Webhook]:
     """`count` orders/create webhooks, round-robin over `shops`."""
     return [webhook("orders/create", shops[i % len(shops)], order()) for i in range(count)]
@@ -96,8 +108,7 @@ async def measure(
             for shop, up in zip(shops, ups, strict=True)
         ]
         try:
-            async with asyncio.timeout(15):
-                await asyncio.gather(*(up.wait() for up in ups))
+            await _connected(ups, listeners)
             answers = await send_at_rate(ingest_url, hooks, secret, rate)
             start = min(a.due for a in answers)
             counted = [a for a in answers if a.due >= start + warmup_s]
