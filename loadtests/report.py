@@ -131,6 +131,7 @@ def plot_push(rows: Sequence[PushRow], machine: Machine, path: Path) -> None:
     mem = ax.twinx()
     mem.plot(clients, [r.mb_per_1000 or math.nan for r in rows], "s--", color="green", label="MB / 1,000")
     mem.set_ylabel("MB per 1,000 clients")
+    mem.set_ylim(bottom=0, top=max((r.mb_per_1000 or 0) for r in rows) * 1.5 or 1)
     ax.legend(loc="upper left")
     mem.legend(loc="lower right")
     _footer(fig, machine)
