@@ -85,9 +85,12 @@ def _verdict(ok: bool | None) -> str:
     return {True: "met", False: "**not met**", None: NONE}[ok]
 
 
-def _footer(fig: plt.Figure, machine: Machine) -> None:
+def _save(fig: plt.Figure, machine: Machine, path: Path) -> None:
+    """Writes the figure with the machine it was measured on in its footer."""
     fig.text(0.01, 0.01, f"measured on {machine.summary()}", fontsize=7, color="#555")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def plot_ingest(results: Sequence[RateResult], machine: Machine, path: Path) -> None:
@@ -102,9 +105,7 @@ def plot_ingest(results: Sequence[RateResult], machine: Machine, path: Path) -> 
     right.plot(rates, [r.p99_ms for r in results], "s-", label="p99")
     right.set(xlabel="offered webhooks/s", ylabel="ms", title="ingest answer time", yscale="log")
     right.legend()
-    _footer(fig, machine)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, machine, path)
 
 
 def plot_latency(results: Sequence[LatencyResult], machine: Machine, path: Path) -> None:
@@ -117,9 +118,7 @@ def plot_latency(results: Sequence[LatencyResult], machine: Machine, path: Path)
     ax.set_xticks(list(xs), labels)
     ax.set(xlabel="orders/s", ylabel="ms", title="webhook → browser latency", yscale="log")
     ax.legend()
-    _footer(fig, machine)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, machine, path)
 
 
 def plot_push(rows: Sequence[PushRow], machine: Machine, path: Path) -> None:
@@ -134,9 +133,7 @@ def plot_push(rows: Sequence[PushRow], machine: Machine, path: Path) -> None:
     mem.set_ylim(bottom=0, top=max((r.mb_per_1000 or 0) for r in rows) * 1.5 or 1)
     ax.legend(loc="upper left")
     mem.legend(loc="lower right")
-    _footer(fig, machine)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, machine, path)
 
 
 def _summary_rows(res: Results) -> list[tuple[str, str, str, str]]:
