@@ -5,16 +5,18 @@ Those modules land from other branches, so a missing one is a reported "not run"
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,22 @@ class SubResult:
     not_run: str | None = None
 
 
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and every descendant, also those in sessions of their own (a
+    sub-benchmark's embedded stack starts each child in a new session)."""
+    try:
+        root = psutil.Process(pid)
+        procs = [*root.children(recursive=True), root]
+    except psutil.NoSuchProcess:
+        return
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(procs, timeout=5)
+
+
 def run_module(module: str, args: list[str], timeout_s: float, log: Path | None = None) -> SubResult:
-    """`python -m module *args --json FILE`; kills its whole process group on timeout."""
+    """`python -m module *args --json FILE`; on timeout it is killed with all it started."""
     try:
         found = importlib.util.find_spec(module) is not None
     except ModuleNotFoundError:
@@ -42,20 +58,14 @@ def run_module(module: str, args: list[str], timeout_s: float, log: Path | None 
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                start_new_session=True,  # its own process group: the kill reaches its stack too
             )
             try:
                 code = proc.wait(timeout_s)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
                 return SubResult(module, not_run=f"{module} timed out after {timeout_s:.0f} s")
             finally:
-                # Whatever it started and left behind goes too.
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                kill_tree(proc.pid)
+                proc.wait()
         if code != 0:
             return SubResult(module, not_run=f"{module} exited with {code}")
         try:

@@ -74,7 +74,7 @@ def test_a_sub_benchmark_that_overruns_is_killed_with_everything_it_started(
     pid_file = tmp_path / "grandchild.pid"
     (tmp_path / "bench_that_hangs.py").write_text(
         "import subprocess, sys, time\n"
-        "child = subprocess.Popen(['sleep', '60'])\n"
+        "child = subprocess.Popen(['sleep', '60'], start_new_session=True)\n"
         f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
         "time.sleep(60)\n"
     )
