@@ -28,8 +28,9 @@ lint: $(STAMP)
 test: $(STAMP) chromium lint
 	$(BIN)/pytest
 
+# Starts its own embedded stack; writes docs/benchmarks.md and docs/img/*.png (~15 min).
 bench: $(STAMP)
-	$(BIN)/storepulse bench
+	$(BIN)/python -m loadtests.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

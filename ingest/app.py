@@ -20,6 +20,7 @@ from ingest.producer import DurableProducer
 from ingest.shop_gate import ShopGate
 from ingest.webhooks import WebhookEndpoint
 from storepulse.probes import probe_routes
+from storepulse.redis_client import redis_client
 from storepulse.settings import Settings, get_settings
 from storepulse.shops import ShopRegistry, token_cipher
 
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         idempotent=settings.kafka_idempotent,
         timeout=settings.produce_timeout,
     )
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
+    client = redis_client(settings, socket_timeout=2.0)
     registry = ShopRegistry(client, token_cipher(settings))
     gate = ShopGate(registry, settings.shop_cache_s, auto_install=settings.dev_auto_install)
     http = httpx.AsyncClient(timeout=10.0)

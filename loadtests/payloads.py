@@ -156,3 +156,12 @@ def customer(*, customer_id: int | None = None, rng: random.Random | None = None
         "currency": "USD",
         "default_address": {"city": city, "country_code": country, "province_code": province},
     }
+
+
+# How often a visitor's widget sends each beacon type.
+BEACON_MIX = {"page_view": 6, "impression": 3, "click": 1, "dismiss": 1}
+
+
+def beacon(shop: str, kind: str, visitor: str, product_id: str | None = None) -> dict[str, Any]:
+    """A widget beacon as the browser posts it; ingest adds `received_at` to make it a `Beacon`."""
+    return {"shop": shop, "type": kind, "visitor": visitor, "product_id": product_id}

@@ -23,6 +23,7 @@ from push.hub import Hub
 from push.stream import SSEEndpoint
 from storepulse.contracts import is_shop_domain
 from storepulse.probes import probe_routes
+from storepulse.redis_client import redis_client
 from storepulse.settings import Settings, get_settings
 from storepulse.shops import ShopRegistry, token_cipher
 
@@ -49,7 +50,7 @@ def tune_gc() -> None:
 
 def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or get_settings()
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    client = redis_client(settings)
     hub = Hub(
         client,
         initial_backlog=settings.sse_initial_backlog,

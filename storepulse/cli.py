@@ -143,7 +143,7 @@ COMMANDS = {
 }
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="storepulse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_, help_text) in COMMANDS.items():
@@ -154,7 +154,11 @@ def main(argv: list[str] | None = None) -> None:
             add_shops_arguments(p)
         if name == "backfill":
             p.add_argument("shop", help="the shop domain, e.g. example.myshopify.com")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level)
     COMMANDS[args.command][0](args, settings)

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # Fernet key for access tokens at rest; empty derives a development key from the secret.
     token_key: SecretStr = SecretStr("")
 
+    # Connections per process; requests past it wait up to the pool timeout.
+    redis_max_connections: int = 64
+    redis_pool_timeout: float = 5.0
+
     host: str = "127.0.0.1"
     worker_port: int = 8002
     # Idempotent producers need InitProducerId, which the embedded Tansu broker rejects;

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import redis.asyncio as redis
 from cryptography.fernet import Fernet, InvalidToken
 
+from storepulse.redis_client import redis_client
 from storepulse.settings import Settings
 
 INSTALLED = "installed"
@@ -119,4 +120,4 @@ class ShopRegistry:
 
 def open_registry(settings: Settings) -> ShopRegistry:
     """A registry on `REDIS_URL`; the caller closes it with `aclose()`."""
-    return ShopRegistry(redis.Redis.from_url(settings.redis_url), token_cipher(settings))
+    return ShopRegistry(redis_client(settings), token_cipher(settings))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import tempfile
 
 import faust
-import redis.asyncio as redis
 
+from storepulse.redis_client import redis_client
 from storepulse.settings import Settings
 from streams import (
     admin_api,
@@ -54,7 +54,7 @@ def create_app(settings: Settings) -> StreamsApp:
         value_serializer="raw",
     )
     app.fetch_wait_ms = settings.consumer_fetch_wait_ms
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client(settings, socket_timeout=None)
     ctx = Context(
         app=app,
         settings=settings,

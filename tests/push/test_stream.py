@@ -137,3 +137,18 @@ async def test_probes_and_metrics(stack: Stack, push: Child, shop: str) -> None:
     assert 'storepulse_push_shops{clients="1"}' in text
     assert shop not in text  # no per-shop labels
     assert orjson.loads(client.events[0].data)["shop"] == shop
+
+
+async def test_a_burst_of_storefronts_connecting_at_once_is_served(stack: Stack, shop: str) -> None:
+    """More simultaneous connects than the Redis pool holds wait for a connection, not a 503."""
+    with push_process(
+        stack, "push-burst", STOREPULSE_REDIS_MAX_CONNECTIONS="8", STOREPULSE_PUSH_MAX_PER_IP="1000"
+    ) as child:
+        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=None)) as client:
+
+            async def open_one() -> int:
+                async with client.stream("GET", url(child, shop)) as answer:
+                    return answer.status_code
+
+            statuses = await asyncio.gather(*(open_one() for _ in range(160)))
+    assert statuses == [200] * 160

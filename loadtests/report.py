@@ -1,0 +1,341 @@
+"""docs/benchmarks.md and its plots, from one run's results."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+
+from loadtests.browser_latency import ORDERS_PER_SHOP_PER_S, LatencyResult
+from loadtests.cpu import describe
+from loadtests.machine import Machine
+from loadtests.open_loop import RateResult
+from loadtests.sub_bench import SubResult
+
+NONE = "-"  # a figure or verdict that does not exist
+CPU_HEADER = "CPU, % of one core"
+
+# The design's targets, printed beside each figure.
+TARGET_INGEST_PER_S = 3000
+TARGET_E2E_P99_MS = 100
+TARGET_E2E_RATE = 1000
+TARGET_PUSH_CLIENTS = 10_000
+TARGET_PUSH_P99_MS = 250
+TARGET_WORKER_PER_S = 10_000
+
+
+@dataclass
+class Results:
+    machine: Machine
+    quick: bool
+    ingest: list[RateResult] = field(default_factory=list)
+    ingest_not_run: str | None = "not measured"
+    latency: list[LatencyResult] = field(default_factory=list)
+    latency_not_run: str | None = "not measured"
+    worker: SubResult | None = None
+    push: SubResult | None = None
+
+
+@dataclass(frozen=True)
+class PushRow:
+    clients: int
+    held: int | None
+    p50_ms: float | None
+    p99_ms: float | None
+    messages_per_s: float | None
+    mb_per_1000: float | None
+
+
+def worker_orders_per_s(data: Any) -> float | None:
+    """`orders_per_s` from bench_worker's JSON object."""
+    value = data.get("orders_per_s") if isinstance(data, dict) else None
+    return float(value) if value is not None else None
+
+
+def push_rows(data: Any) -> list[PushRow]:
+    """bench_push's JSON: a list with one object per client count."""
+    return [
+        PushRow(
+            clients=int(row["clients"]),
+            held=row.get("clients_held"),
+            p50_ms=row.get("p50_ms"),
+            p99_ms=row.get("p99_ms"),
+            messages_per_s=row.get("messages_per_s"),
+            mb_per_1000=row.get("push_rss_mb_per_1000_clients"),
+        )
+        for row in (data if isinstance(data, list) else [])
+        if isinstance(row, dict) and "clients" in row
+    ]
+
+
+def _fmt(value: float | None, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return NONE
+    return f"{value:,.{digits}f}"
+
+
+def _verdict(ok: bool | None) -> str:
+    return {True: "met", False: "**not met**", None: NONE}[ok]
+
+
+def _save(fig: plt.Figure, machine: Machine, path: Path) -> None:
+    """Writes the figure with the machine it was measured on in its footer."""
+    fig.text(0.01, 0.01, f"measured on {machine.summary()}", fontsize=7, color="#555")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_ingest(results: Sequence[RateResult], machine: Machine, path: Path) -> None:
+    rates = [r.rate for r in results]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(rates, [r.answers_per_s for r in results], "o-", label="answers/s (2xx)")
+    left.plot(rates, rates, ":", color="grey", label="offered")
+    left.axhline(TARGET_INGEST_PER_S, color="red", linestyle="--", label=f"target {TARGET_INGEST_PER_S}/s")
+    left.set(xlabel="offered webhooks/s", ylabel="answers/s", title="ingest throughput (one process)")
+    left.legend()
+    right.plot(rates, [r.p50_ms for r in results], "o-", label="p50")
+    right.plot(rates, [r.p99_ms for r in results], "s-", label="p99")
+    right.set(xlabel="offered webhooks/s", ylabel="ms", title="ingest answer time", yscale="log")
+    right.legend()
+    _save(fig, machine, path)
+
+
+def plot_latency(results: Sequence[LatencyResult], machine: Machine, path: Path) -> None:
+    labels = [f"{r.rate:,.0f}/s" for r in results]
+    xs = range(len(results))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.bar([x - 0.2 for x in xs], [r.p50_ms for r in results], 0.4, label="p50")
+    ax.bar([x + 0.2 for x in xs], [r.p99_ms for r in results], 0.4, label="p99")
+    ax.axhline(TARGET_E2E_P99_MS, color="red", linestyle="--", label=f"p99 target {TARGET_E2E_P99_MS} ms")
+    ax.set_xticks(list(xs), labels)
+    ax.set(xlabel="orders/s", ylabel="ms", title="webhook → browser latency", yscale="log")
+    ax.legend()
+    _save(fig, machine, path)
+
+
+def plot_push(rows: Sequence[PushRow], machine: Machine, path: Path) -> None:
+    clients = [r.clients for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(clients, [r.p99_ms or math.nan for r in rows], "o-", label="delivery p99 (ms)")
+    ax.axhline(TARGET_PUSH_P99_MS, color="red", linestyle="--", label=f"p99 target {TARGET_PUSH_P99_MS} ms")
+    ax.set(xlabel="SSE clients on one push process", ylabel="ms", title="push fan-out")
+    mem = ax.twinx()
+    mem.plot(clients, [r.mb_per_1000 or math.nan for r in rows], "s--", color="green", label="MB / 1,000")
+    mem.set_ylabel("MB per 1,000 clients")
+    mem.set_ylim(bottom=0, top=max((r.mb_per_1000 or 0) for r in rows) * 1.5 or 1)
+    ax.legend(loc="upper left")
+    mem.legend(loc="lower right")
+    _save(fig, machine, path)
+
+
+def _summary_rows(res: Results) -> list[tuple[str, str, str, str]]:
+    """(measurement, figure, target, verdict) for the headline table."""
+    rows = []
+    if res.ingest:
+        best = max(res.ingest, key=lambda r: r.answers_per_s)
+        rows.append(
+            (
+                "ingest answers/s, one process",
+                f"{best.answers_per_s:,.0f}/s (offered {best.rate:,.0f}/s)",
+                f"≥ {TARGET_INGEST_PER_S:,}/s",
+                _verdict(best.answers_per_s >= TARGET_INGEST_PER_S),
+            )
+        )
+    else:
+        rows.append(("ingest answers/s, one process", f"not run: {res.ingest_not_run}", "", NONE))
+    at_target = [r for r in res.latency if r.rate == TARGET_E2E_RATE]
+    if at_target:
+        r = at_target[0]
+        rows.append(
+            (
+                f"webhook → browser p99 at {TARGET_E2E_RATE:,} orders/s",
+                f"{_fmt(r.p99_ms)} ms (p50 {_fmt(r.p50_ms)} ms, {r.delivered_share:.1%} delivered)",
+                f"< {TARGET_E2E_P99_MS} ms",
+                _verdict(r.p99_ms < TARGET_E2E_P99_MS and r.delivered_share > 0.999),
+            )
+        )
+    else:
+        reason = res.latency_not_run or f"{TARGET_E2E_RATE:,}/s not measured"
+        rows.append(
+            (f"webhook → browser p99 at {TARGET_E2E_RATE:,} orders/s", f"not run: {reason}", "", NONE)
+        )
+    worker = res.worker
+    rate = worker_orders_per_s(worker.data) if worker and worker.data is not None else None
+    if rate is not None:
+        rows.append(
+            (
+                "one worker, orders/s",
+                f"{rate:,.0f}/s",
+                f"≥ {TARGET_WORKER_PER_S:,}/s",
+                _verdict(rate >= TARGET_WORKER_PER_S),
+            )
+        )
+    else:
+        reason = worker.not_run if worker and worker.not_run else "no orders_per_s in its JSON"
+        rows.append(("one worker, orders/s", f"not run: {reason}", "", NONE))
+    push = res.push
+    prows = push_rows(push.data) if push and push.data is not None else []
+    biggest = max(prows, key=lambda r: r.clients) if prows else None
+    if biggest is not None:
+        ok = (
+            (biggest.held or 0) >= TARGET_PUSH_CLIENTS
+            and biggest.p99_ms is not None
+            and biggest.p99_ms < TARGET_PUSH_P99_MS
+        )
+        rows.append(
+            (
+                "one push process: clients held, delivery p99",
+                f"{_fmt(biggest.held)} of {biggest.clients:,}, p99 {_fmt(biggest.p99_ms)} ms, "
+                f"{_fmt(biggest.mb_per_1000, 1)} MB / 1,000 clients",
+                f"{TARGET_PUSH_CLIENTS:,} clients, p99 < {TARGET_PUSH_P99_MS} ms",
+                _verdict(ok),
+            )
+        )
+    else:
+        reason = push.not_run if push and push.not_run else "no client rows in its JSON"
+        rows.append(("one push process: clients held, delivery p99", f"not run: {reason}", "", NONE))
+    return rows
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(" --- " for _ in header) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def _failures(failed: Mapping[str, int]) -> str:
+    """`0`, or `146 (503: 140, no answer: 6)`."""
+    total = sum(failed.values())
+    return f"{total} ({', '.join(f'{k}: {v}' for k, v in failed.items())})" if total else "0"
+
+
+def _ingest_row(r: RateResult) -> list[str]:
+    counts = [str(r.sent), str(r.ok), _failures(r.failed), _fmt(r.answers_per_s)]
+    return [f"{r.rate:,.0f}", *counts, _fmt(r.p50_ms, 1), _fmt(r.p99_ms, 1), describe(r.cpu)]
+
+
+def _latency_row(r: LatencyResult) -> list[str]:
+    counts = [str(r.orders), str(r.refused), str(r.clients), f"{r.delivered_share:.1%}"]
+    return [f"{r.rate:,.0f}", *counts, _fmt(r.p50_ms, 1), _fmt(r.p99_ms, 1), describe(r.cpu)]
+
+
+def _push_row(r: PushRow) -> list[str]:
+    latency = [_fmt(r.p50_ms, 1), _fmt(r.p99_ms, 1)]
+    return [f"{r.clients:,}", _fmt(r.held), _fmt(r.messages_per_s), *latency, _fmt(r.mb_per_1000, 1)]
+
+
+def _section(
+    title: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    plot: Callable[[Path], None],
+    image: Path,
+    not_run: str | None,
+) -> list[str]:
+    """A table and its plot, or the reason there are none."""
+    if not rows:
+        return [f"## {title}", "", f"not run: {not_run}", ""]
+    plot(image)
+    return [f"## {title}", "", *_table(header, rows), "", f"![{image.stem}](img/{image.name})", ""]
+
+
+def write_report(res: Results, out_dir: Path) -> Path:
+    """Writes out_dir/benchmarks.md and out_dir/img/*.png; returns the markdown path."""
+    img = out_dir / "img"
+    img.mkdir(parents=True, exist_ok=True)
+    m = res.machine
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Generated by `make bench` (`python -m loadtests.bench{' --quick' if res.quick else ''}`) "
+        f"on {m.date}. Every figure below was measured in this one run, on this machine:",
+        "",
+        *_table(
+            ["CPU", "cores", "RAM", "Python", "date"],
+            [[m.cpu, str(m.cores), f"{m.ram_gib:.0f} GiB", m.python, m.date]],
+        ),
+        "",
+    ]
+    if res.quick:
+        lines += [
+            "**Quick mode**: a few seconds per step; shows the harness works, not the system's limits.",
+            "",
+        ]
+    lines += [
+        "## Summary",
+        "",
+        *_table(["measurement", "figure", "target", "verdict"], _summary_rows(res)),
+        "",
+    ]
+
+    prows = push_rows(res.push.data) if res.push and res.push.data is not None else []
+    lines += _section(
+        "Ingest: signed webhooks at fixed rates",
+        ["offered/s", "sent", "2xx", "failed", "answers/s", "p50 ms", "p99 ms", CPU_HEADER],
+        [_ingest_row(r) for r in res.ingest],
+        lambda path: plot_ingest(res.ingest, m, path),
+        img / "ingest.png",
+        res.ingest_not_run,
+    )
+    lines += _section(
+        "Webhook → browser latency",
+        [
+            "orders/s",
+            "accepted",
+            "refused",
+            "shops = SSE clients",
+            "delivered",
+            "p50 ms",
+            "p99 ms",
+            CPU_HEADER,
+        ],
+        [_latency_row(r) for r in res.latency],
+        lambda path: plot_latency(res.latency, m, path),
+        img / "latency.png",
+        res.latency_not_run,
+    )
+    lines += _section(
+        "One push process",
+        ["clients", "held", "messages/s", "delivery p50 ms", "delivery p99 ms", "MB / 1,000 clients"],
+        [_push_row(r) for r in prows],
+        lambda path: plot_push(prows, m, path),
+        img / "push.png",
+        res.push.not_run if res.push else "skipped",
+    )
+    lines += [
+        "## How these were measured",
+        "",
+        "- `loadtests/bench.py` starts the embedded stack (`storepulse.devstack.Stack`: Tansu broker in "
+        "memory, Redis, then `storepulse ingest|worker|push` as subprocesses) and stops it at the end.",
+        "- Load is open-loop (`loadtests/open_loop.py`): request *i* is due at *i / rate*, and its answer "
+        "time counts from then, so a server that falls behind shows its queueing instead of slowing the "
+        "client down. Bodies are signed before the clock starts. The first seconds of each step are "
+        "warm-up and are not counted.",
+        "- Webhook → browser: signed `orders/create` webhooks to ingest, spread over one shop per "
+        f"{ORDERS_PER_SHOP_PER_S} orders/s, while one SSE client per shop holds `/sse/{{shop}}` on push; "
+        "latency is from an order's due time to its notification's arrival at its shop's client "
+        "(matched by the notification id streams derives from the order).",
+        "- Ingest steps run after the latency steps with the worker and push stopped, so they measure "
+        "one ingest process against the broker.",
+        "- CPU is each process's user + system time over the step, in % of one core (200 = both "
+        "cores of this machine); `client` is the load generator and the SSE clients, `other` is "
+        "everything else the machine ran meanwhile: when it is large, the figures are noise.",
+        "- Worker and push figures come from `python -m loadtests.bench_worker` and "
+        "`python -m loadtests.bench_push`, each starting its own processes.",
+        "- The load client, the broker, Redis and the services share this machine's cores (and, "
+        "while it was being built, other engineers' test runs): treat single runs as noisy.",
+        "",
+    ]
+    path = out_dir / "benchmarks.md"
+    path.write_text("\n".join(lines))
+    return path

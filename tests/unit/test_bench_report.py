@@ -1,0 +1,86 @@
+"""The benchmark report: each figure beside its target, from the sub-benchmarks' JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psutil
+import pytest
+
+from loadtests.machine import this_machine
+from loadtests.report import Results, write_report
+from loadtests.sub_bench import SubResult, run_module
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _push_run(clients: int, p99_ms: float) -> dict[str, float]:
+    return {
+        "clients": clients,
+        "clients_held": clients,
+        "messages_per_s": clients * 0.9,
+        "p50_ms": p99_ms / 3,
+        "p99_ms": p99_ms,
+        "push_rss_mb_per_1000_clients": 12.0,
+    }
+
+
+def _summary(report: str, measurement: str) -> list[str]:
+    line = next(line for line in report.splitlines() if line.startswith(f"| {measurement} |"))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_sub_benchmark_figures_are_printed_beside_their_targets(tmp_path: Path) -> None:
+    results = Results(
+        this_machine(),
+        quick=False,
+        worker=SubResult("loadtests.bench_worker", data={"orders_per_s": 12_345.6}),
+        push=SubResult("loadtests.bench_push", data=[_push_run(1000, 40), _push_run(10_000, 180)]),
+    )
+    report = write_report(results, tmp_path).read_text()
+    assert _summary(report, "one worker, orders/s") == [
+        "one worker, orders/s",
+        "12,346/s",
+        "≥ 10,000/s",
+        "met",
+    ]
+    push = _summary(report, "one push process: clients held, delivery p99")
+    assert push[1] == "10,000 of 10,000, p99 180 ms, 12.0 MB / 1,000 clients"
+    assert push[2:] == ["10,000 clients, p99 < 250 ms", "met"]
+    assert "| 1,000 | 1,000 | 900 | 13.3 | 40.0 | 12.0 |" in report
+    assert (tmp_path / "img" / "push.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_a_push_process_over_the_latency_target_is_not_met(tmp_path: Path) -> None:
+    results = Results(
+        this_machine(), quick=False, push=SubResult("loadtests.bench_push", data=[_push_run(10_000, 800)])
+    )
+    report = write_report(results, tmp_path).read_text()
+    assert _summary(report, "one push process: clients held, delivery p99")[3] == "**not met**"
+    assert "| ingest answers/s, one process | not run: not measured |" in report
+
+
+def test_a_missing_sub_benchmark_is_reported_as_not_run(tmp_path: Path) -> None:
+    result = run_module("loadtests.bench_that_does_not_exist", ["--orders", "1"], timeout_s=5)
+    assert result.data is None
+    assert result.not_run == "loadtests.bench_that_does_not_exist not present"
+    report = write_report(Results(this_machine(), quick=True, worker=result), tmp_path).read_text()
+    assert "| one worker, orders/s | not run: loadtests.bench_that_does_not_exist not present |" in report
+
+
+def test_a_sub_benchmark_that_overruns_is_killed_with_everything_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    (tmp_path / "bench_that_hangs.py").write_text(
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen(['sleep', '60'], start_new_session=True)\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(60)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    result = run_module("bench_that_hangs", [], timeout_s=3)
+    assert result.not_run == "bench_that_hangs timed out after 3 s"
+    grandchild = int(pid_file.read_text())
+    assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
