@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import orjson
 import redis.asyncio as redis
 from tqdm import tqdm
 
 from ingest.producer import DurableProducer
 from ingest.routing import route
 from storepulse.admin_api import AdminApi
+from storepulse.contracts import envelope_bytes
+from storepulse.redis_client import redis_client
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 
@@ -117,22 +117,15 @@ async def _produce(producer: DurableProducer, shop: str, payload: dict[str, Any]
     routed = route("orders/updated", shop, payload)  # the key every order webhook of it gets
     assert routed is not None
     kafka_topic, key = routed
-    envelope = {
-        "webhook_id": f"backfill-{uuid.uuid4()}",
-        "event_id": None,
-        "topic": BACKFILL_TOPIC,
-        "shop": shop,
-        "api_version": None,
-        "triggered_at": None,
-        "received_at": datetime.now(UTC),
-        "payload": payload,
-    }
-    await producer.send(kafka_topic, key.encode(), orjson.dumps(envelope))
+    envelope = envelope_bytes(
+        webhook_id=f"backfill-{uuid.uuid4()}", topic=BACKFILL_TOPIC, shop=shop, payload=payload
+    )
+    await producer.send(kafka_topic, key.encode(), envelope)
 
 
 async def run(shop: str, settings: Settings, *, show_progress: bool = True) -> int:
     """The `storepulse backfill` command: clients from settings, the shop's stored token."""
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client(settings)
     registry = ShopRegistry(client, token_cipher(settings))
     producer = DurableProducer(
         settings.kafka_bootstrap, idempotent=settings.kafka_idempotent, timeout=settings.produce_timeout

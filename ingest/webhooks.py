@@ -8,7 +8,6 @@ Shopify stops retrying, but are dropped.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,7 +22,7 @@ from ingest.producer import BrokerUnavailable, DurableProducer
 from ingest.routing import route
 from ingest.shop_gate import ShopGate
 from ingest.signature import verify
-from storepulse.contracts import is_shop_domain
+from storepulse.contracts import envelope_bytes, is_shop_domain
 from storepulse.shops import ShopRegistry
 
 log = structlog.get_logger(__name__)
@@ -122,19 +121,18 @@ class WebhookEndpoint:
         if refusal is not None:
             return drop(refusal, topic=topic, shop=shop)
         kafka_topic, key = target
-        envelope = {
-            "webhook_id": webhook_id,
-            "event_id": headers.get("x-shopify-event-id"),
-            "topic": topic,
-            "shop": shop,
-            "api_version": headers.get("x-shopify-api-version"),
-            "triggered_at": headers.get("x-shopify-triggered-at"),
-            "received_at": datetime.now(UTC),
-            "payload": payload,
-        }
+        envelope = envelope_bytes(
+            webhook_id=webhook_id,
+            topic=topic,
+            shop=shop,
+            payload=payload,
+            event_id=headers.get("x-shopify-event-id"),
+            api_version=headers.get("x-shopify-api-version"),
+            triggered_at=headers.get("x-shopify-triggered-at"),
+        )
         started = time.perf_counter()
         try:
-            await self._producer.send(kafka_topic, key.encode(), orjson.dumps(envelope))
+            await self._producer.send(kafka_topic, key.encode(), envelope)
         except BrokerUnavailable:
             return refuse(503, "broker_unavailable", "broker unavailable")
         metrics.PRODUCE_SECONDS.observe(time.perf_counter() - started)

@@ -16,7 +16,6 @@ import asyncio
 import multiprocessing as mp
 import re
 import resource
-import statistics
 import subprocess
 import time
 from dataclasses import asdict, dataclass
@@ -27,6 +26,7 @@ import httpx
 import orjson
 import redis.asyncio as redis
 
+from loadtests.open_loop import percentile
 from storepulse.contracts import Notification
 from storepulse.devstack import Stack, start_redis, wait_ready
 from storepulse.settings import Settings
@@ -164,12 +164,6 @@ async def publish_loop(redis_url: str, shops: list[str], rate: float, until: flo
     return sent
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 1000) - 1]
-
-
 async def bench_one(args: argparse.Namespace, clients: int) -> Result:
     own_redis = start_redis()
     redis_url = f"redis://127.0.0.1:{own_redis.port}/0"
@@ -263,8 +257,8 @@ async def bench_one(args: argparse.Namespace, clients: int) -> Result:
             duration_s=round(elapsed, 2),
             messages=messages,
             messages_per_s=round(messages / elapsed),
-            p50_ms=round(percentile(latencies, 0.5), 1),
-            p99_ms=round(percentile(latencies, 0.99), 1),
+            p50_ms=round(percentile(latencies, 50), 1),
+            p99_ms=round(percentile(latencies, 99), 1),
             max_ms=round(max(latencies, default=float("nan")), 1),
             push_cpu_us_per_message=round((cpu1 - cpu0) / max(messages, 1) * 1e6, 2),
             push_rss_mb=round(rss / 2**20, 1),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 # Kafka topics.
@@ -69,6 +70,31 @@ class WebhookEnvelope(BaseModel):
     triggered_at: str | None = None
     received_at: datetime
     payload: dict[str, Any]
+
+
+def envelope_bytes(
+    *,
+    webhook_id: str,
+    topic: str,
+    shop: str,
+    payload: dict[str, Any],
+    event_id: str | None = None,
+    api_version: str | None = None,
+    triggered_at: str | None = None,
+) -> bytes:
+    """A `WebhookEnvelope` as the JSON bytes ingest and backfill produce, received now."""
+    return orjson.dumps(
+        {
+            "webhook_id": webhook_id,
+            "event_id": event_id,
+            "topic": topic,
+            "shop": shop,
+            "api_version": api_version,
+            "triggered_at": triggered_at,
+            "received_at": datetime.now(UTC),
+            "payload": payload,
+        }
+    )
 
 
 class ProductRef(BaseModel):
