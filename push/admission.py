@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 
-from cachetools import TTLCache
-
 from storepulse.contracts import is_shop_domain
-from storepulse.shops import ShopRegistry
+from storepulse.shops import INSTALLED, CachedStatus, ShopRegistry
 
 
 class InstalledShops:
-    """`ShopRegistry.is_installed`, cached so a page-view burst costs one Redis read."""
+    """Whether a shop may be streamed: `ShopRegistry` status through the shared cache."""
 
     def __init__(self, registry: ShopRegistry, ttl_s: float, *, dev_any_shop: bool = False) -> None:
-        self._registry = registry
-        self._installed: TTLCache[str, bool] = TTLCache(maxsize=100_000, ttl=ttl_s)
+        self._status = CachedStatus(registry, ttl_s)
         # `storepulse dev` installs a shop on its first webhook, so a page may connect first.
         self._dev_any_shop = dev_any_shop
 
@@ -23,12 +20,7 @@ class InstalledShops:
         """Raises redis errors when the answer is not cached and Redis is unreachable."""
         if not is_shop_domain(shop):
             return False
-        if self._dev_any_shop:
-            return True
-        installed = self._installed.get(shop)
-        if installed is None:
-            installed = self._installed[shop] = await self._registry.is_installed(shop)
-        return installed
+        return self._dev_any_shop or await self._status(shop) == INSTALLED
 
 
 class ConnectionCaps:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis.asyncio as redis
+from cachetools import TTLCache
 from cryptography.fernet import Fernet, InvalidToken
 
 from storepulse.redis_client import redis_client
@@ -20,6 +21,7 @@ from storepulse.settings import Settings
 
 INSTALLED = "installed"
 UNINSTALLED = "uninstalled"
+UNKNOWN = "unknown"
 _INDEX = "shops"
 
 
@@ -116,6 +118,33 @@ class ShopRegistry:
         domains = sorted(d.decode() for d in await self._client.smembers(_INDEX))
         shops = [await self.get(d) for d in domains]
         return [s for s in shops if s is not None]
+
+
+class CachedStatus:
+    """A shop's status (`installed`, `uninstalled`, `unknown`), cached for `ttl_s` per process.
+
+    Ingest and push ask on every webhook and every page view; `ttl_s` bounds how stale an
+    answer gets, and a burst costs one Redis read.
+    """
+
+    def __init__(self, registry: ShopRegistry, ttl_s: float, maxsize: int = 100_000) -> None:
+        self._registry = registry
+        self._status: TTLCache[str, str] = TTLCache(maxsize=maxsize, ttl=ttl_s)
+
+    async def __call__(self, shop: str) -> str:
+        """Raises redis errors when the answer is not cached and Redis is unreachable."""
+        status = self._status.get(shop)
+        if status is None:
+            record = await self._registry.get(shop)
+            status = self._status[shop] = record.status if record else UNKNOWN
+        return status
+
+    def remember(self, shop: str, status: str) -> None:
+        """This process changed the shop's record: answer with what it wrote."""
+        self._status[shop] = status
+
+    def forget(self, shop: str) -> None:
+        self._status.pop(shop, None)
 
 
 def open_registry(settings: Settings) -> ShopRegistry:
