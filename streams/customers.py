@@ -48,7 +48,6 @@ from streams.rekey import (
     REEVALUATE,
     SHOP_REDACT,
     customer_key,
-    flush_produced,
     forget_shop,
     forward,
     order_key,
@@ -109,7 +108,6 @@ class CustomerBook:
                 self._apply_one(event, envelope, now, batch)
         for topic, key, record in batch.outbox:
             await topic.send(key=key, value=orjson.dumps(record))
-        await flush_produced(self._ctx.app)
         await self._write_read_models(batch)
         return batch.creates
 

@@ -25,7 +25,6 @@ from streams.rekey import (
     ORDER_OWNER,
     SHOP_REDACT,
     customer_key,
-    flush_produced,
     forget_shop,
     forward,
 )
@@ -75,6 +74,5 @@ def register(ctx: Context) -> faust.Table:
                 envelope = decode_envelope(event.value)
                 if envelope is not None and isinstance(envelope.get("shop"), str):
                     await handle(event, envelope)
-            await flush_produced(app)
 
     return owners

@@ -8,7 +8,6 @@ ever written from its own partition.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import faust
@@ -46,25 +45,6 @@ async def broadcast(topic: faust.TopicT, envelope: dict[str, Any], partitions: i
     value = orjson.dumps(envelope)
     for partition in range(partitions):
         await topic.send(key=envelope["shop"].encode(), value=value, partition=partition)
-
-
-async def flush_produced(app: faust.App) -> None:
-    """Wait until every record produced so far (table changelogs included) is in the broker.
-
-    Faust acks a `take_events` batch when the loop body returns and commits acked offsets every
-    `broker_commit_interval`; its own pre-commit flush gives up after 0.1 s per buffered record,
-    so under load offsets could be committed ahead of changelog writes and a SIGKILL lost them.
-    Calling this at the end of a batch body makes every state change durable before its input is
-    acked.
-    """
-    while True:
-        await app.producer.flush()
-        if not app.producer.buffer.size:
-            # The buffer's sender may have taken the last record off its queue without having
-            # handed it to aiokafka yet: let it, then wait for that record too.
-            await asyncio.sleep(0)
-            await app.producer.flush()
-            return
 
 
 def forget_shop(table: faust.Table, shop: str, partition: int, partitions: int) -> int:

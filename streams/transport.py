@@ -2,6 +2,8 @@
 
 - The consumer waits at most `fetch_wait_ms` for a fetch: Faust hard-codes 1.5 s, which against
   Tansu alone puts p50 latency above 2 s (DESIGN.md).
+- Offsets are committed only once every record produced before the commit is acknowledged
+  (`AckTrackingProducer`).
 - Table recovery reads changelogs up to their true end. Tansu answers ListOffsets with the base
   offset of the last record batch + 1 (11 after two batches holding offsets 0-9 and 10-14), so
   Faust would stop restoring a table early and silently drop its newest state. A fetch response
@@ -10,15 +12,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 import aiokafka
 import structlog
 from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP
+from faust.types import TP, RecordMetadata
+from faust.types.tuples import FutureMessage
 
 log = structlog.get_logger(__name__)
 
@@ -85,5 +89,45 @@ class _TunedConsumer(faust_aiokafka.Consumer):
         return _TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
+class AckTrackingProducer(faust_aiokafka.Producer):
+    """A producer whose `flush()` returns only once everything produced so far is in the broker.
+
+    Faust commits offsets after `producer.flush()`, but its flush gives up after 0.1 s per
+    buffered record and cannot see a record its buffer took off the queue but has not handed to
+    aiokafka yet (aiokafka may be waiting for room in a batch). Under load, offsets were then
+    committed ahead of the changelog writes and outputs of their events, and a SIGKILL lost them.
+    Every record is produced before its input event is acked, so waiting here for the records
+    produced up to the commit makes every committed offset's effects durable.
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._unacked: set[asyncio.Future] = set()
+
+    def _track(self, fut: asyncio.Future) -> None:
+        self._unacked.add(fut)
+        fut.add_done_callback(self._unacked.discard)
+
+    def send_soon(self, fut: FutureMessage) -> None:
+        # Table writes: the future resolves when the broker acknowledged the record.
+        self._track(fut)
+        super().send_soon(fut)
+
+    async def send(self, *args: Any, **kwargs: Any) -> Awaitable[RecordMetadata]:
+        fut = await super().send(*args, **kwargs)
+        self._track(asyncio.ensure_future(fut))
+        return fut
+
+    async def flush(self) -> None:
+        """Wait for the records produced so far (not later ones: a commit must not starve)."""
+        pending = set(self._unacked)
+        await super().flush()
+        if pending:
+            await asyncio.wait(pending)
+            for fut in pending:
+                fut.result()  # a record the broker refused: the commit must fail, not skip it
+
+
 class LowLatencyTransport(faust_aiokafka.Transport):
     Consumer = _TunedConsumer
+    Producer = AckTrackingProducer

@@ -58,12 +58,6 @@ async def processed(client, shop: str) -> int:
     return sum(v["orders_count"] for v in (await vips(client, shop)).values())
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect: usually exact, but some restarts (3 of ~15 runs, mostly under the full "
-    "suite's CPU load) came up 7-10 orders short: a changelog record can still reach the broker after "
-    "its input offset was committed (Faust's producer buffer; see streams/rekey.flush_produced)",
-)
 async def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
     own_stack: Stack, client, shop: str
 ) -> None:
