@@ -92,7 +92,7 @@ async def backfill_bulk(
     with tqdm(total=total, initial=done, unit="order", desc=shop, disable=not show_progress) as bar:
         operation = await _finished(api, shop, operation, poll_s, bar)
         if operation["status"] != "COMPLETED":
-            raise _failure(shop, operation)
+            raise _failure(operation)
         bar.set_postfix_str("producing")
         with tempfile.TemporaryFile() as jsonl:
             if operation.get("url"):  # null when the operation found no orders
@@ -112,13 +112,13 @@ async def _start(api: AdminApi, shop: str) -> dict[str, Any]:
     errors = answer.get("userErrors") or []
     if any(e.get("code") == "OPERATION_IN_PROGRESS" for e in errors):
         raise BulkOperationError(
-            f"{shop}: another bulk query operation is already running for this shop (Shopify runs one "
+            "another bulk query operation is already running for this shop (Shopify runs one "
             "per app and shop); wait for it to finish or cancel it (bulkOperationCancel), then run "
             "the backfill again"
         )
     if errors or not answer.get("bulkOperation"):
         reasons = "; ".join(str(e.get("message")) for e in errors) or "no operation returned"
-        raise BulkOperationError(f"{shop}: Shopify refused the bulk operation: {reasons}")
+        raise BulkOperationError(f"Shopify refused the bulk operation: {reasons}")
     log.info("bulk_operation_started", shop=shop, operation=answer["bulkOperation"]["id"])
     return answer["bulkOperation"]
 
@@ -135,7 +135,7 @@ async def _finished(
     async def poll() -> dict[str, Any]:
         current = await _status(api, shop, operation["id"])
         if current is None:
-            raise BulkOperationError(f"{shop}: bulk operation {operation['id']} no longer exists")
+            raise BulkOperationError(f"bulk operation {operation['id']} no longer exists; run again")
         bar.set_postfix_str(f"{current['status'].lower()}, {current.get('objectCount') or 0} objects")
         return current
 
@@ -148,12 +148,12 @@ async def _finished(
     return await waiting(poll)
 
 
-def _failure(shop: str, operation: dict[str, Any]) -> BulkOperationError:
+def _failure(operation: dict[str, Any]) -> BulkOperationError:
     code = operation.get("errorCode")
     hint = FAILURE_HINTS.get(code or "", "run the backfill again to start a new one")
     state = operation["status"].lower()
     return BulkOperationError(
-        f"{shop}: bulk operation {operation['id']} {state}" + (f" ({code})" if code else "") + f": {hint}"
+        f"bulk operation {operation['id']} {state}" + (f" ({code})" if code else "") + f": {hint}"
     )
 
 
