@@ -146,7 +146,7 @@ COMMANDS = {
     "push": (cmd_push, "run the SSE push server"),
     "topics": (cmd_topics, "create the Kafka topics of the contract"),
     "shops": (cmd_shops, "manage the shop registry: add | list | remove"),
-    "backfill": (cmd_backfill, "import a shop's existing orders (resumable, cost-paced)"),
+    "backfill": (cmd_backfill, "import a shop's existing orders (resumable; bulk operation if large)"),
 }
 
 
