@@ -1,86 +1,48 @@
 """`storepulse backfill SHOP`: a shop's existing orders, so metrics and tiers are right from install.
 
-Pages through Admin GraphQL `orders` (oldest first, cost-paced by `storepulse/admin_api.py`) and
-produces each order to `shopify.orders` as an `orders/backfill` record with the same key and
-payload shape as its webhooks. The customers step treats it like `orders/updated`: the ledger keeps
-the last applied `updated_at` per order, so an order that also arrives by webhook counts once.
-The cursor is saved in Redis (`backfill:{shop}`) after every page the broker acknowledged, so an
-interrupted run resumes where it stopped; a finished one starts over (harmless, idempotent).
+Counts the shop's orders first. Up to `STOREPULSE_BACKFILL_BULK_THRESHOLD` it pages through Admin
+GraphQL `orders` (oldest first, cost-paced by `storepulse/admin_api.py`); a larger shop is read
+with one bulk operation instead (`ingest/backfill_bulk.py`). Either way each order goes to
+`shopify.orders` as an `orders/backfill` record with the key and payload shape of its webhooks
+(`ingest/backfill_orders.py`). The customers step treats it like `orders/updated`: the ledger
+keeps the last applied `updated_at` per order, so an order that also arrives by webhook counts once.
+Progress is saved in Redis (`backfill:{shop}`) after every batch the broker acknowledged — the page
+cursor, or the bulk operation id and how many of its orders are done — so an interrupted run
+resumes where it stopped; a finished one starts over (harmless, idempotent).
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from typing import Any
 
 import httpx
 import redis.asyncio as redis
 from tqdm import tqdm
 
+from ingest.backfill_bulk import backfill_bulk
+from ingest.backfill_orders import ORDER_FIELDS, produce_order
 from ingest.producer import DurableProducer
-from ingest.routing import route
 from storepulse.admin_api import AdminApi
-from storepulse.contracts import envelope_bytes
 from storepulse.redis_client import redis_client
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 
-BACKFILL_TOPIC = "orders/backfill"
 PAGE = 100
-ORDERS_QUERY = """
-query Backfill($first: Int!, $after: String) {
-  orders(first: $first, after: $after, sortKey: CREATED_AT) {
-    edges { cursor node {
-      id createdAt updatedAt cancelledAt
-      customer { id }
-      totalPriceSet { shopMoney { amount currencyCode } }
-      refunds { id totalRefundedSet { shopMoney { amount } } }
-    } }
-    pageInfo { hasNextPage endCursor }
-  }
-}
+BULK_THRESHOLD: int = Settings.model_fields["backfill_bulk_threshold"].default
+ORDERS_QUERY = f"""
+query Backfill($first: Int!, $after: String) {{
+  orders(first: $first, after: $after, sortKey: CREATED_AT) {{
+    edges {{ cursor node {{ {ORDER_FIELDS} }} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
 """
-COUNT_QUERY = "query BackfillCount { ordersCount { count } }"
+# `limit: null`: Shopify's counts otherwise stop at 10,000 (precision AT_LEAST).
+COUNT_QUERY = "query BackfillCount { ordersCount(limit: null) { count precision } }"
 
 
 def cursor_key(shop: str) -> str:
     return f"backfill:{shop}"
-
-
-def _legacy_id(gid: str | None) -> int | None:
-    """`gid://shopify/Order/42` → 42 (REST ids are what webhooks carry)."""
-    return int(gid.rsplit("/", 1)[1]) if gid else None
-
-
-def order_payload(node: dict[str, Any]) -> dict[str, Any]:
-    """A GraphQL order node in the shape of an order webhook payload (the fields metrics read)."""
-    money = node["totalPriceSet"]["shopMoney"]
-    customer = node.get("customer") or {}
-    refunds = [
-        {
-            "id": _legacy_id(r["id"]),
-            "transactions": [
-                {
-                    "kind": "refund",
-                    "status": "success",
-                    "amount": r["totalRefundedSet"]["shopMoney"]["amount"],
-                }
-            ],
-        }
-        for r in node.get("refunds") or ()
-    ]
-    return {
-        "id": _legacy_id(node["id"]),
-        "created_at": node["createdAt"],
-        "updated_at": node["updatedAt"],
-        "cancelled_at": node.get("cancelledAt"),
-        "total_price_set": {
-            "shop_money": {"amount": money["amount"], "currency_code": money["currencyCode"]}
-        },
-        "customer": {"id": _legacy_id(customer.get("id"))} if customer.get("id") else None,
-        "refunds": refunds,
-    }
 
 
 async def backfill(
@@ -90,37 +52,64 @@ async def backfill(
     client: redis.Redis,
     *,
     page: int = PAGE,
+    bulk_threshold: int = BULK_THRESHOLD,
+    poll_s: float = 1.0,
     show_progress: bool = True,
 ) -> int:
-    """Produce every order of `shop` not yet produced by an earlier run; returns how many now."""
+    """Produce every order of `shop` not yet produced by an earlier run; returns how many now.
+
+    `page` orders are produced per request (paginated) or per saved batch (bulk); a bulk
+    operation's status is polled after `poll_s`, then ever less often.
+    """
     saved = await client.hgetall(cursor_key(shop))
+    counted = (await api.query(shop, COUNT_QUERY, cost=1.0))["ordersCount"]
+    total = int(counted["count"])
+    large = total > bulk_threshold or counted.get("precision") == "AT_LEAST"
+    # A run resumes the way it started, even if the shop crossed the threshold since.
+    if b"operation" in saved or (large and b"cursor" not in saved):
+        return await backfill_bulk(
+            shop,
+            api,
+            producer,
+            client,
+            key=cursor_key(shop),
+            saved=saved,
+            total=total,
+            batch=page,
+            poll_s=poll_s,
+            show_progress=show_progress,
+        )
+    return await _pages(
+        shop, api, producer, client, saved=saved, total=total, page=page, show_progress=show_progress
+    )
+
+
+async def _pages(
+    shop: str,
+    api: AdminApi,
+    producer: DurableProducer,
+    client: redis.Redis,
+    *,
+    saved: dict[bytes, bytes],
+    total: int,
+    page: int,
+    show_progress: bool,
+) -> int:
     cursor = saved.get(b"cursor", b"").decode() or None
     done = int(saved.get(b"done", 0)) if cursor else 0
-    total = (await api.query(shop, COUNT_QUERY, cost=1.0))["ordersCount"]["count"]
     produced = 0
     with tqdm(total=total, initial=done, unit="order", desc=shop, disable=not show_progress) as bar:
         while True:
             data = await api.query(shop, ORDERS_QUERY, {"first": page, "after": cursor}, cost=2.0 + page / 10)
             orders = data["orders"]
-            payloads = [order_payload(edge["node"]) for edge in orders["edges"]]
-            await asyncio.gather(*(_produce(producer, shop, p) for p in payloads))
-            produced += len(payloads)
-            bar.update(len(payloads))
+            await asyncio.gather(*(produce_order(producer, shop, edge["node"]) for edge in orders["edges"]))
+            produced += len(orders["edges"])
+            bar.update(len(orders["edges"]))
             cursor = orders["pageInfo"]["endCursor"] or cursor
             if not orders["pageInfo"]["hasNextPage"]:
                 await client.delete(cursor_key(shop))
                 return produced
             await client.hset(cursor_key(shop), mapping={"cursor": cursor, "done": done + produced})
-
-
-async def _produce(producer: DurableProducer, shop: str, payload: dict[str, Any]) -> None:
-    routed = route("orders/updated", shop, payload)  # the key every order webhook of it gets
-    assert routed is not None
-    kafka_topic, key = routed
-    envelope = envelope_bytes(
-        webhook_id=f"backfill-{uuid.uuid4()}", topic=BACKFILL_TOPIC, shop=shop, payload=payload
-    )
-    await producer.send(kafka_topic, key.encode(), envelope)
 
 
 async def run(shop: str, settings: Settings, *, show_progress: bool = True) -> int:
@@ -138,7 +127,15 @@ async def run(shop: str, settings: Settings, *, show_progress: bool = True) -> i
             api_version=settings.shopify_api_version,
         )
         try:
-            return await backfill(shop, api, producer, client, show_progress=show_progress)
+            return await backfill(
+                shop,
+                api,
+                producer,
+                client,
+                bulk_threshold=settings.backfill_bulk_threshold,
+                poll_s=settings.backfill_poll_s,
+                show_progress=show_progress,
+            )
         finally:
             await producer.stop()
             await client.aclose()

@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import structlog
@@ -87,16 +87,42 @@ class AdminApi:
         token = await self._token_for(shop)
         if not token:
             raise AdminApiError("no access token (shop not installed)")
-        retrying = AsyncRetrying(
+        async for attempt in self._retrying():
+            with attempt:
+                return await self._once(shop, token, document, variables or {}, cost)
+        raise AssertionError("unreachable: tenacity reraises the last failure")
+
+    async def download(self, url: str, into: IO[bytes]) -> int:
+        """Stream a bulk operation's result file into `into`; its size in bytes.
+
+        The URL is pre-signed storage, not the Admin API: it gets no access token (and is never
+        logged). A broken transfer starts over from the first byte, with the same retry policy.
+        """
+        async for attempt in self._retrying():
+            with attempt:
+                into.seek(0)
+                into.truncate()
+                try:
+                    async with self._http.stream("GET", url) as answer:
+                        if answer.status_code >= 500 or answer.status_code == 429:
+                            raise Retryable(f"HTTP {answer.status_code}")
+                        if answer.status_code != 200:
+                            raise AdminApiError(f"bulk result download: HTTP {answer.status_code}")
+                        async for chunk in answer.aiter_bytes():
+                            into.write(chunk)
+                except httpx.TransportError as exc:
+                    raise Retryable(type(exc).__name__) from exc
+                into.flush()
+                return into.tell()
+        raise AssertionError("unreachable: tenacity reraises the last failure")
+
+    def _retrying(self) -> AsyncRetrying:
+        return AsyncRetrying(
             retry=retry_if_exception_type(Retryable),
             stop=stop_after_attempt(self._attempts),
             wait=wait_exponential_jitter(multiplier=0.1, max=self._max_backoff),
             reraise=True,
         )
-        async for attempt in retrying:
-            with attempt:
-                return await self._once(shop, token, document, variables or {}, cost)
-        raise AssertionError("unreachable: tenacity reraises the last failure")
 
     async def _once(
         self, shop: str, token: str, document: str, variables: dict[str, Any], cost: float

@@ -127,8 +127,15 @@ async def _dev_foreground(settings: Settings, secret: bytes, stack: object) -> N
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> None:
     from ingest.backfill import run
+    from ingest.producer import BrokerUnavailable
+    from storepulse.admin_api import AdminApiError, Retryable
 
-    produced = asyncio.run(run(args.shop, settings))
+    try:
+        produced = asyncio.run(run(args.shop, settings))
+    except (AdminApiError, Retryable, BrokerUnavailable) as exc:
+        # What was produced stays produced; the saved progress lets the next run resume.
+        print(f"{args.shop}: backfill stopped: {exc}", file=sys.stderr, flush=True)
+        sys.exit(1)
     print(f"{args.shop}: {produced} orders produced", flush=True)
 
 
@@ -139,7 +146,7 @@ COMMANDS = {
     "push": (cmd_push, "run the SSE push server"),
     "topics": (cmd_topics, "create the Kafka topics of the contract"),
     "shops": (cmd_shops, "manage the shop registry: add | list | remove"),
-    "backfill": (cmd_backfill, "import a shop's existing orders (resumable, cost-paced)"),
+    "backfill": (cmd_backfill, "import a shop's existing orders (resumable; bulk operation if large)"),
 }
 
 

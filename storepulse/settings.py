@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     # Log VIP tag changes instead of writing them to Shopify (every shop).
     writeback_dry_run: bool = False
     writeback_attempts: int = 6
+    # `storepulse backfill`: a shop with more orders than this is read with one bulk operation
+    # (one JSONL file) instead of pages of 100; its status is polled after `backfill_poll_s`,
+    # then ever less often (up to 30 times that).
+    backfill_bulk_threshold: int = 10_000
+    backfill_poll_s: float = 1.0
     # How often each worker looks for customers whose standing time alone moved (VIP dropoff).
     customer_refresh_s: float = 600.0
     # Where a new consumer group starts: "earliest" (every record kept) or "latest".

@@ -57,7 +57,11 @@ def _orders(fake: FakeShopify, shop: str, args: dict[str, Any]) -> dict[str, Any
 
 
 def _orders_count(fake: FakeShopify, shop: str, args: dict[str, Any]) -> dict[str, Any]:
-    return {"count": len(fake.shop_state(shop).get("orders", [])), "precision": "EXACT"}
+    """Like Shopify's counts: capped at `limit` (10,000 unless null) with precision AT_LEAST."""
+    count, limit = len(fake.shop_state(shop).get("orders", [])), args.get("limit", 10_000)
+    if limit is not None and count > limit:
+        return {"count": limit, "precision": "AT_LEAST"}
+    return {"count": count, "precision": "EXACT"}
 
 
 def install(fake: FakeShopify) -> FakeShopify:

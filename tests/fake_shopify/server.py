@@ -15,7 +15,7 @@ from graphql import FieldNode, OperationDefinitionNode, parse, value_from_ast_un
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from storepulse.devstack import free_port, wait_for_port
 
@@ -66,6 +66,8 @@ class FakeShopify:
     state: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Answer this many next GraphQL requests with HTTP 5xx (for retry tests).
     fail_next: int = 0
+    # HTTP routes beside the Admin API a feature serves (e.g. bulk operation result files).
+    routes: list[BaseRoute] = field(default_factory=list)
     url: str = ""
     _buckets: dict[str, Bucket] = field(default_factory=dict)
 
@@ -118,6 +120,7 @@ class FakeShopify:
             routes=[
                 Route("/{shop}/admin/oauth/access_token", token, methods=["POST"]),
                 Route("/{shop}/admin/api/{version}/graphql.json", graphql, methods=["POST"]),
+                *self.routes,
             ]
         )
 
