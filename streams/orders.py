@@ -1,4 +1,4 @@
-"""Orders → customer metrics table and purchase notifications.
+"""Orders → customer metrics table, purchase notifications and purchases keyed by product.
 
 Orders arrive keyed `{shop}/{customer}` (ingest chooses the key), so the customer table is
 co-partitioned with its source topic and no repartitioning hop is needed. Records re-keyed to a
@@ -17,13 +17,18 @@ from streams.context import Context
 from streams.customers import CustomerBook
 from streams.notifications import purchase_notification
 from streams.shop_settings import ShopSettingsTable
+from streams.trends import Purchases
 
 BATCH = 500
 BATCH_WITHIN_S = 0.005
 
 
 def register(
-    ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable, book: CustomerBook
+    ctx: Context,
+    products: faust.GlobalTable,
+    shop_settings: ShopSettingsTable,
+    book: CustomerBook,
+    purchases: Purchases,
 ) -> None:
     topic = ctx.app.topic(TOPIC_ORDERS, TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
 
@@ -35,6 +40,7 @@ def register(
             now = datetime.now(UTC)
             out: list[Notification] = []
             for envelope in creates:
+                await purchases.send(envelope)
                 shop = envelope["shop"]
                 note = purchase_notification(
                     shop,

@@ -1,8 +1,9 @@
 """Product trends: purchases per product over 24 hours → "N people bought this" notifications.
 
 Orders arrive keyed `{shop}/{customer}`; counting per product needs every purchase of a
-product in one place, so an agent re-keys each order's products to an internal topic keyed
-`{shop}/{product_id}`, and the `product-trends` table (changelog-backed) is partitioned by it.
+product in one place, so the orders agent (the one reader of `shopify.orders`) re-keys each new
+order's products to an internal topic keyed `{shop}/{product_id}` through `Purchases.send`, and
+the `product-trends` table (changelog-backed) is partitioned by it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from typing import Any
 import faust
 from faust.types import EventT
 
-from storepulse.contracts import TOPIC_ORDERS, Notification
-from streams.batches import BATCH, BATCH_WITHIN_S, publish_per_batch
+from storepulse.contracts import Notification
+from streams.batches import publish_per_batch
 from streams.catalog import product_key
-from streams.context import Context, decode_envelope
+from streams.context import Context
 from streams.fields import parse_time
 from streams.notifications import product_activity_notification
 from streams.shop_settings import ShopSettingsTable
@@ -45,21 +46,24 @@ def product_purchases(envelope: dict[str, Any]) -> list[tuple[bytes, dict[str, A
     return [(product_key(shop, pid), purchase) for pid, purchase in purchases.items()]
 
 
-def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable) -> faust.Table:
+class Purchases:
+    """The internal topic of purchases keyed by product."""
+
+    def __init__(self, topic: faust.TopicT) -> None:
+        self.topic = topic
+
+    async def send(self, envelope: dict[str, Any]) -> None:
+        """Re-key a new order's products (anything else has none)."""
+        for key, purchase in product_purchases(envelope):
+            await self.topic.send(key=key, value=purchase)
+
+
+def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable) -> Purchases:
     partitions = ctx.settings.kafka_partitions
-    orders = ctx.app.topic(TOPIC_ORDERS, key_type=bytes, value_type=bytes)
     purchases = ctx.app.topic(
         f"{ctx.settings.app_id}-product-purchases", schema=ctx.schema, partitions=partitions, internal=True
     )
     trends = ctx.app.Table("product-trends", partitions=partitions, schema=ctx.schema, key_type=bytes)
-
-    @ctx.app.agent(orders, name="product-purchases")
-    async def rekey(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(BATCH, within=BATCH_WITHIN_S):
-            for event in events:
-                envelope = decode_envelope(event.value)
-                for key, purchase in product_purchases(envelope) if envelope else []:
-                    await purchases.send(key=key, value=purchase)
 
     def on_purchase(event: EventT, now: datetime) -> Notification | None:
         purchase = event.value
@@ -90,4 +94,4 @@ def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSetti
     async def product_trends(stream: faust.StreamT[dict[str, Any]]) -> None:
         await publish_per_batch(stream, ctx.publisher, on_purchase)
 
-    return trends
+    return Purchases(purchases)
