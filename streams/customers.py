@@ -44,13 +44,14 @@ from streams.rekey import (
     CUSTOMER_REDACT,
     DATA_REQUEST,
     FORGET_ORDER,
-    ORDER_OWNER,
+    ORDER_OWNERS,
     REEVALUATE,
     SHOP_REDACT,
     customer_key,
     forget_shop,
     forward,
     order_key,
+    partition_of,
 )
 from streams.standing import SettingsFor, read_model, refresh
 
@@ -80,6 +81,9 @@ class _Batch:
     # Records to produce once the batch is applied: processing an event never awaits, so the
     # standing timer never sees a customer half-updated.
     outbox: list[tuple[faust.TopicT, bytes, dict[str, Any]]] = field(default_factory=list)
+    # The outbox's order-owners records still taking entries, by (shop, partition). Closed by any
+    # other order-events record, so an owner never overtakes e.g. a redaction of the same order.
+    open_owners: dict[tuple[str, int], dict[str, str | None]] = field(default_factory=dict)
 
 
 class CustomerBook:
@@ -137,15 +141,25 @@ class CustomerBook:
         if order_id is None:
             return
         if topic in (REFUND_CREATE, ORDER_DELETE):
-            batch.outbox.append((self.order_events, order_key(shop, order_id), envelope))
+            self._to_order(order_key(shop, order_id), envelope, batch)
         elif topic == "orders/create":
             # A guest order: shown on the storefront, counted for no one.
             batch.creates.append(envelope)
             self._index(shop, order_id, None, batch)
 
     def _index(self, shop: str, order_id: str, customer_id: str | None, batch: _Batch) -> None:
-        record = {"topic": ORDER_OWNER, "shop": shop, "customer_id": customer_id, "payload": {"id": order_id}}
-        batch.outbox.append((self.order_events, order_key(shop, order_id), record))
+        key = order_key(shop, order_id)
+        bundle = batch.open_owners.get((shop, partition_of(key, self._partitions)))
+        if bundle is None:
+            bundle = batch.open_owners[(shop, partition_of(key, self._partitions))] = {}
+            # Keyed by its first order: every order in it hashes to the same partition.
+            record = {"topic": ORDER_OWNERS, "shop": shop, "payload": {"owners": bundle}}
+            batch.outbox.append((self.order_events, key, record))
+        bundle[order_id] = customer_id
+
+    def _to_order(self, key: bytes, record: dict[str, Any], batch: _Batch) -> None:
+        batch.open_owners.clear()
+        batch.outbox.append((self.order_events, key, record))
 
     def _update(
         self, key: bytes, shop: str, customer_id: str, envelope: dict[str, Any], now: datetime, batch: _Batch
@@ -181,7 +195,7 @@ class CustomerBook:
             orders |= set(state["orders"])
         for order_id in sorted(orders):
             record = {"topic": FORGET_ORDER, "shop": shop, "payload": {"id": order_id}}
-            batch.outbox.append((self.order_events, order_key(shop, order_id), record))
+            self._to_order(order_key(shop, order_id), record, batch)
         batch.touched[key] = None
         batch.redacted.append((shop, sorted(orders)))
 

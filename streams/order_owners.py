@@ -1,8 +1,9 @@
 """The order → customer index, so refunds and deletes (which name only an order) reach the customer.
 
 Table `order-owners`, keyed `{shop}/{order_id}` and fed by `streams.order-events` (same key):
-- `streams/order-owner` records (sent by the customers step the first time it counts an order)
-  set the owner; `customer_id` None marks a guest order, whose refunds concern no one;
+- `streams/order-owners` records (sent by the customers step the first time it counts an order,
+  one per batch and partition) set owners; `customer_id` None marks a guest order, whose refunds
+  concern no one;
 - refunds/create and orders/delete are forwarded to `streams.customer-events` keyed by the
   owner; one that arrives before its order waits in the entry (`pending`) until the owner is known;
 - `streams/forget-order` (customers/redact) drops the entry; `shop/redact` drops the shop's.
@@ -22,11 +23,12 @@ from streams.context import Context, decode_envelope
 from streams.event_scope import writing_for
 from streams.rekey import (
     FORGET_ORDER,
-    ORDER_OWNER,
+    ORDER_OWNERS,
     SHOP_REDACT,
     customer_key,
     forget_shop,
     forward,
+    order_key,
 )
 
 BATCH = 500
@@ -44,20 +46,25 @@ def register(ctx: Context) -> faust.Table:
     async def to_owner(shop: str, customer_id: str, envelope: dict[str, Any]) -> None:
         await forward(customer_events, customer_key(shop, customer_id), envelope, customer_id=customer_id)
 
+    async def set_owner(key: bytes, shop: str, customer_id: str | None) -> None:
+        entry = owners.get(key)
+        if entry is not None and "customer_id" in entry:
+            return
+        owners[key] = {"customer_id": customer_id}
+        for waiting in (entry or {}).get("pending", ()) if customer_id else ():
+            await to_owner(shop, customer_id, waiting)
+
     async def handle(event: EventT, envelope: dict[str, Any]) -> None:
         topic, shop = envelope.get("topic"), envelope["shop"]
+        if topic == ORDER_OWNERS:
+            for order_id, customer_id in envelope["payload"].get("owners", {}).items():
+                await set_owner(order_key(shop, order_id), shop, customer_id)
+            return
         entry = owners.get(event.key)
         if topic == SHOP_REDACT:
             forget_shop(owners, shop, event.message.partition, partitions)
         elif topic == FORGET_ORDER:
             owners.pop(event.key, None)
-        elif topic == ORDER_OWNER:
-            if entry is not None and "customer_id" in entry:
-                return
-            customer_id = envelope.get("customer_id")
-            owners[event.key] = {"customer_id": customer_id}
-            for waiting in (entry or {}).get("pending", ()) if customer_id else ():
-                await to_owner(shop, customer_id, waiting)
         elif entry is not None and "customer_id" in entry:
             if entry["customer_id"] is not None:
                 await to_owner(shop, entry["customer_id"], envelope)

@@ -15,7 +15,9 @@ import orjson
 from aiokafka.partitioner import murmur2
 
 # Kinds of internal records (the envelope's `topic`) next to Shopify's own topics.
-ORDER_OWNER = "streams/order-owner"  # payload {id}; customer_id None marks a guest order
+# payload {"owners": {order_id: customer_id}}, orders of one shop on one partition; a customer_id
+# None marks a guest order. One record per batch and partition, not one per order.
+ORDER_OWNERS = "streams/order-owners"
 FORGET_ORDER = "streams/forget-order"  # a redacted customer's order leaves the index
 REEVALUATE = "streams/reevaluate"  # time moved a customer's standing (VIP dropoff, recency)
 CUSTOMER_REDACT = "customers/redact"
