@@ -23,7 +23,7 @@ from pathlib import Path
 import orjson
 import redis.asyncio as redis
 
-from loadtests.cpu import cpu_share, describe
+from loadtests.cpu import cpu_seconds, cpu_share, cpu_when_idle, describe
 from loadtests.kafka_feed import produce
 from loadtests.payloads import CATALOG, next_id
 from storepulse.devstack import Stack, wait_ready
@@ -74,6 +74,7 @@ async def run(stack: Stack, n: int, per_customer: int, timeout: float) -> dict:
     ready_s = wait_ready(worker.port, 120, worker)
     client = redis.Redis.from_url(stack.env["REDIS_URL"])
     begin = time.monotonic()
+    cpu_at_begin = cpu_seconds(worker.proc.pid)
     done = 0
     with cpu_share({c.name: c.proc.pid for c in stack.children}) as cpu:
         while time.monotonic() - begin < timeout:
@@ -82,9 +83,10 @@ async def run(stack: Stack, n: int, per_customer: int, timeout: float) -> dict:
                 break
             await asyncio.sleep(0.2)
     elapsed = time.monotonic() - begin
-    # On a shared machine wall time depends on everyone's load; the worker's own CPU per order
-    # does not, so its inverse is what one worker would do with a core of its own.
-    worker_cpu_s = cpu["worker"] / 100 * elapsed
+    # On a shared machine wall time depends on everyone's load; the worker's own CPU for all of
+    # the orders' work (the index and trend agents finish after the metrics) does not, so its
+    # inverse is what one worker would do with a core of its own.
+    worker_cpu_s = await cpu_when_idle(worker.proc.pid, timeout) - cpu_at_begin
     published = await client.xlen(f"recent:{SHOP}")
     await client.aclose()
     return {

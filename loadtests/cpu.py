@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import time
@@ -21,6 +22,27 @@ def _cpu_seconds(pid: int) -> float:
     except psutil.NoSuchProcess:
         return 0.0
     return times.user + times.system
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds `pid` has used so far."""
+    return _cpu_seconds(pid)
+
+
+async def cpu_when_idle(pid: int, timeout: float, window_s: float = 1.0, busy_below: float = 0.3) -> float:
+    """CPU seconds `pid` had used when it last was busy.
+
+    Its work counts as done once a `window_s` passes in which it used under `busy_below` of a
+    core (timers and polling; processing runs at a whole core)."""
+    deadline = time.monotonic() + timeout
+    last = _cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(window_s)
+        now = _cpu_seconds(pid)
+        if now - last < busy_below * window_s:
+            return last
+        last = now
+    return last
 
 
 def _machine_busy_seconds() -> float:
