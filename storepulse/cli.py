@@ -26,6 +26,10 @@ def _serve(factory: str, port: int, settings: Settings, workers: int) -> None:
         host=settings.host,
         port=port,
         workers=workers,
+        # Named, not "auto": the C event loop and parser are what the throughput figures in
+        # docs/ingest-profile.md were measured with, so a missing extra fails loudly.
+        loop="uvloop",
+        http="httptools",
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
