@@ -77,8 +77,10 @@ def measure(
 
 def py_spy(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
     py_spy_bin = Path(sys.executable).parent / "py-spy"
-    argv = [str(py_spy_bin), "record", "-p", str(pid), "-f", "raw", "-r", "200", "-d", str(int(seconds))]
-    return subprocess.Popen([*argv, "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # --gil: only samples that hold the GIL, so threads blocked in C (librdkafka poll) do not count.
+    argv = [str(py_spy_bin), "record", "--gil", "-p", str(pid), "-f", "raw", "-r", "200"]
+    argv += ["-d", str(int(seconds)), "-o", str(out)]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def main(argv: list[str] | None = None) -> None:

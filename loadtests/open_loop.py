@@ -87,13 +87,18 @@ def encode_request(host: str, body: bytes, headers: dict[str, str]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-def _content_length(head: bytes) -> int:
-    """The Content-Length of a lower-cased response head (0 when absent)."""
+def _answer_length(head: bytes, buffer: bytearray, start: int) -> int | None:
+    """Bytes the body of a lower-cased response head takes in `buffer` from `start`, or None
+    while it has not all arrived (Content-Length, or a chunked body up to its last chunk)."""
     at = head.find(b"\r\ncontent-length:")
-    if at < 0:
-        return 0
-    end = head.find(b"\r\n", at + 2)
-    return int(head[at + 17 : end if end >= 0 else None])
+    if at >= 0:
+        end = head.find(b"\r\n", at + 2)
+        length = int(head[at + 17 : end if end >= 0 else None])
+        return length if len(buffer) - start >= length else None
+    if b"\r\ntransfer-encoding: chunked" in head:
+        last = buffer.find(b"0\r\n\r\n", start)
+        return None if last < 0 else last + 5 - start
+    return 0
 
 
 class _Connection(asyncio.Protocol):
@@ -120,8 +125,8 @@ class _Connection(asyncio.Protocol):
         if end < 0 or self._request is None:
             return
         head = bytes(self._buffer[:end]).lower()
-        length = _content_length(head)
-        if len(self._buffer) < end + 4 + length:
+        length = _answer_length(head, self._buffer, end + 4)
+        if length is None:
             return
         del self._buffer[: end + 4 + length]
         index, due = self._request
