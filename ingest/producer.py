@@ -30,7 +30,7 @@ class BrokerUnavailable(Exception):
 class DurableProducer:
     """acks=all, optional idempotence; started lazily so ingest boots while Kafka is down."""
 
-    def __init__(self, bootstrap: str, *, idempotent: bool, timeout: float, linger_ms: float = 2) -> None:
+    def __init__(self, bootstrap: str, *, idempotent: bool, timeout: float, linger_ms: float = 5) -> None:
         timeout_ms = int(timeout * 1000)
         self._config: dict[str, Any] = {
             "bootstrap.servers": bootstrap,
