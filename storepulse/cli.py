@@ -8,6 +8,7 @@ import os
 import secrets
 import signal
 import sys
+from typing import Any
 
 import uvicorn
 
@@ -36,12 +37,31 @@ def _serve(factory: str, port: int, settings: Settings, workers: int) -> None:
     )
 
 
+def ingest_app() -> Any:
+    """uvicorn's factory for ingest. With `--workers N` each process is spawned afresh and
+    imports only this, so logging is set up here as well as in `main`."""
+    from ingest.app import create_app
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+def push_app() -> Any:
+    """uvicorn's factory for push (see `ingest_app`)."""
+    from push.app import create_app
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> None:
-    _serve("ingest.app:create_app", settings.ingest_port, settings, args.workers)
+    _serve("storepulse.cli:ingest_app", settings.ingest_port, settings, args.workers)
 
 
 def cmd_push(args: argparse.Namespace, settings: Settings) -> None:
-    _serve("push.app:create_app", settings.push_port, settings, args.workers)
+    _serve("storepulse.cli:push_app", settings.push_port, settings, args.workers)
 
 
 def cmd_worker(_: argparse.Namespace, settings: Settings) -> None:
