@@ -35,4 +35,4 @@ def main(path: str, top: int = 25) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], *(int(a) for a in sys.argv[2:3]))
