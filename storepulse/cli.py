@@ -47,21 +47,15 @@ def ingest_app() -> Any:
     return create_app(settings)
 
 
-def push_app() -> Any:
-    """uvicorn's factory for push (see `ingest_app`)."""
-    from push.app import create_app
-
-    settings = get_settings()
-    configure_logging(settings.log_level)
-    return create_app(settings)
-
-
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> None:
     _serve("storepulse.cli:ingest_app", settings.ingest_port, settings, args.workers)
 
 
 def cmd_push(args: argparse.Namespace, settings: Settings) -> None:
-    _serve("storepulse.cli:push_app", settings.push_port, settings, args.workers)
+    # Not a factory here like ingest's: push.app must be imported before uvicorn installs its
+    # signal handlers (uvicorn imports an app string's module first), for sse-starlette's
+    # SIGTERM hook that starts the drain.
+    _serve("push.app:create_app", settings.push_port, settings, args.workers)
 
 
 def cmd_worker(_: argparse.Namespace, settings: Settings) -> None:
