@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import redis.asyncio as redis
@@ -12,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingest import metrics
 from ingest.beacons import beacon_routes
@@ -29,6 +31,25 @@ async def method_not_allowed(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     metrics.REJECTED.labels("method_not_allowed").inc()
     return JSONResponse({"error": "method not allowed"}, status_code=405, headers=exc.headers)
+
+
+WEBHOOK_PATH = "/webhooks/shopify"
+
+
+class IngestApp(Starlette):
+    """Starlette, but a webhook POST goes straight to its bare ASGI handler: no routing,
+    middleware or exception wrappers on the path every Shopify delivery takes. Anything else
+    (other methods → 405, other paths) goes through Starlette as before."""
+
+    def __init__(self, webhook: ASGIApp, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._webhook = webhook
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == WEBHOOK_PATH and scope["method"] == "POST":
+            await self._webhook(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -61,9 +82,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await client.aclose()
 
     routes = [
-        Route("/webhooks/shopify", webhook.handle, methods=["POST"]),
+        Route(WEBHOOK_PATH, webhook, methods=["POST"]),
         *oauth_routes(settings, client, registry, gate, http),
         *beacon_routes(producer, settings),
         *probe_routes(ready_check),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={405: method_not_allowed})
+    return IngestApp(webhook, routes=routes, lifespan=lifespan, exception_handlers={405: method_not_allowed})

@@ -7,13 +7,14 @@ Access tokens are encrypted at rest with Fernet (`STOREPULSE_TOKEN_KEY`).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis.asyncio as redis
-from cachetools import TTLCache
 from cryptography.fernet import Fernet, InvalidToken
 
 from storepulse.redis_client import redis_client
@@ -124,24 +125,43 @@ class CachedStatus:
     """A shop's status (`installed`, `uninstalled`, `unknown`), cached for `ttl_s` per process.
 
     Ingest and push ask on every webhook and every page view; `ttl_s` bounds how stale an
-    answer gets, and a burst costs one Redis read.
+    answer gets. When an answer expires under load, the requests of that shop share one Redis
+    read instead of each making its own (measured: a stampede of reads and pool waits at
+    2,000 webhooks/s). A plain dict of (status, expiry) keeps a hit to one probe and one clock
+    read (cachetools' TTLCache was ~4 % of ingest's CPU).
     """
 
     def __init__(self, registry: ShopRegistry, ttl_s: float, maxsize: int = 100_000) -> None:
         self._registry = registry
-        self._status: TTLCache[str, str] = TTLCache(maxsize=maxsize, ttl=ttl_s)
+        self._ttl_s = ttl_s
+        self._maxsize = maxsize
+        self._status: dict[str, tuple[str, float]] = {}  # shop → (status, monotonic expiry)
+        self._reads: dict[str, asyncio.Future[str]] = {}  # shop → its Redis read in flight
 
     async def __call__(self, shop: str) -> str:
         """Raises redis errors when the answer is not cached and Redis is unreachable."""
-        status = self._status.get(shop)
-        if status is None:
-            record = await self._registry.get(shop)
-            status = self._status[shop] = record.status if record else UNKNOWN
+        cached = self._status.get(shop)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        read = self._reads.get(shop)
+        if read is None:
+            read = self._reads[shop] = asyncio.ensure_future(self._read(shop))
+            read.add_done_callback(lambda _: self._reads.pop(shop, None))
+        # Shielded: one waiter that is cancelled must not cancel the read the others share.
+        return await asyncio.shield(read)
+
+    async def _read(self, shop: str) -> str:
+        record = await self._registry.get(shop)
+        status = record.status if record else UNKNOWN
+        self.remember(shop, status)
         return status
 
     def remember(self, shop: str, status: str) -> None:
         """This process changed the shop's record: answer with what it wrote."""
-        self._status[shop] = status
+        self._status.pop(shop, None)
+        if len(self._status) >= self._maxsize:
+            del self._status[next(iter(self._status))]  # the oldest answer goes first
+        self._status[shop] = (status, time.monotonic() + self._ttl_s)
 
     def forget(self, shop: str) -> None:
         self._status.pop(shop, None)

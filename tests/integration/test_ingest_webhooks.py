@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from ingest.routing import ROUTES
 from loadtests.payloads import CATALOG, Webhook, order, product, webhook
@@ -14,6 +15,7 @@ from storepulse.contracts import TOPIC_CUSTOMERS, TOPIC_ORDERS, TOPIC_PRODUCTS, 
 from storepulse.devstack import Stack
 from storepulse.settings import Settings
 from storepulse.shops import open_registry
+from streams.rekey import partition_of
 from tests.conftest import OLD_SECRET, SECRET, new_shop_domain
 from tests.ingest_harness import (
     REJECTED,
@@ -209,3 +211,26 @@ async def test_metrics_count_what_happened(ingest: httpx.AsyncClient, shop: str)
     )
     assert await metric(ingest, "storepulse_ingest_webhooks_duplicate_total") == duplicates + 1
     assert await metric(ingest, "storepulse_ingest_produce_seconds_count") == produced + 2
+
+
+async def test_records_land_on_the_partition_streams_expects_for_their_key(
+    ingest: httpx.AsyncClient, stack: Stack, shop: str
+) -> None:
+    """Streams assumes Kafka's default (murmur2) key → partition mapping (streams.rekey)."""
+    hooks = [webhook("orders/create", shop, order()) for _ in range(24)]
+    for hook in hooks:
+        assert await post(ingest, hook) == 200
+    want = {h.webhook_id for h in hooks}
+    records = await read_records(
+        bootstrap(stack), [TOPIC_ORDERS], lambda rs: want <= {e["webhook_id"] for e in envelopes(rs, shop)}
+    )
+    ours = [r for r in records if orjson.loads(r.value)["webhook_id"] in want]
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap(stack))
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([TOPIC_ORDERS])
+    finally:
+        await admin.close()
+    partitions = len(described["partitions"])
+    assert partitions > 1 and len({r.partition for r in ours}) > 1
+    assert all(r.partition == partition_of(r.key, partitions) for r in ours)
