@@ -1,9 +1,10 @@
-"""Batch processing for agents that update a table and publish notifications."""
+"""Batch processing for agents that fold events into a table and publish notifications."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import faust
 from faust.types import EventT
@@ -15,23 +16,35 @@ from streams.publisher import NotificationPublisher
 BATCH = 500
 BATCH_WITHIN_S = 0.005
 
-EventHandler = Callable[[EventT, datetime], Notification | None]
+State = dict[str, Any]
+# The (table key, item) pairs one event holds: a beacon is one item, a purchases record several.
+Items = Callable[[EventT], Iterable[tuple[bytes, Any]]]
+# An item folded into its key's state at `now`: the new state (None: unchanged) and what to announce.
+Fold = Callable[[State | None, Any, datetime], tuple[State | None, Notification | None]]
 
 
-async def publish_per_batch(
-    stream: faust.StreamT, publisher: NotificationPublisher, handle: EventHandler
+async def fold_per_batch(
+    stream: faust.StreamT, table: faust.Table, publisher: NotificationPublisher, items: Items, fold: Fold
 ) -> None:
-    """Run `handle(event, now)` for every event; publish each batch's notifications at once.
+    """Fold every batch's items into `table`, writing each key once; publish the batch's notifications.
 
-    take_events batches for one Redis pipeline per batch and, unlike take(), lets `handle`
-    write tables: a table write finds its changelog partition through the current event.
+    A popular product gets many purchases or views per batch: one changelog record for all of them
+    instead of one each. take_events batches span partitions, so each key is written as its last
+    event (a table write finds its changelog partition through the current event).
     """
     async for events in stream.take_events(BATCH, within=BATCH_WITHIN_S):
         now = datetime.now(UTC)
+        changed: dict[bytes, tuple[EventT, State]] = {}
         out: list[Notification] = []
         for event in events:
+            for key, item in items(event):
+                state = changed[key][1] if key in changed else table.get(key)
+                new_state, note = fold(state, item, now)
+                if new_state is not None:
+                    changed[key] = (event, new_state)
+                if note is not None:
+                    out.append(note)
+        for key, (event, state) in changed.items():
             writing_for(event)
-            note = handle(event, now)
-            if note is not None:
-                out.append(note)
+            table[key] = state
         await publisher.publish(out)

@@ -39,8 +39,8 @@ def register(
             creates = await book.apply(events)
             now = datetime.now(UTC)
             out: list[Notification] = []
+            await purchases.send(creates)
             for envelope in creates:
-                await purchases.send(envelope)
                 shop = envelope["shop"]
                 note = purchase_notification(
                     shop,

@@ -2,8 +2,9 @@
 
 Orders arrive keyed `{shop}/{customer}`; counting per product needs every purchase of a
 product in one place, so the orders agent (the one reader of `shopify.orders`) re-keys each new
-order's products to an internal topic keyed `{shop}/{product_id}` through `Purchases.send`, and
-the `product-trends` table (changelog-backed) is partitioned by it.
+order's products to an internal topic partitioned by `{shop}/{product_id}` through
+`Purchases.send` (one record per batch and partition, holding that partition's purchases), and
+the `product-trends` table (changelog-backed) is partitioned the same way.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import faust
 from faust.types import EventT
 
 from storepulse.contracts import Notification
-from streams.batches import publish_per_batch
+from streams.batches import State, fold_per_batch
 from streams.catalog import product_key
 from streams.context import Context
 from streams.fields import parse_time
 from streams.notifications import product_activity_notification
+from streams.rekey import partition_of
 from streams.shop_settings import ShopSettingsTable
 from streams.windows import record_purchase
 
@@ -47,15 +49,25 @@ def product_purchases(envelope: dict[str, Any]) -> list[tuple[bytes, dict[str, A
 
 
 class Purchases:
-    """The internal topic of purchases keyed by product."""
+    """The internal topic of purchases partitioned by product."""
 
-    def __init__(self, topic: faust.TopicT) -> None:
+    def __init__(self, topic: faust.TopicT, partitions: int) -> None:
         self.topic = topic
+        self._partitions = partitions
 
-    async def send(self, envelope: dict[str, Any]) -> None:
-        """Re-key a new order's products (anything else has none)."""
-        for key, purchase in product_purchases(envelope):
-            await self.topic.send(key=key, value=purchase)
+    async def send(self, envelopes: list[dict[str, Any]]) -> None:
+        """Re-key a batch's new orders' products (other records have none): one record per partition."""
+        bundles: dict[int, tuple[bytes, list[dict[str, Any]]]] = {}
+        for envelope in envelopes:
+            for key, purchase in product_purchases(envelope):
+                # Keyed by its first product: every product in it hashes to the same partition.
+                bundles.setdefault(partition_of(key, self._partitions), (key, []))[1].append(purchase)
+        for key, purchases in bundles.values():
+            await self.topic.send(key=key, value={"purchases": purchases})
+
+
+def purchases_in(event: EventT) -> list[tuple[bytes, dict[str, Any]]]:
+    return [(product_key(p["shop"], p["product_id"]), p) for p in event.value["purchases"]]
 
 
 def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable) -> Purchases:
@@ -65,19 +77,18 @@ def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSetti
     )
     trends = ctx.app.Table("product-trends", partitions=partitions, schema=ctx.schema, key_type=bytes)
 
-    def on_purchase(event: EventT, now: datetime) -> Notification | None:
-        purchase = event.value
+    def on_purchase(
+        state: State | None, purchase: dict[str, Any], now: datetime
+    ) -> tuple[State | None, Notification | None]:
         shop, order_id, at = purchase["shop"], purchase["order_id"], purchase["at"]
         rules = shop_settings.settings_for(shop)
-        recorded = record_purchase(
-            trends.get(event.key), order_id, at, now.timestamp(), rules.trending_thresholds
-        )
+        recorded = record_purchase(state, order_id, at, now.timestamp(), rules.trending_thresholds)
         if recorded is None:
-            return None  # a re-delivery, or an order older than the window
-        trends[event.key], crossing = recorded
+            return None, None  # a re-delivery, or an order older than the window
+        state, crossing = recorded
         if crossing is None:
-            return None
-        return product_activity_notification(
+            return state, None
+        return state, product_activity_notification(
             "trending",
             shop,
             purchase["product_id"],
@@ -92,6 +103,6 @@ def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSetti
 
     @ctx.app.agent(purchases, name="product-trends")
     async def product_trends(stream: faust.StreamT[dict[str, Any]]) -> None:
-        await publish_per_batch(stream, ctx.publisher, on_purchase)
+        await fold_per_batch(stream, trends, ctx.publisher, purchases_in, on_purchase)
 
-    return Purchases(purchases)
+    return Purchases(purchases, partitions)

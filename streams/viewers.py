@@ -13,7 +13,7 @@ from faust.types import EventT
 from pydantic import ValidationError
 
 from storepulse.contracts import TOPIC_BEACONS, Beacon, Notification
-from streams.batches import publish_per_batch
+from streams.batches import State, fold_per_batch
 from streams.catalog import product_key
 from streams.context import Context
 from streams.notifications import product_activity_notification
@@ -36,17 +36,19 @@ def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSetti
         "product-viewers", partitions=ctx.settings.kafka_partitions, schema=ctx.schema, key_type=bytes
     )
 
-    def on_beacon(event: EventT, _: datetime) -> Notification | None:
+    def views_in(event: EventT) -> list[tuple[bytes, Beacon]]:
         beacon = page_view(event.value)
         if beacon is None or beacon.product_id is None:
-            return None
+            return []
+        return [(product_key(beacon.shop, beacon.product_id), beacon)]
+
+    def on_view(state: State | None, beacon: Beacon, _: datetime) -> tuple[State | None, Notification | None]:
         rules = shop_settings.settings_for(beacon.shop)
-        key = product_key(beacon.shop, beacon.product_id)
         at = beacon.received_at.timestamp()
-        viewers[key], count = record_view(viewers.get(key), beacon.visitor, at, rules.viewing_min_viewers)
+        state, count = record_view(state, beacon.visitor, at, rules.viewing_min_viewers)
         if count is None:
-            return None
-        return product_activity_notification(
+            return state, None
+        return state, product_activity_notification(
             "viewing",
             beacon.shop,
             beacon.product_id,
@@ -61,6 +63,6 @@ def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSetti
 
     @ctx.app.agent(topic, name="viewers")
     async def product_viewers(stream: faust.StreamT[bytes]) -> None:
-        await publish_per_batch(stream, ctx.publisher, on_beacon)
+        await fold_per_batch(stream, viewers, ctx.publisher, views_in, on_view)
 
     return viewers

@@ -96,6 +96,26 @@ async def test_trending_arrives_once_per_threshold_and_counts_each_order_once(
     assert len(of_kind(sse, "purchase")) == 4
 
 
+async def test_a_burst_of_orders_for_one_product_announces_each_threshold_once(
+    services: Services, shop: str
+) -> None:
+    """Orders arriving together are folded into the product's count in one batch: every
+    threshold is still announced once, with the count at the order that reached it."""
+    assert (await put_settings(services, shop, trending_thresholds=[2, 5])).status_code == 200
+    orders = [order(product=RUNNER) for _ in range(5)]
+    async with listening(f"{services.push_url}/sse/{shop}") as sse:
+        await asyncio.gather(*(buy(services, shop, o) for o in [*orders, *orders[:2]]))
+        await wait_for_kind(sse, "trending", 2)
+        await wait_for_kind(sse, "purchase", 5)
+        await asyncio.sleep(1.0)  # room for a duplicate that must not come
+    messages = sorted(n["message"] for n in of_kind(sse, "trending"))
+    assert messages == [
+        "2 people bought Trail Runner in the last 24 hours",
+        "5 people bought Trail Runner in the last 24 hours",
+    ]
+    assert len(of_kind(sse, "purchase")) == 5
+
+
 async def test_page_views_announce_live_viewers_at_most_once_a_minute(services: Services, shop: str) -> None:
     visitors = [uuid.uuid4().hex for _ in range(3)]
     async with listening(f"{services.push_url}/sse/{shop}") as sse:

@@ -39,14 +39,15 @@ async def poll_json(url: str, done, attempts: int = 200) -> httpx.Response:
 
 
 async def produce_purchases(stack: Stack, topic: str, shop: str, order_ids: list[str]) -> None:
-    """Purchases as the re-key agent writes them, straight to this group's internal topic."""
+    """Purchases as the orders agent writes them (a record per partition and batch; here one
+    purchase each), straight to this group's internal topic."""
     key = f"{shop}/{PRODUCT[0]}".encode()
     purchases = [
         {"shop": shop, "product_id": str(PRODUCT[0]), "order_id": order_id, "title": PRODUCT[1]}
         for order_id in order_ids
     ]
     now = datetime.now(UTC).timestamp()
-    records = [(key, orjson.dumps({**p, "at": now})) for p in purchases]
+    records = [(key, orjson.dumps({"purchases": [{**p, "at": now}]})) for p in purchases]
     # One table write per producer batch: Tansu under-reports the end offset of a
     # multi-record batch, so recovery would stop early (DESIGN.md); Kafka does not.
     await produce(stack, topic, records, gap_s=0.5)
