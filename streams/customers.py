@@ -71,15 +71,14 @@ def data_requests_key(shop: str) -> str:
 
 
 @dataclass
-class _Batch:
-    """What one batch leaves to do in Redis once its table writes are done."""
+class Batch:
+    """What one batch leaves to send and store once its table writes are done."""
 
     touched: dict[bytes, dict[str, Any] | None] = field(default_factory=dict)
     creates: list[dict[str, Any]] = field(default_factory=list)
     redacted: list[tuple[str, list[str]]] = field(default_factory=list)
     data_requests: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
-    # Records to produce once the batch is applied: processing an event never awaits, so the
-    # standing timer never sees a customer half-updated.
+    # Records to produce once the batch is applied.
     outbox: list[tuple[faust.TopicT, bytes, dict[str, Any]]] = field(default_factory=list)
     # The outbox's order-owners records still taking entries, by (shop, partition). Closed by any
     # other order-events record, so an owner never overtakes e.g. a redaction of the same order.
@@ -97,25 +96,30 @@ class CustomerBook:
         self.order_events = app.topic(TOPIC_ORDER_EVENTS, key_type=bytes, value_type=bytes)
         self.changes = app.topic(TOPIC_CUSTOMER_CHANGES, key_type=bytes, value_type=bytes)
 
-    async def apply(self, events: list[EventT]) -> list[dict[str, Any]]:
-        """Apply a batch; returns the envelopes of every orders/create in it.
+    def apply(self, events: list[EventT]) -> Batch:
+        """Apply a batch to the table; `batch.creates` holds the envelope of every orders/create.
 
         Re-deliveries are included: the publisher's SET NX makes their notification a no-op, and a
         batch replayed after a crash between the table write and the publish still notifies once.
+        Nothing here awaits, so the standing timer never sees a customer half-updated; what the
+        batch leaves to send and store is done by `finish`.
         """
         now = datetime.now(UTC)
-        batch = _Batch()
+        batch = Batch()
         for event in events:
             writing_for(event)
             envelope = decode_envelope(event.value)
             if envelope is not None and isinstance(envelope.get("shop"), str):
                 self._apply_one(event, envelope, now, batch)
+        return batch
+
+    async def finish(self, batch: Batch) -> None:
+        """Send the batch's re-keyed records and tier changes; refresh the Redis read models."""
         for topic, key, record in batch.outbox:
             await topic.send(key=key, value=orjson.dumps(record))
         await self._write_read_models(batch)
-        return batch.creates
 
-    def _apply_one(self, event: EventT, envelope: dict[str, Any], now: datetime, batch: _Batch) -> None:
+    def _apply_one(self, event: EventT, envelope: dict[str, Any], now: datetime, batch: Batch) -> None:
         topic, shop, payload = envelope.get("topic"), envelope["shop"], envelope["payload"]
         if topic == SHOP_REDACT:
             forget_shop(self.table, shop, event.message.partition, self._partitions)
@@ -135,7 +139,7 @@ class CustomerBook:
             self._update(key, shop, str(customer_id), envelope, now, batch)
 
     def _without_customer(
-        self, envelope: dict[str, Any], topic: Any, shop: str, payload: dict[str, Any], batch: _Batch
+        self, envelope: dict[str, Any], topic: Any, shop: str, payload: dict[str, Any], batch: Batch
     ) -> None:
         order_id = order_id_of(topic, payload)
         if order_id is None:
@@ -147,7 +151,7 @@ class CustomerBook:
             batch.creates.append(envelope)
             self._index(shop, order_id, None, batch)
 
-    def _index(self, shop: str, order_id: str, customer_id: str | None, batch: _Batch) -> None:
+    def _index(self, shop: str, order_id: str, customer_id: str | None, batch: Batch) -> None:
         key = order_key(shop, order_id)
         bundle = batch.open_owners.get((shop, partition_of(key, self._partitions)))
         if bundle is None:
@@ -157,12 +161,12 @@ class CustomerBook:
             batch.outbox.append((self.order_events, key, record))
         bundle[order_id] = customer_id
 
-    def _to_order(self, key: bytes, record: dict[str, Any], batch: _Batch) -> None:
+    def _to_order(self, key: bytes, record: dict[str, Any], batch: Batch) -> None:
         batch.open_owners.clear()
         batch.outbox.append((self.order_events, key, record))
 
     def _update(
-        self, key: bytes, shop: str, customer_id: str, envelope: dict[str, Any], now: datetime, batch: _Batch
+        self, key: bytes, shop: str, customer_id: str, envelope: dict[str, Any], now: datetime, batch: Batch
     ) -> None:
         topic, payload = envelope["topic"], envelope["payload"]
         state = self.table.get(key)
@@ -188,7 +192,7 @@ class CustomerBook:
             batch.outbox.append((self.changes, key, change.record()))
         batch.touched[key] = state
 
-    def _redact(self, key: bytes, shop: str, payload: dict[str, Any], batch: _Batch) -> None:
+    def _redact(self, key: bytes, shop: str, payload: dict[str, Any], batch: Batch) -> None:
         state = self.table.pop(key, None)
         orders = {str(o) for o in payload.get("orders_to_redact") or ()}
         if state is not None:
@@ -200,7 +204,7 @@ class CustomerBook:
         batch.redacted.append((shop, sorted(orders)))
 
     def _data_request(
-        self, key: bytes, shop: str, customer_id: str, envelope: dict[str, Any], now: datetime, batch: _Batch
+        self, key: bytes, shop: str, customer_id: str, envelope: dict[str, Any], now: datetime, batch: Batch
     ) -> None:
         payload = envelope["payload"]
         state = self.table.get(key)
@@ -216,7 +220,7 @@ class CustomerBook:
         field_name = f"{customer_id}:{request.get('id') or envelope.get('webhook_id')}"
         batch.data_requests.append((shop, field_name, record))
 
-    async def _write_read_models(self, batch: _Batch) -> None:
+    async def _write_read_models(self, batch: Batch) -> None:
         if not (batch.touched or batch.data_requests):
             return
         by_shop: dict[str, list[tuple[str, dict[str, Any] | None]]] = defaultdict(list)

@@ -19,6 +19,7 @@ import faust
 from faust.types import EventT
 
 from storepulse.contracts import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDER_EVENTS
+from streams.batches import BATCH, BATCH_WITHIN_S
 from streams.context import Context, decode_envelope
 from streams.event_scope import writing_for
 from streams.rekey import (
@@ -31,8 +32,6 @@ from streams.rekey import (
     order_key,
 )
 
-BATCH = 500
-BATCH_WITHIN_S = 0.005
 # A refund or delete waits for its order at most this many per order (guards a runaway entry).
 MAX_PENDING = 50
 

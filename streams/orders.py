@@ -13,14 +13,12 @@ from datetime import UTC, datetime
 import faust
 
 from storepulse.contracts import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDERS, Notification
+from streams.batches import BATCH, BATCH_WITHIN_S
 from streams.context import Context
 from streams.customers import CustomerBook
 from streams.notifications import purchase_notification
 from streams.shop_settings import ShopSettingsTable
 from streams.trends import Purchases
-
-BATCH = 500
-BATCH_WITHIN_S = 0.005
 
 
 def register(
@@ -34,13 +32,11 @@ def register(
 
     @ctx.app.agent(topic, name="orders")
     async def orders(stream: faust.StreamT[bytes]) -> None:
-        # take_events batches for one Redis pipeline per batch; the book writes tables per event.
         async for events in stream.take_events(BATCH, within=BATCH_WITHIN_S):
-            creates = await book.apply(events)
+            batch = book.apply(events)
             now = datetime.now(UTC)
             out: list[Notification] = []
-            await purchases.send(creates)
-            for envelope in creates:
+            for envelope in batch.creates:
                 shop = envelope["shop"]
                 note = purchase_notification(
                     shop,
@@ -52,4 +48,7 @@ def register(
                 )
                 if note is not None:
                     out.append(note)
+            # Storefronts first: nothing below changes what they are shown.
             await ctx.publisher.publish(out)
+            await book.finish(batch)
+            await purchases.send(batch.creates)

@@ -100,6 +100,15 @@ class AckTrackingProducer(faust_aiokafka.Producer):
     produced up to the commit makes every committed offset's effects durable.
     """
 
+    # Faust stops all consumption whenever its send buffer holds over 100 records (table writes
+    # queue there) until 100 are sent: at 1,000 orders/s that stalled the worker for seconds.
+    # Commits still wait for every record; this only bounds the memory the buffer may take.
+    BUFFER_MAX_RECORDS = 10_000
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.buffer.max_messages = self.BUFFER_MAX_RECORDS
+
     def __post_init__(self) -> None:
         super().__post_init__()
         self._unacked: set[asyncio.Future] = set()
