@@ -48,7 +48,7 @@ STEPS = ("latency", "ingest", "worker", "push")
 
 @dataclass(frozen=True)
 class Plan:
-    """How long each step runs: the full run fits in ~15 minutes, quick mode in seconds."""
+    """How long each step runs: the full run takes ~4 minutes here, quick mode in seconds."""
 
     warmup_s: float
     ingest_s: float
