@@ -27,6 +27,7 @@ from faust.types.tuples import FutureMessage
 log = structlog.get_logger(__name__)
 
 HIGHWATER_PROBE_TIMEOUT_S = 10.0
+COMMIT_WAIT_REPORT_S = 10.0
 
 
 async def fetched_highwaters(bootstrap: list[str], reported: Mapping[TP, int]) -> dict[TP, int]:
@@ -131,10 +132,15 @@ class AckTrackingProducer(faust_aiokafka.Producer):
         """Wait for the records produced so far (not later ones: a commit must not starve)."""
         pending = set(self._unacked)
         await super().flush()
-        if pending:
-            await asyncio.wait(pending)
-            for fut in pending:
-                fut.result()  # a record the broker refused: the commit must fail, not skip it
+        waiting = pending
+        while waiting:
+            # While the broker is away the commit waits (stopping the worker cancels it, which
+            # commits nothing); say so, so an operator sees why offsets stopped moving.
+            _, waiting = await asyncio.wait(waiting, timeout=COMMIT_WAIT_REPORT_S)
+            if waiting:
+                log.warning("commit_waiting_for_acks", unacknowledged=len(waiting))
+        for fut in pending:
+            fut.result()  # a record the broker refused: the commit must fail, not skip it
 
 
 class LowLatencyTransport(faust_aiokafka.Transport):
