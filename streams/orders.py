@@ -48,7 +48,8 @@ def register(
                 )
                 if note is not None:
                     out.append(note)
-            # Storefronts first: nothing below changes what they are shown.
+            # Storefronts first: what follows does not decide what they see, except a redaction
+            # in this batch, which `finish` applies after this and so removes its notifications.
             await ctx.publisher.publish(out)
             await book.finish(batch)
             await purchases.send(batch.creates)
