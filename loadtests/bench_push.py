@@ -24,8 +24,10 @@ from pathlib import Path
 
 import httpx
 import orjson
+import psutil
 import redis.asyncio as redis
 
+from loadtests.cpu import cpu_seconds
 from loadtests.open_loop import percentile
 from storepulse.contracts import Notification
 from storepulse.devstack import Stack, start_redis, wait_ready
@@ -107,10 +109,7 @@ def run_clients(port: int, shops: list[str], count: int, offset: int, pipe, stop
 
 def proc_stats(pid: int) -> tuple[float, int]:
     """(CPU seconds, RSS bytes) of a process."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])
-    rss_pages = int(fields[21])
-    return ticks / 100.0, rss_pages * resource.getpagesize()
+    return cpu_seconds(pid), psutil.Process(pid).memory_info().rss
 
 
 @dataclass

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 import psutil
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system time of one process so far (0 once it is gone).
 
     Children are left out: every service is one process here, and the stack's processes are
@@ -24,21 +24,16 @@ def _cpu_seconds(pid: int) -> float:
     return times.user + times.system
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds `pid` has used so far."""
-    return _cpu_seconds(pid)
-
-
 async def cpu_when_idle(pid: int, timeout: float, window_s: float = 1.0, busy_below: float = 0.3) -> float:
     """CPU seconds `pid` had used when it last was busy.
 
     Its work counts as done once a `window_s` passes in which it used under `busy_below` of a
     core (timers and polling; processing runs at a whole core)."""
     deadline = time.monotonic() + timeout
-    last = _cpu_seconds(pid)
+    last = cpu_seconds(pid)
     while time.monotonic() < deadline:
         await asyncio.sleep(window_s)
-        now = _cpu_seconds(pid)
+        now = cpu_seconds(pid)
         if now - last < busy_below * window_s:
             return last
         last = now
@@ -56,7 +51,7 @@ def cpu_share(pids: Mapping[str, int]) -> Iterator[dict[str, float]]:
     """Fills the yielded dict with `name: % of one core` for `pids`, this process as "client",
     and "other" for everything else the machine ran meanwhile (other users' load: noise)."""
     named = {"client": os.getpid(), **pids}
-    before = {name: _cpu_seconds(pid) for name, pid in named.items()}
+    before = {name: cpu_seconds(pid) for name, pid in named.items()}
     busy_before = _machine_busy_seconds()
     start = time.monotonic()
     shares: dict[str, float] = {}
@@ -65,7 +60,7 @@ def cpu_share(pids: Mapping[str, int]) -> Iterator[dict[str, float]]:
     if wall <= 0:
         return
     for name, pid in named.items():
-        shares[name] = 100 * (_cpu_seconds(pid) - before[name]) / wall
+        shares[name] = 100 * (cpu_seconds(pid) - before[name]) / wall
     machine = 100 * (_machine_busy_seconds() - busy_before) / wall
     shares["other"] = max(0.0, machine - sum(shares.values()))
 

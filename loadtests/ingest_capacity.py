@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
@@ -27,17 +26,9 @@ from typing import Any
 
 from loadtests.bench import SECRET, bench_shop, register
 from loadtests.browser_latency import order_hooks
+from loadtests.cpu import cpu_seconds
 from loadtests.open_loop import Answer, RateResult, send_at_rate
 from storepulse.devstack import LOOPBACK, Stack, wait_ready
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process `pid` so far (fields 14 and 15 of /proc/<pid>/stat)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces
-    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 def run(coro: Coroutine[Any, Any, list[Answer]]) -> list[Answer]:
