@@ -153,9 +153,10 @@ class CustomerBook:
 
     def _index(self, shop: str, order_id: str, customer_id: str | None, batch: Batch) -> None:
         key = order_key(shop, order_id)
-        bundle = batch.open_owners.get((shop, partition_of(key, self._partitions)))
+        place = (shop, partition_of(key, self._partitions))
+        bundle = batch.open_owners.get(place)
         if bundle is None:
-            bundle = batch.open_owners[(shop, partition_of(key, self._partitions))] = {}
+            bundle = batch.open_owners[place] = {}
             # Keyed by its first order: every order in it hashes to the same partition.
             record = {"topic": ORDER_OWNERS, "shop": shop, "payload": {"owners": bundle}}
             batch.outbox.append((self.order_events, key, record))
