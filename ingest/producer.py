@@ -38,7 +38,7 @@ class DurableProducer:
             "acks": "all",
             "enable.idempotence": idempotent,
             # Java's (and aiokafka's) key → partition mapping: streams relies on it
-            # (streams.rekey.partition_of), librdkafka's default (CRC32) differs.
+            # (streams.runtime.rekey.partition_of), librdkafka's default (CRC32) differs.
             "partitioner": "murmur2_random",
             # A few ms of batching: fewer, larger produce requests for the broker and for us.
             "linger.ms": linger_ms,

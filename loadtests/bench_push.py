@@ -33,7 +33,7 @@ from storepulse.contracts import Notification
 from storepulse.devstack import Stack, start_redis, wait_ready
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
-from streams.publisher import NotificationPublisher
+from streams.runtime.publisher import NotificationPublisher
 
 _PUBLISHED_AT = re.compile(rb'"published_at":(\d+(?:\.\d+)?)')
 _TAIL = 64  # a match split across two reads is found in the next one

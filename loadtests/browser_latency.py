@@ -18,7 +18,7 @@ import orjson
 
 from loadtests.open_loop import percentile, send_at_rate
 from loadtests.payloads import Webhook, order, webhook
-from streams.notifications import notification_id
+from streams.domain.notifications import notification_id
 
 # A busy store on a sale day: 10 orders/s, each shown on one storefront connection of that shop.
 ORDERS_PER_SHOP_PER_S = 10

@@ -1,7 +1,7 @@
 """SSE frames, encoded once per notification and shared by every client of a shop.
 
 The channel message is the notification JSON with the `recent:{shop}` stream id spliced
-in first as `"event_id"` (streams/publisher.py); replayed stream entries get the same
+in first as `"event_id"` (streams/runtime/publisher.py); replayed stream entries get the same
 splice here, so live and replayed events are byte-identical.
 """
 

@@ -152,7 +152,7 @@ class Beacon(BaseModel):
 
 
 class RfmThresholds(BaseModel):
-    """Bounds for scores 5..2 (anything past the last bound scores 1); segments: streams/rfm.py."""
+    """Bounds for scores 5..2 (anything past the last bound scores 1); segments: streams/domain/rfm.py."""
 
     recency_days: list[int] = [30, 90, 180, 365]  # days since last order: fewer is better
     frequency: list[int] = [10, 5, 3, 2]  # orders: at least this many

@@ -12,12 +12,10 @@ import faust
 
 from storepulse.redis_client import redis_client
 from storepulse.settings import Settings
-from streams import (
-    admin_api,
+from streams.agents import (
     catalog,
     compliance,
     customers,
-    health,
     order_owners,
     orders,
     shop_settings,
@@ -25,8 +23,9 @@ from streams import (
     viewers,
     writeback,
 )
-from streams.context import Context, StreamsApp
-from streams.publisher import NotificationPublisher
+from streams.runtime.context import Context, StreamsApp
+from streams.runtime.publisher import NotificationPublisher
+from streams.web import health, lookups
 
 
 def create_app(settings: Settings) -> StreamsApp:
@@ -49,7 +48,7 @@ def create_app(settings: Settings) -> StreamsApp:
         web_port=settings.worker_port,
         web_in_thread=False,
         # Faust's /table pages would serve every table's data unauthenticated: customers'
-        # metrics are read through the admin API (streams/admin_api.py) only.
+        # metrics are read through the admin API (streams/web/lookups.py) only.
         web_tables_enabled=False,
         key_serializer="raw",
         value_serializer="raw",
@@ -75,6 +74,6 @@ def create_app(settings: Settings) -> StreamsApp:
     compliance.register(ctx)
     writeback.register(ctx, settings_table.settings_for)
     viewers.register(ctx, products, settings_table)
-    admin_api.register(ctx, settings_table, book.table)
+    lookups.register(ctx, settings_table, book.table)
     health.register(ctx)
     return app

@@ -229,7 +229,7 @@ async def test_admin_api_reads_customer_metrics_vips_and_segments(services: Serv
         segments = (await http.get(f"/shops/{shop}/segments")).json()
     assert [v["customer_id"] for v in vips] == ["12", "11"]
     assert vips[0]["tier"] == "VIP" and vips[0]["orders_count"] == 9
-    # The worker also files the real buyer under its own segment (streams/customers.py).
+    # The worker also files the real buyer under its own segment (streams/agents/customers.py).
     assert segments["segments"]["Champions"] == 2 and segments["segments"]["At Risk"] == 1
 
 

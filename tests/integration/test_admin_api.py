@@ -7,7 +7,7 @@ import pytest
 
 from storepulse.admin_api import AdminApi, AdminApiError, Retryable
 from storepulse.contracts import ShopSettings
-from streams.writeback import TagWriter
+from streams.agents.writeback import TagWriter
 from tests.fake_shopify import FakeShopify, running_fake_shopify
 from tests.fake_shopify.customers import add_customer, install, tags_of
 

@@ -15,7 +15,7 @@ from storepulse.contracts import TOPIC_CUSTOMERS, TOPIC_ORDERS, TOPIC_PRODUCTS, 
 from storepulse.devstack import Stack
 from storepulse.settings import Settings
 from storepulse.shops import open_registry
-from streams.rekey import partition_of
+from streams.runtime.rekey import partition_of
 from tests.conftest import OLD_SECRET, SECRET, new_shop_domain
 from tests.ingest_harness import (
     REJECTED,
@@ -216,7 +216,7 @@ async def test_metrics_count_what_happened(ingest: httpx.AsyncClient, shop: str)
 async def test_records_land_on_the_partition_streams_expects_for_their_key(
     ingest: httpx.AsyncClient, stack: Stack, shop: str
 ) -> None:
-    """Streams assumes Kafka's default (murmur2) key → partition mapping (streams.rekey)."""
+    """Streams assumes Kafka's default (murmur2) key → partition mapping (streams.runtime.rekey)."""
     hooks = [webhook("orders/create", shop, order()) for _ in range(24)]
     for hook in hooks:
         assert await post(ingest, hook) == 200

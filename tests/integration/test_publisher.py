@@ -9,7 +9,7 @@ import redis.asyncio as redis
 from push.frames import message_from_entry, stream_id_of
 from storepulse.contracts import notification_channel, recent_stream
 from storepulse.devstack import Stack
-from streams.publisher import NotificationPublisher
+from streams.runtime.publisher import NotificationPublisher
 from tests.push.helpers import note
 
 

@@ -12,7 +12,7 @@ import redis.asyncio as redis
 
 from storepulse.contracts import Notification
 from storepulse.devstack import Child, Stack, wait_ready
-from streams.publisher import NotificationPublisher
+from streams.runtime.publisher import NotificationPublisher
 
 
 def note(shop: str, n: int, *, kind: str = "purchase", lang: str = "en", message: str = "") -> Notification:

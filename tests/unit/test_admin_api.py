@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from streams.admin_api import SettingsUpdate, authorized
+from streams.web.lookups import SettingsUpdate, authorized
 
 SHOP = "demo.myshopify.com"
 

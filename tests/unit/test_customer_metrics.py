@@ -6,7 +6,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.customer_metrics import apply_event, customer_view, new_state
+from streams.domain.customer_metrics import apply_event, customer_view, new_state
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

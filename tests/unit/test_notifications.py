@@ -2,8 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 from loadtests.payloads import CATALOG, order
 from storepulse.contracts import ShopSettings
-from streams.catalog import product_key
-from streams.notifications import notification_id, product_activity_notification, purchase_notification
+from streams.agents.catalog import product_key
+from streams.domain.notifications import notification_id, product_activity_notification, purchase_notification
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 SHOP = "demo.myshopify.com"

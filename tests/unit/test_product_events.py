@@ -2,8 +2,8 @@ from datetime import UTC, datetime
 
 from loadtests.payloads import CATALOG, order
 from storepulse.contracts import Beacon
-from streams.trends import product_purchases
-from streams.viewers import page_view
+from streams.agents.trends import product_purchases
+from streams.agents.viewers import page_view
 
 SHOP = "demo.myshopify.com"
 

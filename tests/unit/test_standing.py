@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from storepulse.contracts import ShopSettings, TierRule
-from streams.customer_metrics import new_state
-from streams.rfm import score, segment_of
-from streams.standing import refresh
+from streams.domain.customer_metrics import new_state
+from streams.domain.rfm import score, segment_of
+from streams.domain.standing import refresh
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 SHOP = "s.myshopify.com"

@@ -1,6 +1,6 @@
 import pytest
 
-from streams import templates
+from streams.domain import templates
 
 LANGS = ("en", "de", "fr", "es", "ar", "he")
 

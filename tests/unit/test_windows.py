@@ -1,4 +1,4 @@
-from streams.windows import (
+from streams.domain.windows import (
     MAX_VIEWERS,
     PURCHASE_WINDOW_S,
     VIEW_ANNOUNCE_EVERY_S,

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from streams.fields import money, parse_time
+from streams.domain.fields import money, parse_time
 
 # Webhook topics whose payload is a whole order ("orders/backfill" is what the backfill produces).
 FULL_ORDER_TOPICS = frozenset(

@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from storepulse.contracts import Actor, Notification, NotificationKind, ProductRef, ShopSettings
-from streams import rules as rules_
-from streams import templates
-from streams.catalog import product_key
-from streams.fields import money, parse_time
+from streams.agents.catalog import product_key
+from streams.domain import rules as rules_
+from streams.domain import templates
+from streams.domain.fields import money, parse_time
 
 
 def notification_id(shop: str, kind: str, cause: str, key: bytes = b"") -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import redis.asyncio as redis
 
-from streams.context import Context
+from streams.runtime.context import Context
 
 
 def register(ctx: Context) -> None:

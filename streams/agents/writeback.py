@@ -23,8 +23,8 @@ import structlog
 from storepulse.admin_api import AdminApi, AdminApiError, Retryable
 from storepulse.contracts import TOPIC_CUSTOMER_CHANGES, TOPIC_CUSTOMER_CHANGES_DLQ
 from storepulse.shops import ShopRegistry, token_cipher
-from streams.context import Context
-from streams.standing import SettingsFor
+from streams.domain.standing import SettingsFor
+from streams.runtime.context import Context
 
 log = structlog.get_logger(__name__)
 

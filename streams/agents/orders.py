@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 import faust
 
 from storepulse.contracts import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDERS, Notification
-from streams.batches import BATCH, BATCH_WITHIN_S
-from streams.context import Context
-from streams.customers import CustomerBook
-from streams.notifications import purchase_notification
-from streams.shop_settings import ShopSettingsTable
-from streams.trends import Purchases
+from streams.agents.customers import CustomerBook
+from streams.agents.shop_settings import ShopSettingsTable
+from streams.agents.trends import Purchases
+from streams.domain.notifications import purchase_notification
+from streams.runtime.batches import BATCH, BATCH_WITHIN_S
+from streams.runtime.context import Context
 
 
 def register(

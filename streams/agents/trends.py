@@ -16,14 +16,14 @@ import faust
 from faust.types import EventT
 
 from storepulse.contracts import Notification
-from streams.batches import State, fold_per_batch
-from streams.catalog import product_key
-from streams.context import Context
-from streams.fields import parse_time
-from streams.notifications import product_activity_notification
-from streams.rekey import partition_of
-from streams.shop_settings import ShopSettingsTable
-from streams.windows import record_purchase
+from streams.agents.catalog import product_key
+from streams.agents.shop_settings import ShopSettingsTable
+from streams.domain.fields import parse_time
+from streams.domain.notifications import product_activity_notification
+from streams.domain.windows import record_purchase
+from streams.runtime.batches import State, fold_per_batch
+from streams.runtime.context import Context
+from streams.runtime.rekey import partition_of
 
 
 def product_purchases(envelope: dict[str, Any]) -> list[tuple[bytes, dict[str, Any]]]:

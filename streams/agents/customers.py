@@ -27,8 +27,7 @@ from storepulse.contracts import (
     ShopSettings,
     recent_stream,
 )
-from streams.context import Context, decode_envelope
-from streams.customer_metrics import (
+from streams.domain.customer_metrics import (
     FULL_ORDER_TOPICS,
     ORDER_DELETE,
     REFUND_CREATE,
@@ -38,9 +37,11 @@ from streams.customer_metrics import (
     order_id_of,
     owner_of,
 )
-from streams.event_scope import writing_for
-from streams.notifications import notification_id
-from streams.rekey import (
+from streams.domain.notifications import notification_id
+from streams.domain.standing import SettingsFor, read_model, refresh
+from streams.runtime.context import Context, decode_envelope
+from streams.runtime.event_scope import writing_for
+from streams.runtime.rekey import (
     CUSTOMER_REDACT,
     DATA_REQUEST,
     FORGET_ORDER,
@@ -53,7 +54,6 @@ from streams.rekey import (
     order_key,
     partition_of,
 )
-from streams.standing import SettingsFor, read_model, refresh
 
 log = structlog.get_logger(__name__)
 

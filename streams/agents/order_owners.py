@@ -19,10 +19,10 @@ import faust
 from faust.types import EventT
 
 from storepulse.contracts import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDER_EVENTS
-from streams.batches import BATCH, BATCH_WITHIN_S
-from streams.context import Context, decode_envelope
-from streams.event_scope import writing_for
-from streams.rekey import (
+from streams.runtime.batches import BATCH, BATCH_WITHIN_S
+from streams.runtime.context import Context, decode_envelope
+from streams.runtime.event_scope import writing_for
+from streams.runtime.rekey import (
     FORGET_ORDER,
     ORDER_OWNERS,
     SHOP_REDACT,

@@ -24,11 +24,11 @@ from faust.web import Request, Response, View
 from pydantic import ValidationError, field_validator, model_validator
 
 from storepulse.contracts import ShopSettings, is_shop_domain
-from streams import templates
-from streams.context import Context
-from streams.customer_metrics import customer_view
-from streams.fields import money
-from streams.shop_settings import ShopSettingsTable
+from streams.agents.shop_settings import ShopSettingsTable
+from streams.domain import templates
+from streams.domain.customer_metrics import customer_view
+from streams.domain.fields import money
+from streams.runtime.context import Context
 
 
 def authorized(header: str | None, token: str) -> bool:

@@ -9,9 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from storepulse.contracts import ShopSettings
-from streams.customer_metrics import days_since
-from streams.rfm import score
-from streams.tiers import potential_tier, tier_for
+from streams.domain.customer_metrics import days_since
+from streams.domain.rfm import score
+from streams.domain.tiers import potential_tier, tier_for
 
 # Where a shop's settings come from (the `shop.settings` global table in the worker).
 SettingsFor = Callable[[str], ShopSettings]

@@ -10,8 +10,8 @@ import faust
 from faust.types import EventT
 
 from storepulse.contracts import Notification
-from streams.event_scope import writing_for
-from streams.publisher import NotificationPublisher
+from streams.runtime.event_scope import writing_for
+from streams.runtime.publisher import NotificationPublisher
 
 BATCH = 500
 # How long a batch waits for more events. While a batch body runs, Faust delivers no events, so

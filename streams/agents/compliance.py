@@ -13,8 +13,8 @@ import structlog
 
 from storepulse.contracts import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDER_EVENTS, TOPIC_SHOP
 from storepulse.shops import ShopRegistry, token_cipher
-from streams.context import Context, decode_envelope
-from streams.rekey import CUSTOMER_REDACT, DATA_REQUEST, SHOP_REDACT, broadcast, customer_key, forward
+from streams.runtime.context import Context, decode_envelope
+from streams.runtime.rekey import CUSTOMER_REDACT, DATA_REQUEST, SHOP_REDACT, broadcast, customer_key, forward
 
 log = structlog.get_logger(__name__)
 

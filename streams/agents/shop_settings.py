@@ -15,7 +15,7 @@ import structlog
 from pydantic import ValidationError
 
 from storepulse.contracts import TOPIC_SHOP_SETTINGS, ShopSettings
-from streams.context import Context
+from streams.runtime.context import Context
 
 log = structlog.get_logger(__name__)
 

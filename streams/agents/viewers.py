@@ -13,12 +13,12 @@ from faust.types import EventT
 from pydantic import ValidationError
 
 from storepulse.contracts import TOPIC_BEACONS, Beacon, Notification
-from streams.batches import State, fold_per_batch
-from streams.catalog import product_key
-from streams.context import Context
-from streams.notifications import product_activity_notification
-from streams.shop_settings import ShopSettingsTable
-from streams.windows import VIEW_ANNOUNCE_EVERY_S, record_view
+from streams.agents.catalog import product_key
+from streams.agents.shop_settings import ShopSettingsTable
+from streams.domain.notifications import product_activity_notification
+from streams.domain.windows import VIEW_ANNOUNCE_EVERY_S, record_view
+from streams.runtime.batches import State, fold_per_batch
+from streams.runtime.context import Context
 
 
 def page_view(value: bytes) -> Beacon | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import faust
 
 from storepulse.contracts import TOPIC_PRODUCTS
-from streams.context import Context, decode_envelope
+from streams.runtime.context import Context, decode_envelope
 
 
 def product_key(shop: str, product_id: object) -> bytes:

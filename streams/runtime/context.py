@@ -11,8 +11,8 @@ import redis.asyncio as redis
 from faust.types import TransportT
 
 from storepulse.settings import Settings
-from streams.publisher import NotificationPublisher
-from streams.transport import LowLatencyTransport
+from streams.runtime.publisher import NotificationPublisher
+from streams.runtime.transport import LowLatencyTransport
 
 
 class StreamsApp(faust.App):

@@ -1,0 +1,1 @@
+"""Faust agents: one module per stream of events, each exposing `register(ctx)`."""

@@ -1,0 +1,1 @@
+"""Pure domain logic: no Faust, no Redis, no I/O. Property-tested."""

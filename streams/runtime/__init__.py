@@ -1,0 +1,1 @@
+"""Faust plumbing: the transport, batch iteration, re-keying and the Redis publisher."""

@@ -1,0 +1,1 @@
+"""The worker's HTTP surface (Faust web): health probes and the service lookups."""
