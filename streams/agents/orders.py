@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 import faust
 
-from storepulse.contracts import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDERS, Notification
+from storepulse.contracts import Notification
+from storepulse.kafka_topics import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDERS
 from streams.agents.customers import CustomerBook
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.agents.trends import Purchases

@@ -21,7 +21,7 @@ import orjson
 import structlog
 
 from storepulse.admin_api import AdminApi, AdminApiError, Retryable
-from storepulse.contracts import TOPIC_CUSTOMER_CHANGES, TOPIC_CUSTOMER_CHANGES_DLQ
+from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES, TOPIC_CUSTOMER_CHANGES_DLQ
 from storepulse.shops import ShopRegistry, token_cipher
 from streams.domain.standing import SettingsFor
 from streams.runtime.context import Context

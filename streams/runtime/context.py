@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import faust
-import orjson
 import redis.asyncio as redis
 from faust.types import TransportT
 
@@ -38,14 +36,3 @@ class Context:
     schema: faust.Schema
     # Keys notification ids so public ids do not reveal order ids.
     id_key: bytes
-
-
-def decode_envelope(value: bytes) -> dict[str, Any] | None:
-    """The webhook envelope ingest produced, or None for a record that is not one."""
-    try:
-        envelope = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("payload"), dict):
-        return None
-    return envelope
