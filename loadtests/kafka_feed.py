@@ -41,7 +41,7 @@ async def produce(bootstrap: str, records: Iterable[tuple[str, str, dict[str, An
             if routed is None:
                 raise ValueError(f"ingest does not route {topic}")
             kafka_topic, key = routed
-            futures.append(await producer.send(kafka_topic, envelope(topic, shop, payload), key=key.encode()))
+            futures.append(await producer.send(kafka_topic, envelope(topic, shop, payload), key=key))
             sent += 1
         await producer.flush()
         for future in futures:
