@@ -11,6 +11,7 @@ refreshes the admin read models `vips:{shop}` and `segments:{shop}` for every cu
 from __future__ import annotations
 
 from collections import defaultdict
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,19 +40,14 @@ from storepulse.kafka_topics import (
     partition_of,
 )
 from storepulse.redis_keys import recent_stream
-from streams.domain.customer_metrics import (
-    FULL_ORDER_TOPICS,
-    apply_event,
-    customer_view,
-    new_state,
-    order_id_of,
-    owner_of,
-)
+from streams.domain.customer_metrics import FULL_ORDER_TOPICS, apply_event, has_order, order_id_of, owner_of
+from streams.domain.customer_state import CustomerState, customer_view, decode_state
 from streams.domain.notifications import notification_id
 from streams.domain.standing import SettingsFor, read_model, refresh
 from streams.runtime.context import Context
 from streams.runtime.event_scope import writing_for
 from streams.runtime.rekey import forget_shop, forward
+from streams.runtime.typed_table import TypedJsonSchema
 
 log = structlog.get_logger(__name__)
 
@@ -60,7 +56,7 @@ log = structlog.get_logger(__name__)
 class Batch:
     """What one batch leaves to send and store once its table writes are done."""
 
-    touched: dict[bytes, dict[str, Any] | None] = field(default_factory=dict)
+    touched: dict[bytes, CustomerState | None] = field(default_factory=dict)
     creates: list[dict[str, Any]] = field(default_factory=list)
     redacted: list[tuple[str, list[str]]] = field(default_factory=list)
     data_requests: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
@@ -77,7 +73,12 @@ class CustomerBook:
         self._ctx = ctx
         self._settings_for = settings_for
         self._partitions = ctx.settings.kafka_partitions
-        self.table = app.Table("customer-metrics", partitions=self._partitions, schema=ctx.schema)
+        self.table = app.Table(
+            "customer-metrics",
+            partitions=self._partitions,
+            schema=TypedJsonSchema(decode_state),
+            key_type=bytes,
+        )
         self.customer_events = app.topic(TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
         self.order_events = app.topic(TOPIC_ORDER_EVENTS, key_type=bytes, value_type=bytes)
         self.changes = app.topic(TOPIC_CUSTOMER_CHANGES, key_type=bytes, value_type=bytes)
@@ -156,14 +157,14 @@ class CustomerBook:
         self, key: bytes, shop: str, customer_id: str, envelope: dict[str, Any], now: datetime, batch: Batch
     ) -> None:
         topic, payload = envelope["topic"], envelope["payload"]
-        state = self.table.get(key)
+        state: CustomerState | None = self.table.get(key)
         created = state is None
-        if created:
-            state = new_state(shop, customer_id)
+        if state is None:
+            state = CustomerState(shop, customer_id)
         changed = False
         if topic != REEVALUATE:
             order_id = order_id_of(topic, payload)
-            known = order_id in state["orders"] and "u" in state["orders"][order_id]
+            known = order_id is not None and has_order(state, order_id)
             changed = apply_event(state, topic, payload)
             if changed and not known and topic in FULL_ORDER_TOPICS:
                 self._index(shop, str(order_id), customer_id, batch)
@@ -180,10 +181,10 @@ class CustomerBook:
         batch.touched[key] = state
 
     def _redact(self, key: bytes, shop: str, payload: dict[str, Any], batch: Batch) -> None:
-        state = self.table.pop(key, None)
+        state: CustomerState | None = self.table.pop(key, None)
         orders = {str(o) for o in payload.get("orders_to_redact") or ()}
         if state is not None:
-            orders |= set(state["orders"])
+            orders |= set(state.orders)
         for order_id in sorted(orders):
             record = {"topic": FORGET_ORDER, "shop": shop, "payload": {"id": order_id}}
             self._to_order(item_key(shop, order_id), record, batch)
@@ -194,7 +195,7 @@ class CustomerBook:
         self, key: bytes, shop: str, customer_id: str, envelope: dict[str, Any], now: datetime, batch: Batch
     ) -> None:
         payload = envelope["payload"]
-        state = self.table.get(key)
+        state: CustomerState | None = self.table.get(key)
         request = payload.get("data_request") if isinstance(payload.get("data_request"), dict) else {}
         record = {
             "request_id": request.get("id"),
@@ -202,7 +203,7 @@ class CustomerBook:
             "requested_at": envelope.get("triggered_at") or envelope.get("received_at"),
             "recorded_at": now.isoformat(),
             "metrics": customer_view(state) if state else None,
-            "order_ids": sorted(state["orders"]) if state else [],
+            "order_ids": sorted(state.orders) if state else [],
         }
         field_name = f"{customer_id}:{request.get('id') or envelope.get('webhook_id')}"
         batch.data_requests.append((shop, field_name, record))
@@ -210,15 +211,15 @@ class CustomerBook:
     async def _write_read_models(self, batch: Batch) -> None:
         if not (batch.touched or batch.data_requests):
             return
-        by_shop: dict[str, list[tuple[str, dict[str, Any] | None]]] = defaultdict(list)
+        by_shop: dict[str, list[tuple[str, CustomerState | None]]] = defaultdict(list)
         for key, state in batch.touched.items():
             shop, customer_id = key.decode().split("/", 1)
             by_shop[shop].append((customer_id, state))
         async with self._ctx.redis.pipeline(transaction=False) as pipe:
             for shop, customers in by_shop.items():
-                vips = {c: orjson.dumps(read_model(s)) for c, s in customers if s and s.get("tier")}
-                not_vip = [c for c, s in customers if not (s and s.get("tier"))]
-                segments = {c: s["segment"] for c, s in customers if s}
+                vips = {c: orjson.dumps(read_model(s)) for c, s in customers if s and s.tier}
+                not_vip = [c for c, s in customers if not (s and s.tier)]
+                segments = {c: s.segment for c, s in customers if s and s.segment}
                 gone = [c for c, s in customers if s is None]
                 if vips:
                     pipe.hset(redis_keys.vips(shop), mapping=vips)
@@ -249,9 +250,9 @@ class CustomerBook:
             await self._ctx.redis.xdel(stream, *doomed)
         log.info("customer_redacted", shop=shop, notifications_removed=len(doomed))
 
-    def standing_drifted(self, state: dict[str, Any], settings: ShopSettings, now: datetime) -> bool:
+    def standing_drifted(self, state: CustomerState, settings: ShopSettings, now: datetime) -> bool:
         """Whether time alone moved this customer's standing (VIP dropoff, recency, days)."""
-        probe = dict(state)
+        probe = copy(state)
         refresh(probe, settings, now)
         return _standing(probe) != _standing(state)
 
@@ -260,15 +261,15 @@ class CustomerBook:
         now = datetime.now(UTC)
         sent = 0
         for key, state in list(self.table.items()):
-            if self.standing_drifted(state, self._settings_for(state["shop"]), now):
-                record = {"topic": REEVALUATE, "shop": state["shop"], "payload": {}}
-                await forward(self.customer_events, key, record, customer_id=state["customer_id"])
+            if self.standing_drifted(state, self._settings_for(state.shop), now):
+                record = {"topic": REEVALUATE, "shop": state.shop, "payload": {}}
+                await forward(self.customer_events, key, record, customer_id=state.customer_id)
                 sent += 1
         return sent
 
 
-def _standing(state: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(state.get(k) for k in ("days_since_last_order", "segment", "tier", "potential_tier"))
+def _standing(state: CustomerState) -> tuple[object, ...]:
+    return (state.days_since_last_order, state.segment, state.tier, state.potential_tier)
 
 
 def register(ctx: Context, settings_for: SettingsFor) -> CustomerBook:

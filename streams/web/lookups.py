@@ -27,7 +27,7 @@ from storepulse import redis_keys
 from storepulse.contracts import ShopSettings, is_shop_domain
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.domain import templates
-from streams.domain.customer_metrics import customer_view
+from streams.domain.customer_state import customer_view
 from streams.domain.fields import money
 from streams.runtime.context import Context
 
