@@ -49,8 +49,8 @@ from streams.domain.customer_metrics import (
 )
 from streams.domain.notifications import notification_id
 from streams.domain.standing import SettingsFor, read_model, refresh
+from streams.runtime.batches import EventBatch
 from streams.runtime.context import Context
-from streams.runtime.event_scope import writing_for
 from streams.runtime.rekey import forget_shop, forward
 
 log = structlog.get_logger(__name__)
@@ -82,7 +82,7 @@ class CustomerBook:
         self.order_events = app.topic(TOPIC_ORDER_EVENTS, key_type=bytes, value_type=bytes)
         self.changes = app.topic(TOPIC_CUSTOMER_CHANGES, key_type=bytes, value_type=bytes)
 
-    def apply(self, events: list[EventT]) -> Batch:
+    def apply(self, events: EventBatch) -> Batch:
         """Apply a batch to the table; `batch.creates` holds the envelope of every orders/create.
 
         Re-deliveries are included: the publisher's SET NX makes their notification a no-op, and a
@@ -93,7 +93,6 @@ class CustomerBook:
         now = datetime.now(UTC)
         batch = Batch()
         for event in events:
-            writing_for(event)
             envelope = decode_envelope(event.value)
             if envelope is not None and isinstance(envelope.get("shop"), str):
                 self._apply_one(event, envelope, now, batch)
