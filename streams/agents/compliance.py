@@ -11,27 +11,22 @@ from __future__ import annotations
 import faust
 import structlog
 
-from storepulse.contracts import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDER_EVENTS, TOPIC_SHOP
+from shopify.topics import CUSTOMERS_DATA_REQUEST, CUSTOMERS_REDACT, SHOP_REDACT
+from storepulse import redis_keys
+from storepulse.envelope import decode_envelope
+from storepulse.kafka_topics import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDER_EVENTS, TOPIC_SHOP, item_key
 from storepulse.shops import ShopRegistry, token_cipher
-from streams.runtime.context import Context, decode_envelope
-from streams.runtime.rekey import CUSTOMER_REDACT, DATA_REQUEST, SHOP_REDACT, broadcast, customer_key, forward
+from streams.runtime.context import Context
+from streams.runtime.rekey import broadcast, forward
 
 log = structlog.get_logger(__name__)
 
 
-def shop_key_patterns(shop: str) -> tuple[str, str]:
-    """Keys that name the shop as a whole `:`-separated part (`vips:{shop}`, `notified:{shop}:id`).
-
-    Not `*{shop}*`: `myshop.myshopify.com` contains `shop.myshopify.com`.
-    """
-    return f"*:{shop}", f"*:{shop}:*"
-
-
 async def forget_shop_in_redis(ctx: Context, shop: str) -> int:
-    """Delete every Redis key that names the shop (read models, recent stream, markers, registry)."""
-    removed = 0
-    for pattern in shop_key_patterns(shop):
-        async for key in ctx.redis.scan_iter(match=pattern, count=1000):
+    """Delete every per-shop Redis key (`redis_keys.SHOP_KEYS` and `SHOP_KEY_PATTERNS`)."""
+    removed = await ctx.redis.delete(*(key(shop) for key in redis_keys.SHOP_KEYS))
+    for pattern in redis_keys.SHOP_KEY_PATTERNS:
+        async for key in ctx.redis.scan_iter(match=pattern(shop), count=1000):
             removed += await ctx.redis.delete(key)
     await ShopRegistry(ctx.redis, token_cipher(ctx.settings)).remove(shop)
     return removed
@@ -50,11 +45,11 @@ def register(ctx: Context) -> None:
             if envelope is None or not isinstance(envelope.get("shop"), str):
                 continue
             topic, shop = envelope.get("topic"), envelope["shop"]
-            if topic in (CUSTOMER_REDACT, DATA_REQUEST):
+            if topic in (CUSTOMERS_REDACT, CUSTOMERS_DATA_REQUEST):
                 customer = envelope["payload"].get("customer")
                 customer_id = customer.get("id") if isinstance(customer, dict) else None
                 if customer_id is not None:
-                    key = customer_key(shop, str(customer_id))
+                    key = item_key(shop, str(customer_id))
                     await forward(customer_events, key, envelope, customer_id=str(customer_id))
             elif topic == SHOP_REDACT:
                 await broadcast(customer_events, envelope, partitions)

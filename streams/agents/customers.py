@@ -20,17 +20,27 @@ import orjson
 import structlog
 from faust.types import EventT
 
-from storepulse.contracts import (
+from shopify.topics import (
+    CUSTOMERS_DATA_REQUEST,
+    CUSTOMERS_REDACT,
+    ORDERS_CREATE,
+    ORDERS_DELETE,
+    REFUNDS_CREATE,
+    SHOP_REDACT,
+)
+from storepulse import redis_keys
+from storepulse.contracts import ShopSettings
+from storepulse.envelope import FORGET_ORDER, ORDER_OWNERS, REEVALUATE, decode_envelope
+from storepulse.kafka_topics import (
     TOPIC_CUSTOMER_CHANGES,
     TOPIC_CUSTOMER_EVENTS,
     TOPIC_ORDER_EVENTS,
-    ShopSettings,
-    recent_stream,
+    item_key,
+    partition_of,
 )
+from storepulse.redis_keys import recent_stream
 from streams.domain.customer_metrics import (
     FULL_ORDER_TOPICS,
-    ORDER_DELETE,
-    REFUND_CREATE,
     apply_event,
     customer_view,
     new_state,
@@ -39,35 +49,11 @@ from streams.domain.customer_metrics import (
 )
 from streams.domain.notifications import notification_id
 from streams.domain.standing import SettingsFor, read_model, refresh
-from streams.runtime.context import Context, decode_envelope
-from streams.runtime.event_scope import writing_for
-from streams.runtime.rekey import (
-    CUSTOMER_REDACT,
-    DATA_REQUEST,
-    FORGET_ORDER,
-    ORDER_OWNERS,
-    REEVALUATE,
-    SHOP_REDACT,
-    customer_key,
-    forget_shop,
-    forward,
-    order_key,
-    partition_of,
-)
+from streams.runtime.batches import EventBatch
+from streams.runtime.context import Context
+from streams.runtime.rekey import forget_shop, forward
 
 log = structlog.get_logger(__name__)
-
-
-def vips_key(shop: str) -> str:
-    return f"vips:{shop}"
-
-
-def segments_key(shop: str) -> str:
-    return f"segments:{shop}"
-
-
-def data_requests_key(shop: str) -> str:
-    return f"data-requests:{shop}"
 
 
 @dataclass
@@ -96,7 +82,7 @@ class CustomerBook:
         self.order_events = app.topic(TOPIC_ORDER_EVENTS, key_type=bytes, value_type=bytes)
         self.changes = app.topic(TOPIC_CUSTOMER_CHANGES, key_type=bytes, value_type=bytes)
 
-    def apply(self, events: list[EventT]) -> Batch:
+    def apply(self, events: EventBatch) -> Batch:
         """Apply a batch to the table; `batch.creates` holds the envelope of every orders/create.
 
         Re-deliveries are included: the publisher's SET NX makes their notification a no-op, and a
@@ -107,7 +93,6 @@ class CustomerBook:
         now = datetime.now(UTC)
         batch = Batch()
         for event in events:
-            writing_for(event)
             envelope = decode_envelope(event.value)
             if envelope is not None and isinstance(envelope.get("shop"), str):
                 self._apply_one(event, envelope, now, batch)
@@ -128,12 +113,12 @@ class CustomerBook:
         if customer_id is None:
             self._without_customer(envelope, topic, shop, payload, batch)
             return
-        key = customer_key(shop, str(customer_id))
+        key = item_key(shop, str(customer_id))
         if key != event.key:
             batch.outbox.append((self.customer_events, key, {**envelope, "customer_id": str(customer_id)}))
-        elif topic == CUSTOMER_REDACT:
+        elif topic == CUSTOMERS_REDACT:
             self._redact(key, shop, payload, batch)
-        elif topic == DATA_REQUEST:
+        elif topic == CUSTOMERS_DATA_REQUEST:
             self._data_request(key, shop, str(customer_id), envelope, now, batch)
         else:
             self._update(key, shop, str(customer_id), envelope, now, batch)
@@ -144,15 +129,15 @@ class CustomerBook:
         order_id = order_id_of(topic, payload)
         if order_id is None:
             return
-        if topic in (REFUND_CREATE, ORDER_DELETE):
-            self._to_order(order_key(shop, order_id), envelope, batch)
-        elif topic == "orders/create":
+        if topic in (REFUNDS_CREATE, ORDERS_DELETE):
+            self._to_order(item_key(shop, order_id), envelope, batch)
+        elif topic == ORDERS_CREATE:
             # A guest order: shown on the storefront, counted for no one.
             batch.creates.append(envelope)
             self._index(shop, order_id, None, batch)
 
     def _index(self, shop: str, order_id: str, customer_id: str | None, batch: Batch) -> None:
-        key = order_key(shop, order_id)
+        key = item_key(shop, order_id)
         place = (shop, partition_of(key, self._partitions))
         bundle = batch.open_owners.get(place)
         if bundle is None:
@@ -181,7 +166,7 @@ class CustomerBook:
             changed = apply_event(state, topic, payload)
             if changed and not known and topic in FULL_ORDER_TOPICS:
                 self._index(shop, str(order_id), customer_id, batch)
-            if topic == "orders/create":
+            if topic == ORDERS_CREATE:
                 batch.creates.append(envelope)
         if created and not changed:
             return  # nothing about this customer is worth keeping
@@ -200,7 +185,7 @@ class CustomerBook:
             orders |= set(state["orders"])
         for order_id in sorted(orders):
             record = {"topic": FORGET_ORDER, "shop": shop, "payload": {"id": order_id}}
-            self._to_order(order_key(shop, order_id), record, batch)
+            self._to_order(item_key(shop, order_id), record, batch)
         batch.touched[key] = None
         batch.redacted.append((shop, sorted(orders)))
 
@@ -235,15 +220,15 @@ class CustomerBook:
                 segments = {c: s["segment"] for c, s in customers if s}
                 gone = [c for c, s in customers if s is None]
                 if vips:
-                    pipe.hset(vips_key(shop), mapping=vips)
+                    pipe.hset(redis_keys.vips(shop), mapping=vips)
                 if not_vip:
-                    pipe.hdel(vips_key(shop), *not_vip)
+                    pipe.hdel(redis_keys.vips(shop), *not_vip)
                 if segments:
-                    pipe.hset(segments_key(shop), mapping=segments)
+                    pipe.hset(redis_keys.segments(shop), mapping=segments)
                 if gone:
-                    pipe.hdel(segments_key(shop), *gone)
+                    pipe.hdel(redis_keys.segments(shop), *gone)
             for shop, field_name, record in batch.data_requests:
-                pipe.hset(data_requests_key(shop), field_name, orjson.dumps(record))
+                pipe.hset(redis_keys.data_requests(shop), field_name, orjson.dumps(record))
             await pipe.execute()
         for shop, order_ids in batch.redacted:
             await self._unpublish(shop, order_ids)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from storepulse.contracts import Actor, Notification, NotificationKind, ProductRef, ShopSettings
-from streams.agents.catalog import product_key
+from storepulse.kafka_topics import item_key
 from streams.domain import rules as rules_
 from streams.domain import templates
 from streams.domain.fields import money, parse_time
@@ -58,7 +58,7 @@ def product_ref(
     shop: str, product_id: str, catalog: Mapping[bytes, Any], lang: str, fallback_title: str | None = None
 ) -> ProductRef:
     """The product as the catalog describes it; a line item's title or "this item" otherwise."""
-    info = catalog.get(product_key(shop, product_id)) or {}
+    info = catalog.get(item_key(shop, product_id)) or {}
     handle = info.get("handle")
     return ProductRef(
         id=product_id,

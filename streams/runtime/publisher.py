@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 import redis.asyncio as redis
 
-from storepulse.contracts import Notification, notification_channel, recent_stream
+from storepulse.contracts import Notification
+from storepulse.redis_keys import notification_channel, notified, recent_stream
 
 # KEYS: dedupe marker, recent stream. ARGV: payload, ttl, maxlen, channel.
 # The channel message is the payload with the stream id spliced in as "event_id", so a
@@ -20,10 +21,6 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
 end
 return false
 """
-
-
-def dedupe_key(notification: Notification) -> str:
-    return f"notified:{notification.shop}:{notification.id}"
 
 
 class NotificationPublisher:
@@ -43,7 +40,7 @@ class NotificationPublisher:
             for n in notifications:
                 n.published_at = time.time() * 1000
                 await self._script(
-                    keys=[dedupe_key(n), recent_stream(n.shop)],
+                    keys=[notified(n.shop, n.id), recent_stream(n.shop)],
                     args=[n.model_dump_json(), self._ttl, self._maxlen, notification_channel(n.shop)],
                     client=pipe,
                 )
