@@ -40,7 +40,7 @@ def test_producer_buffer_has_a_message_bound() -> None:
 
 def test_current_event_is_the_context_variable_table_writes_read() -> None:
     assert isinstance(_current_event, ContextVar)
-    assert "current_event()" in inspect.getsource(Collection._send_changelog)
+    assert "current_event()" in inspect.getsource(Collection.partition_for_key)
 
 
 class _Event:
