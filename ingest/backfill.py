@@ -22,6 +22,7 @@ from tqdm import tqdm
 from ingest.backfill_bulk import backfill_bulk
 from ingest.backfill_orders import ORDER_FIELDS, produce_order
 from ingest.producer import DurableProducer
+from storepulse import redis_keys
 from storepulse.admin_api import AdminApi
 from storepulse.redis_client import redis_client
 from storepulse.settings import Settings
@@ -41,10 +42,6 @@ query Backfill($first: Int!, $after: String) {{
 COUNT_QUERY = "query BackfillCount { ordersCount(limit: null) { count precision } }"
 
 
-def cursor_key(shop: str) -> str:
-    return f"backfill:{shop}"
-
-
 async def backfill(
     shop: str,
     api: AdminApi,
@@ -61,7 +58,7 @@ async def backfill(
     `page` orders are produced per request (paginated) or per saved batch (bulk); a bulk
     operation's status is polled after `poll_s`, then ever less often.
     """
-    saved = await client.hgetall(cursor_key(shop))
+    saved = await client.hgetall(redis_keys.backfill_state(shop))
     counted = (await api.query(shop, COUNT_QUERY, cost=1.0))["ordersCount"]
     total = int(counted["count"])
     large = total > bulk_threshold or counted.get("precision") == "AT_LEAST"
@@ -72,7 +69,7 @@ async def backfill(
             api,
             producer,
             client,
-            key=cursor_key(shop),
+            key=redis_keys.backfill_state(shop),
             saved=saved,
             total=total,
             batch=page,
@@ -107,9 +104,11 @@ async def _pages(
             bar.update(len(orders["edges"]))
             cursor = orders["pageInfo"]["endCursor"] or cursor
             if not orders["pageInfo"]["hasNextPage"]:
-                await client.delete(cursor_key(shop))
+                await client.delete(redis_keys.backfill_state(shop))
                 return produced
-            await client.hset(cursor_key(shop), mapping={"cursor": cursor, "done": done + produced})
+            await client.hset(
+                redis_keys.backfill_state(shop), mapping={"cursor": cursor, "done": done + produced}
+            )
 
 
 async def run(shop: str, settings: Settings, *, show_progress: bool = True) -> int:

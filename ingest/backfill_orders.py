@@ -12,9 +12,8 @@ from typing import Any
 
 from ingest.producer import DurableProducer
 from ingest.routing import route
-from storepulse.contracts import envelope_bytes
-
-BACKFILL_TOPIC = "orders/backfill"
+from shopify.topics import ORDERS_UPDATED
+from storepulse.envelope import ORDERS_BACKFILL, envelope_bytes
 
 # An order's fields that metrics read. `refunds` is a list field (not a connection), so a bulk
 # operation returns it inline on the order's own JSONL line.
@@ -64,10 +63,10 @@ def order_payload(node: dict[str, Any]) -> dict[str, Any]:
 async def produce_order(producer: DurableProducer, shop: str, node: dict[str, Any]) -> None:
     """One order node as an `orders/backfill` record, returned once the broker acknowledged it."""
     payload = order_payload(node)
-    routed = route("orders/updated", shop, payload)  # the key every order webhook of it gets
+    routed = route(ORDERS_UPDATED, shop, payload)  # the key every order webhook of it gets
     assert routed is not None
     kafka_topic, key = routed
     envelope = envelope_bytes(
-        webhook_id=f"backfill-{uuid.uuid4()}", topic=BACKFILL_TOPIC, shop=shop, payload=payload
+        webhook_id=f"backfill-{uuid.uuid4()}", topic=ORDERS_BACKFILL, shop=shop, payload=payload
     )
-    await producer.send(kafka_topic, key.encode(), envelope)
+    await producer.send(kafka_topic, key, envelope)

@@ -20,7 +20,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ingest.producer import BrokerUnavailable, DurableProducer
-from storepulse.contracts import TOPIC_BEACONS, Beacon, is_shop_domain
+from storepulse.contracts import Beacon, is_shop_domain
+from storepulse.kafka_topics import TOPIC_BEACONS
 from storepulse.settings import Settings
 
 log = structlog.get_logger(__name__)

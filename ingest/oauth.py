@@ -20,15 +20,12 @@ from starlette.routing import Route
 from ingest.shop_gate import ShopGate
 from ingest.signature import verify_query
 from ingest.webhook_subscriptions import SubscriptionFailed, subscribe_webhooks
+from storepulse import redis_keys
 from storepulse.contracts import is_shop_domain
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry
 
 log = structlog.get_logger(__name__)
-
-
-def _state_key(state: str) -> str:
-    return f"oauth:state:{state}"
 
 
 def _error(status: int, message: str) -> Response:
@@ -47,7 +44,7 @@ def oauth_routes(
         if not is_shop_domain(shop):
             return _error(400, "invalid shop")
         state = secrets.token_urlsafe(24)
-        await client.set(_state_key(state), shop, ex=settings.oauth_state_ttl_s)
+        await client.set(redis_keys.oauth_state(state), shop, ex=settings.oauth_state_ttl_s)
         query = urlencode(
             {
                 "client_id": settings.shopify_api_key,
@@ -66,7 +63,7 @@ def oauth_routes(
         if not is_shop_domain(shop):
             return _error(400, "invalid shop")
         # One use only: a replayed callback finds no state.
-        expected = await client.getdel(_state_key(params.get("state", "")))
+        expected = await client.getdel(redis_keys.oauth_state(params.get("state", "")))
         if expected is None or expected.decode() != shop:
             return _error(403, "unknown or expired state")
         base = settings.admin_base_url(shop)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.routing import SHOP_TOPICS
+from shopify.topics import SHOP_TOPICS
 from storepulse.shops import INSTALLED, UNKNOWN, CachedStatus, ShopRegistry
 
 

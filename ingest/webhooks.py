@@ -27,7 +27,9 @@ from ingest.producer import BrokerUnavailable, DurableProducer
 from ingest.routing import ROUTES, route
 from ingest.shop_gate import ShopGate
 from ingest.signature import verify
-from storepulse.contracts import envelope_bytes, is_shop_domain
+from shopify.topics import APP_UNINSTALLED
+from storepulse.contracts import is_shop_domain
+from storepulse.envelope import envelope_bytes
 from storepulse.shops import ShopRegistry
 
 log = structlog.get_logger(__name__)
@@ -149,7 +151,7 @@ class WebhookEndpoint:
             return drop("unknown_topic", topic=topic, shop=shop)
         try:
             refusal = await self._gate.refusal(shop, topic)
-            if refusal is None and topic == "app/uninstalled":
+            if refusal is None and topic == APP_UNINSTALLED:
                 # A registry update, not a metric: the token is dead from now on.
                 await self._registry.mark_uninstalled(shop)
                 self._gate.forget(shop)
@@ -169,7 +171,7 @@ class WebhookEndpoint:
         )
         started = time.perf_counter()
         try:
-            await self._producer.send(kafka_topic, key.encode(), envelope)
+            await self._producer.send(kafka_topic, key, envelope)
         except BrokerUnavailable:
             return refuse(503, "broker_unavailable", "broker unavailable")
         metrics.PRODUCE_SECONDS.observe(time.perf_counter() - started)

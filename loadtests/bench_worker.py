@@ -26,6 +26,8 @@ import redis.asyncio as redis
 from loadtests.cpu import cpu_seconds, cpu_share, cpu_when_idle, describe
 from loadtests.kafka_feed import produce
 from loadtests.payloads import CATALOG, next_id
+from shopify.topics import ORDERS_CREATE
+from storepulse import redis_keys
 from storepulse.devstack import Stack, wait_ready
 
 SHOP = "bench-store.myshopify.com"
@@ -53,14 +55,14 @@ def orders(count: int, per_customer: int, rng: random.Random) -> list[dict]:
 
 
 async def counted(client: redis.Redis) -> int:
-    return sum(orjson.loads(v)["orders_count"] for v in await client.hvals(f"vips:{SHOP}"))
+    return sum(orjson.loads(v)["orders_count"] for v in await client.hvals(redis_keys.vips(SHOP)))
 
 
 async def run(stack: Stack, n: int, per_customer: int, timeout: float) -> dict:
     batch = orders(n, per_customer, random.Random(7))
     started = time.monotonic()
     bootstrap = stack.env["KAFKA_URL"].removeprefix("kafka://")
-    await produce(bootstrap, (("orders/create", SHOP, o) for o in batch))
+    await produce(bootstrap, ((ORDERS_CREATE, SHOP, o) for o in batch))
     produce_s = time.monotonic() - started
     worker = stack.start_service(
         "worker",
@@ -87,7 +89,7 @@ async def run(stack: Stack, n: int, per_customer: int, timeout: float) -> dict:
     # the orders' work (the index and trend agents finish after the metrics) does not, so its
     # inverse is what one worker would do with a core of its own.
     worker_cpu_s = await cpu_when_idle(worker.proc.pid, timeout) - cpu_at_begin
-    published = await client.xlen(f"recent:{SHOP}")
+    published = await client.xlen(redis_keys.recent_stream(SHOP))
     await client.aclose()
     return {
         "orders": n,

@@ -18,6 +18,7 @@ import orjson
 
 from loadtests.open_loop import percentile, send_at_rate
 from loadtests.payloads import Webhook, order, webhook
+from shopify.topics import ORDERS_CREATE
 from streams.domain.notifications import notification_id
 
 # A busy store on a sale day: 10 orders/s, each shown on one storefront connection of that shop.
@@ -78,7 +79,7 @@ async def _connected(up: asyncio.Event, listener: asyncio.Task[None]) -> None:
 
 def order_hooks(shops: Sequence[str], count: int) -> list[Webhook]:
     """`count` orders/create webhooks, round-robin over `shops`."""
-    return [webhook("orders/create", shops[i % len(shops)], order()) for i in range(count)]
+    return [webhook(ORDERS_CREATE, shops[i % len(shops)], order()) for i in range(count)]
 
 
 def shops_for(rate: float) -> int:

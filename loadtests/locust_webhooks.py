@@ -19,6 +19,7 @@ from locust import constant_throughput, task
 from locust.contrib.fasthttp import FastHttpUser
 
 from loadtests.payloads import CATALOG, Webhook, customer, order, product, webhook
+from shopify.topics import CUSTOMERS_UPDATE, ORDERS_CREATE, ORDERS_UPDATED, PRODUCTS_UPDATE
 
 SECRET = os.environ.get("SHOPIFY_API_SECRET", "storepulse-dev-secret").split(",")[0].encode()
 SHOP = os.environ.get("STOREPULSE_LOAD_SHOP", "demo-store.myshopify.com")
@@ -51,16 +52,16 @@ class ShopifyWebhooks(FastHttpUser):
 
     @task(5)
     def order_created(self) -> None:
-        self.deliver(webhook("orders/create", SHOP, order(customer_id=self.rng.choice(self.customers))))
+        self.deliver(webhook(ORDERS_CREATE, SHOP, order(customer_id=self.rng.choice(self.customers))))
 
     @task(3)
     def order_updated(self) -> None:
-        self.deliver(webhook("orders/updated", SHOP, order(customer_id=self.rng.choice(self.customers))))
+        self.deliver(webhook(ORDERS_UPDATED, SHOP, order(customer_id=self.rng.choice(self.customers))))
 
     @task(1)
     def customer_updated(self) -> None:
-        self.deliver(webhook("customers/update", SHOP, customer(customer_id=self.rng.choice(self.customers))))
+        self.deliver(webhook(CUSTOMERS_UPDATE, SHOP, customer(customer_id=self.rng.choice(self.customers))))
 
     @task(1)
     def product_updated(self) -> None:
-        self.deliver(webhook("products/update", SHOP, product(self.rng.choice(CATALOG))))
+        self.deliver(webhook(PRODUCTS_UPDATE, SHOP, product(self.rng.choice(CATALOG))))

@@ -9,6 +9,7 @@ import httpx
 import structlog
 
 from loadtests.payloads import CATALOG, order, product, webhook
+from shopify.topics import ORDERS_CREATE, PRODUCTS_CREATE
 
 log = structlog.get_logger(__name__)
 
@@ -21,11 +22,11 @@ async def simulate(
     customers = [rng.randint(10**12, 10**13) for _ in range(8)]
     async with httpx.AsyncClient(base_url=ingest_url, timeout=10) as client:
         for entry in CATALOG:
-            hook = webhook("products/create", shop, product(entry))
+            hook = webhook(PRODUCTS_CREATE, shop, product(entry))
             await client.post("/webhooks/shopify", content=hook.body, headers=hook.headers(secret))
         sent = 0
         while count is None or sent < count:
-            hook = webhook("orders/create", shop, order(customer_id=rng.choice(customers), rng=rng))
+            hook = webhook(ORDERS_CREATE, shop, order(customer_id=rng.choice(customers), rng=rng))
             try:
                 answer = await client.post(
                     "/webhooks/shopify", content=hook.body, headers=hook.headers(secret)

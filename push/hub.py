@@ -19,11 +19,16 @@ import structlog
 from push import metrics
 from push.client import Client
 from push.frames import Event, id_tuple, retry_frame
-from storepulse.contracts import notification_channel, recent_stream
+from storepulse.redis_keys import (
+    NOTIFICATION_CHANNEL_PREFIX,
+    notification_channel,
+    push_heartbeat,
+    recent_stream,
+)
 
 log = structlog.get_logger(__name__)
 
-CHANNEL_PREFIX = b"notifications:"
+CHANNEL_PREFIX = NOTIFICATION_CHANNEL_PREFIX.encode()
 REPLAY_LIMIT = 100  # the stream keeps ~100 entries (MAXLEN ~ 100)
 TICK_S = 0.25
 
@@ -32,7 +37,7 @@ class Hub:
     """Reference-counted channel subscriptions on one pub/sub connection.
 
     A heartbeat published on a channel of our own proves the connection is alive: redis-py's
-    health checks miss a silently dead socket (DESIGN.md).
+    health checks miss a silently dead socket (docs/architecture.md).
     """
 
     def __init__(
@@ -51,7 +56,7 @@ class Hub:
         self._ping_s = ping_s
         self._retry_ms = retry_ms
         self._heartbeat_s = heartbeat_s
-        self._heartbeat_channel = f"storepulse:push-heartbeat:{os.getpid()}:{id(self)}"
+        self._heartbeat_channel = push_heartbeat(f"{os.getpid()}:{id(self)}")
         self._last_beat = 0.0
         self._tasks: list[asyncio.Task[None]] = []
         self.connected = asyncio.Event()

@@ -74,7 +74,7 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_topics(_: argparse.Namespace, settings: Settings) -> None:
-    from storepulse.topics import ensure_topics
+    from storepulse.kafka_topics import ensure_topics
 
     created = asyncio.run(ensure_topics(settings.kafka_bootstrap, settings.kafka_partitions))
     print("created: " + (", ".join(created) or "nothing, all topics exist"))

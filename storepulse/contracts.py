@@ -1,44 +1,16 @@
-"""Event contracts shared by ingest, streams and push (DESIGN.md is the source of truth)."""
+"""What the services exchange besides the envelope: notifications, beacons and shop settings.
+
+The contract is docs/architecture.md; the webhook envelope is storepulse/envelope.py.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
-
-# Kafka topics.
-TOPIC_ORDERS = "shopify.orders"
-TOPIC_CUSTOMERS = "shopify.customers"
-TOPIC_PRODUCTS = "shopify.products"
-TOPIC_SHOP = "shopify.shop"
-TOPIC_BEACONS = "widget.beacons"
-TOPIC_NOTIFICATIONS = "notifications"
-TOPIC_CUSTOMER_CHANGES = "customer.changes"
-TOPIC_SHOP_SETTINGS = "shop.settings"
-# Tag write-backs that failed for good (value: the change plus the reason).
-TOPIC_CUSTOMER_CHANGES_DLQ = "customer.changes.dlq"
-# Internal to streams: events re-keyed to the partition that owns them.
-TOPIC_CUSTOMER_EVENTS = "streams.customer-events"  # key `{shop}/{customer_id}`
-TOPIC_ORDER_EVENTS = "streams.order-events"  # key `{shop}/{order_id}`
-
-ALL_TOPICS = (
-    TOPIC_ORDERS,
-    TOPIC_CUSTOMERS,
-    TOPIC_PRODUCTS,
-    TOPIC_SHOP,
-    TOPIC_BEACONS,
-    TOPIC_NOTIFICATIONS,
-    TOPIC_CUSTOMER_CHANGES,
-    TOPIC_SHOP_SETTINGS,
-    TOPIC_CUSTOMER_CHANGES_DLQ,
-    TOPIC_CUSTOMER_EVENTS,
-    TOPIC_ORDER_EVENTS,
-)
-COMPACTED_TOPICS = frozenset({TOPIC_SHOP_SETTINGS})
 
 _SHOP_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}\.myshopify\.com$")
 
@@ -46,55 +18,6 @@ _SHOP_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}\.myshopify\.com$")
 def is_shop_domain(value: str) -> bool:
     """True for a syntactically valid `name.myshopify.com` domain (lower case)."""
     return bool(_SHOP_RE.match(value))
-
-
-# Redis keys.
-def notification_channel(shop: str) -> str:
-    return f"notifications:{shop}"
-
-
-def recent_stream(shop: str) -> str:
-    return f"recent:{shop}"
-
-
-class WebhookEnvelope(BaseModel):
-    """One Shopify webhook delivery as ingest produced it."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    webhook_id: str
-    event_id: str | None = None
-    topic: str
-    shop: str
-    api_version: str | None = None
-    triggered_at: str | None = None
-    received_at: datetime
-    payload: dict[str, Any]
-
-
-def envelope_bytes(
-    *,
-    webhook_id: str,
-    topic: str,
-    shop: str,
-    payload: dict[str, Any],
-    event_id: str | None = None,
-    api_version: str | None = None,
-    triggered_at: str | None = None,
-) -> bytes:
-    """A `WebhookEnvelope` as the JSON bytes ingest and backfill produce, received now."""
-    return orjson.dumps(
-        {
-            "webhook_id": webhook_id,
-            "event_id": event_id,
-            "topic": topic,
-            "shop": shop,
-            "api_version": api_version,
-            "triggered_at": triggered_at,
-            "received_at": datetime.now(UTC),
-            "payload": payload,
-        }
-    )
 
 
 class ProductRef(BaseModel):

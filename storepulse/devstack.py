@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from storepulse.topics import ensure_topics
+from storepulse.kafka_topics import ensure_topics
 
 LOOPBACK = "127.0.0.1"
 

@@ -17,17 +17,13 @@ from datetime import UTC, datetime
 import redis.asyncio as redis
 from cryptography.fernet import Fernet, InvalidToken
 
+from storepulse import redis_keys
 from storepulse.redis_client import redis_client
 from storepulse.settings import Settings
 
 INSTALLED = "installed"
 UNINSTALLED = "uninstalled"
 UNKNOWN = "unknown"
-_INDEX = "shops"
-
-
-def _key(shop: str) -> str:
-    return f"shop:{shop}"
 
 
 def token_cipher(settings: Settings) -> Fernet:
@@ -61,7 +57,7 @@ class ShopRegistry:
         shop = Shop(domain, INSTALLED, datetime.now(UTC).isoformat(), scopes)
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.hset(
-                _key(domain),
+                redis_keys.shop_record(domain),
                 mapping={
                     "status": shop.status,
                     "installed_at": shop.installed_at,
@@ -69,27 +65,27 @@ class ShopRegistry:
                     "token": self._cipher.encrypt(access_token.encode()),
                 },
             )
-            pipe.sadd(_INDEX, domain)
+            pipe.sadd(redis_keys.SHOPS, domain)
             await pipe.execute()
         return shop
 
     async def mark_uninstalled(self, domain: str) -> None:
         """app/uninstalled: the token is dead, so drop it; the record stays until shop/redact."""
-        if await self._client.exists(_key(domain)):
+        if await self._client.exists(redis_keys.shop_record(domain)):
             async with self._client.pipeline(transaction=True) as pipe:
-                pipe.hset(_key(domain), "status", UNINSTALLED)
-                pipe.hdel(_key(domain), "token")
+                pipe.hset(redis_keys.shop_record(domain), "status", UNINSTALLED)
+                pipe.hdel(redis_keys.shop_record(domain), "token")
                 await pipe.execute()
 
     async def remove(self, domain: str) -> bool:
         async with self._client.pipeline(transaction=True) as pipe:
-            pipe.delete(_key(domain))
-            pipe.srem(_INDEX, domain)
+            pipe.delete(redis_keys.shop_record(domain))
+            pipe.srem(redis_keys.SHOPS, domain)
             deleted, _ = await pipe.execute()
         return bool(deleted)
 
     async def get(self, domain: str) -> Shop | None:
-        raw = await self._client.hgetall(_key(domain))
+        raw = await self._client.hgetall(redis_keys.shop_record(domain))
         if not raw:
             return None
         return Shop(
@@ -100,11 +96,11 @@ class ShopRegistry:
         )
 
     async def is_installed(self, domain: str) -> bool:
-        return await self._client.hget(_key(domain), "status") == INSTALLED.encode()
+        return await self._client.hget(redis_keys.shop_record(domain), "status") == INSTALLED.encode()
 
     async def access_token(self, domain: str) -> str | None:
         """The decrypted Admin API token of an installed shop, else None."""
-        token = await self._client.hget(_key(domain), "token")
+        token = await self._client.hget(redis_keys.shop_record(domain), "token")
         if token is None:
             return None
         try:
@@ -116,7 +112,7 @@ class ShopRegistry:
         await self._client.aclose()
 
     async def all(self) -> list[Shop]:
-        domains = sorted(d.decode() for d in await self._client.smembers(_INDEX))
+        domains = sorted(d.decode() for d in await self._client.smembers(redis_keys.SHOPS))
         shops = [await self.get(d) for d in domains]
         return [s for s in shops if s is not None]
 

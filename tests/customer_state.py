@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import redis.asyncio as redis
 
+from storepulse import redis_keys
 from storepulse.devstack import Stack
 
 
@@ -29,14 +30,14 @@ def redis_client(stack: Stack) -> redis.Redis:
 
 
 async def vips(client: redis.Redis, shop: str) -> dict[str, dict[str, Any]]:
-    raw = await client.hgetall(f"vips:{shop}")
+    raw = await client.hgetall(redis_keys.vips(shop))
     return {k.decode(): orjson.loads(v) for k, v in raw.items()}
 
 
 async def segments(client: redis.Redis, shop: str) -> dict[str, str]:
-    return {k.decode(): v.decode() for k, v in (await client.hgetall(f"segments:{shop}")).items()}
+    return {k.decode(): v.decode() for k, v in (await client.hgetall(redis_keys.segments(shop))).items()}
 
 
 async def data_requests(client: redis.Redis, shop: str) -> dict[str, dict[str, Any]]:
-    raw = await client.hgetall(f"data-requests:{shop}")
+    raw = await client.hgetall(redis_keys.data_requests(shop))
     return {k.decode(): orjson.loads(v) for k, v in raw.items()}

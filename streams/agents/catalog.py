@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import faust
 
-from storepulse.contracts import TOPIC_PRODUCTS
-from streams.runtime.context import Context, decode_envelope
-
-
-def product_key(shop: str, product_id: object) -> bytes:
-    """The `products` table key of a shop's product."""
-    return f"{shop}/{product_id}".encode()
+from shopify.topics import PRODUCTS_DELETE
+from storepulse.envelope import decode_envelope
+from storepulse.kafka_topics import TOPIC_PRODUCTS, item_key
+from streams.runtime.context import Context
 
 
 def register(ctx: Context) -> faust.GlobalTable:
@@ -27,8 +24,8 @@ def register(ctx: Context) -> faust.GlobalTable:
             if envelope is None:
                 continue
             product = envelope["payload"]
-            key = product_key(envelope.get("shop"), product.get("id"))
-            if envelope.get("topic") == "products/delete":
+            key = item_key(envelope["shop"], product.get("id"))
+            if envelope["topic"] == PRODUCTS_DELETE:
                 products.pop(key, None)
                 continue
             images = product.get("images") or []

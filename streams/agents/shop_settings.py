@@ -14,7 +14,8 @@ import faust
 import structlog
 from pydantic import ValidationError
 
-from storepulse.contracts import TOPIC_SHOP_SETTINGS, ShopSettings
+from storepulse.contracts import ShopSettings
+from storepulse.kafka_topics import TOPIC_SHOP_SETTINGS
 from streams.runtime.context import Context
 
 log = structlog.get_logger(__name__)

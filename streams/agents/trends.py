@@ -15,20 +15,20 @@ from typing import Any
 import faust
 from faust.types import EventT
 
+from shopify.topics import ORDERS_CREATE
 from storepulse.contracts import Notification
-from streams.agents.catalog import product_key
+from storepulse.kafka_topics import item_key, partition_of
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.domain.fields import parse_time
 from streams.domain.notifications import product_activity_notification
 from streams.domain.windows import record_purchase
 from streams.runtime.batches import State, fold_per_batch
 from streams.runtime.context import Context
-from streams.runtime.rekey import partition_of
 
 
 def product_purchases(envelope: dict[str, Any]) -> list[tuple[bytes, dict[str, Any]]]:
     """One (key, purchase) per distinct product of a new order, keyed `{shop}/{product_id}`."""
-    if envelope.get("topic") != "orders/create" or envelope["payload"].get("id") is None:
+    if envelope["topic"] != ORDERS_CREATE or envelope["payload"].get("id") is None:
         return []
     shop, order = envelope["shop"], envelope["payload"]
     at = parse_time(order.get("created_at")) or parse_time(envelope.get("received_at"))
@@ -45,7 +45,7 @@ def product_purchases(envelope: dict[str, Any]) -> list[tuple[bytes, dict[str, A
             "at": (at or datetime.now(UTC)).timestamp(),
             "title": item.get("title"),
         }
-    return [(product_key(shop, pid), purchase) for pid, purchase in purchases.items()]
+    return [(item_key(shop, pid), purchase) for pid, purchase in purchases.items()]
 
 
 class Purchases:
@@ -67,7 +67,7 @@ class Purchases:
 
 
 def purchases_in(event: EventT) -> list[tuple[bytes, dict[str, Any]]]:
-    return [(product_key(p["shop"], p["product_id"]), p) for p in event.value["purchases"]]
+    return [(item_key(p["shop"], p["product_id"]), p) for p in event.value["purchases"]]
 
 
 def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable) -> Purchases:

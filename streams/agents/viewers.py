@@ -12,8 +12,8 @@ import faust
 from faust.types import EventT
 from pydantic import ValidationError
 
-from storepulse.contracts import TOPIC_BEACONS, Beacon, Notification
-from streams.agents.catalog import product_key
+from storepulse.contracts import Beacon, Notification
+from storepulse.kafka_topics import TOPIC_BEACONS, item_key
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.domain.notifications import product_activity_notification
 from streams.domain.windows import VIEW_ANNOUNCE_EVERY_S, record_view
@@ -40,7 +40,7 @@ def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSetti
         beacon = page_view(event.value)
         if beacon is None or beacon.product_id is None:
             return []
-        return [(product_key(beacon.shop, beacon.product_id), beacon)]
+        return [(item_key(beacon.shop, beacon.product_id), beacon)]
 
     def on_view(state: State | None, beacon: Beacon, _: datetime) -> tuple[State | None, Notification | None]:
         rules = shop_settings.settings_for(beacon.shop)

@@ -12,23 +12,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from shopify.topics import ORDERS_DELETE, REFUNDS_CREATE, WHOLE_ORDER
+from storepulse.envelope import ORDERS_BACKFILL
 from streams.domain.fields import money, parse_time
 
-# Webhook topics whose payload is a whole order ("orders/backfill" is what the backfill produces).
-FULL_ORDER_TOPICS = frozenset(
-    {
-        "orders/create",
-        "orders/updated",
-        "orders/paid",
-        "orders/cancelled",
-        "orders/fulfilled",
-        "orders/partially_fulfilled",
-        "orders/edited",
-        "orders/backfill",
-    }
-)
-ORDER_DELETE = "orders/delete"
-REFUND_CREATE = "refunds/create"
+# Topics whose payload is a whole order: Shopify's, and what the backfill produces.
+FULL_ORDER_TOPICS = WHOLE_ORDER | {ORDERS_BACKFILL}
 # Fields of the state that are bookkeeping, not part of what the admin API shows.
 INTERNAL_FIELDS = ("orders",)
 
@@ -66,7 +55,7 @@ def owner_of(topic: str, payload: dict[str, Any]) -> str | None:
 
 
 def order_id_of(topic: str, payload: dict[str, Any]) -> str | None:
-    raw = payload.get("order_id") if topic == REFUND_CREATE else payload.get("id")
+    raw = payload.get("order_id") if topic == REFUNDS_CREATE else payload.get("id")
     return str(raw) if raw is not None else None
 
 
@@ -145,9 +134,9 @@ def apply_event(state: dict[str, Any], topic: str, payload: dict[str, Any]) -> b
     before = ledger.get(order_id)
     if topic in FULL_ORDER_TOPICS:
         after = _merge_order(before, payload)
-    elif topic == REFUND_CREATE:
+    elif topic == REFUNDS_CREATE:
         after = _merge_refund(before, payload)
-    elif topic == ORDER_DELETE:
+    elif topic == ORDERS_DELETE:
         after = None if before and before.get("d") else {"d": 1}
     else:
         return False

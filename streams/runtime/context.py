@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import faust
-import orjson
 import redis.asyncio as redis
-from faust.types import TransportT
 
 from storepulse.settings import Settings
+from streams.runtime.faust_seam import StreamsApp
 from streams.runtime.publisher import NotificationPublisher
-from streams.runtime.transport import LowLatencyTransport
-
-
-class StreamsApp(faust.App):
-    """faust.App with the low-latency consumer transport."""
-
-    fetch_wait_ms: int = 100
-
-    def _new_transport(self) -> TransportT:
-        return LowLatencyTransport(self.conf.broker_consumer, self)
 
 
 @dataclass
@@ -38,14 +26,3 @@ class Context:
     schema: faust.Schema
     # Keys notification ids so public ids do not reveal order ids.
     id_key: bytes
-
-
-def decode_envelope(value: bytes) -> dict[str, Any] | None:
-    """The webhook envelope ingest produced, or None for a record that is not one."""
-    try:
-        envelope = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("payload"), dict):
-        return None
-    return envelope

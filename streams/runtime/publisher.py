@@ -1,13 +1,15 @@
-"""Idempotent notification publishing: one Lua step does SET NX, XADD and PUBLISH."""
+"""Idempotent notification publishing (one Lua step does SET NX, XADD and PUBLISH), and withdrawal."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
 
+import orjson
 import redis.asyncio as redis
 
-from storepulse.contracts import Notification, notification_channel, recent_stream
+from storepulse.contracts import Notification
+from storepulse.redis_keys import notification_channel, notified, recent_stream
 
 # KEYS: dedupe marker, recent stream. ARGV: payload, ttl, maxlen, channel.
 # The channel message is the payload with the stream id spliced in as "event_id", so a
@@ -20,10 +22,6 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
 end
 return false
 """
-
-
-def dedupe_key(notification: Notification) -> str:
-    return f"notified:{notification.shop}:{notification.id}"
 
 
 class NotificationPublisher:
@@ -43,9 +41,21 @@ class NotificationPublisher:
             for n in notifications:
                 n.published_at = time.time() * 1000
                 await self._script(
-                    keys=[dedupe_key(n), recent_stream(n.shop)],
+                    keys=[notified(n.shop, n.id), recent_stream(n.shop)],
                     args=[n.model_dump_json(), self._ttl, self._maxlen, notification_channel(n.shop)],
                     client=pipe,
                 )
             results = await pipe.execute()
         return [r.decode() if isinstance(r, bytes) else r for r in results]
+
+    async def withdraw(self, shop: str, notification_ids: set[str]) -> int:
+        """Delete these notifications from the shop's replay stream; how many were there."""
+        stream = recent_stream(shop)
+        doomed = [
+            entry_id
+            for entry_id, fields in await self._client.xrange(stream)
+            if orjson.loads(fields[b"n"]).get("id") in notification_ids
+        ]
+        if doomed:
+            await self._client.xdel(stream, *doomed)
+        return len(doomed)

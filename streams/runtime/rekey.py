@@ -12,30 +12,8 @@ from typing import Any
 
 import faust
 import orjson
-from aiokafka.partitioner import murmur2
 
-# Kinds of internal records (the envelope's `topic`) next to Shopify's own topics.
-# payload {"owners": {order_id: customer_id}}, orders of one shop on one partition; a customer_id
-# None marks a guest order. One record per batch and partition, not one per order.
-ORDER_OWNERS = "streams/order-owners"
-FORGET_ORDER = "streams/forget-order"  # a redacted customer's order leaves the index
-REEVALUATE = "streams/reevaluate"  # time moved a customer's standing (VIP dropoff, recency)
-CUSTOMER_REDACT = "customers/redact"
-DATA_REQUEST = "customers/data_request"
-SHOP_REDACT = "shop/redact"
-
-
-def customer_key(shop: str, customer_id: str) -> bytes:
-    return f"{shop}/{customer_id}".encode()
-
-
-def order_key(shop: str, order_id: str) -> bytes:
-    return f"{shop}/{order_id}".encode()
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner (and so ingest) gives `key`."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+from storepulse.kafka_topics import partition_of
 
 
 async def forward(topic: faust.TopicT, key: bytes, envelope: dict[str, Any], **extra: Any) -> None:

@@ -23,6 +23,7 @@ import orjson
 from faust.web import Request, Response, View
 from pydantic import ValidationError, field_validator, model_validator
 
+from storepulse import redis_keys
 from storepulse.contracts import ShopSettings, is_shop_domain
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.domain import templates
@@ -142,7 +143,7 @@ def register(ctx: Context, shop_settings: ShopSettingsTable, customers: faust.Ta
         async def get(self, request: Request, shop: str) -> Response:
             vips = [
                 {"customer_id": cid.decode(), **orjson.loads(value)}
-                async for cid, value in redis.hscan_iter(f"vips:{shop}")
+                async for cid, value in redis.hscan_iter(redis_keys.vips(shop))
             ]
             vips.sort(key=lambda v: money(v.get("total_spent")), reverse=True)
             return self.json({"vips": vips})
@@ -150,5 +151,7 @@ def register(ctx: Context, shop_settings: ShopSettingsTable, customers: faust.Ta
     @app.page("/shops/{shop}/segments")
     class Segments(Admin):
         async def get(self, request: Request, shop: str) -> Response:
-            counts = Counter([segment.decode() async for _, segment in redis.hscan_iter(f"segments:{shop}")])
+            counts = Counter(
+                [segment.decode() async for _, segment in redis.hscan_iter(redis_keys.segments(shop))]
+            )
             return self.json({"segments": dict(counts), "customers": counts.total()})

@@ -14,11 +14,15 @@ import httpx
 import pytest
 import redis.asyncio as redis
 
-from ingest.backfill import backfill, cursor_key
+from ingest.backfill import backfill
 from ingest.producer import BrokerUnavailable, DurableProducer
 from loadtests.payloads import CATALOG, next_id, order, webhook
+from shopify.topics import ORDERS_CREATE
+from storepulse import redis_keys
 from storepulse.admin_api import AdminApi, Retryable
 from storepulse.devstack import Stack, service_argv
+from storepulse.envelope import ORDERS_BACKFILL
+from storepulse.kafka_topics import TOPIC_ORDERS
 from tests.conftest import SECRET, Services, signed_headers
 from tests.customer_state import eventually, redis_client, segments, vips
 from tests.fake_shopify import FakeShopify, bulk, customers, running_fake_shopify
@@ -154,7 +158,7 @@ async def seed_history(services: Services, fake: FakeShopify, shop: str) -> Hist
         "updated_at": last["updatedAt"],
         "total_price": "1.00",
     }
-    hook = webhook("orders/create", shop, live)
+    hook = webhook(ORDERS_CREATE, shop, live)
     async with httpx.AsyncClient(base_url=services.ingest_url) as http:
         assert (
             await http.post("/webhooks/shopify", content=hook.body, headers=signed_headers(hook))
@@ -203,22 +207,22 @@ async def test_backfill_imports_history_resumes_and_never_double_counts(
     fake.resolvers["orders"] = flaky
     with pytest.raises(Retryable):
         await run_backfill(services.stack, fake, client, shop, attempts=1)
-    saved = await client.hgetall(cursor_key(shop))
+    saved = await client.hgetall(redis_keys.backfill_state(shop))
     assert saved[b"done"] == b"4"
 
     fake.resolvers["orders"] = orders_resolver
     assert await run_backfill(services.stack, fake, client, shop) == len(h.orders) - 4
     first_of_second_run = fake.calls_to("orders")[-3]  # three pages: 2 + 2 + 1 orders
     assert first_of_second_run.arguments["after"] == saved[b"cursor"].decode()
-    assert not await client.exists(cursor_key(shop))
+    assert not await client.exists(redis_keys.backfill_state(shop))
     assert not fake.calls_to("bulkOperationRunQuery")  # 9 orders: under the threshold
     await assert_exact_metrics(client, shop, h)
 
 
 async def backfill_records(stack: Stack, shop: str) -> list[dict]:
     """Every `orders/backfill` record produced for `shop` so far."""
-    found = await consume(stack, "shopify.orders", key_prefix=f"{shop}/".encode(), count=100, timeout_ms=3000)
-    return [r for r in found if r["topic"] == "orders/backfill"]
+    found = await consume(stack, TOPIC_ORDERS, key_prefix=f"{shop}/".encode(), count=100, timeout_ms=3000)
+    return [r for r in found if r["topic"] == ORDERS_BACKFILL]
 
 
 async def test_large_shop_is_imported_by_a_bulk_operation_that_resumes_after_a_broker_outage(
@@ -231,14 +235,14 @@ async def test_large_shop_is_imported_by_a_bulk_operation_that_resumes_after_a_b
         await run_backfill(services.stack, fake, client, shop, bulk_threshold=5, broker_fails_after=4)
     (operation,) = bulk.operations(fake, shop)
     assert operation["status"] == "COMPLETED"
-    saved = await client.hgetall(cursor_key(shop))
+    saved = await client.hgetall(redis_keys.backfill_state(shop))
     assert saved == {b"operation": operation["id"].encode(), b"done": b"4"}
 
     # The next run downloads the same operation's file again and produces only the rest.
     assert await run_backfill(services.stack, fake, client, shop, bulk_threshold=5) == len(h.orders) - 4
     assert len(bulk.operations(fake, shop)) == 1
     assert not fake.calls_to("orders")  # never paged
-    assert not await client.exists(cursor_key(shop))
+    assert not await client.exists(redis_keys.backfill_state(shop))
     downloads = bulk.bulk_state(fake, shop)["downloads"]
     assert len(downloads) == 2
     assert all("x-shopify-access-token" not in headers for headers in downloads)

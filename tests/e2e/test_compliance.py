@@ -7,7 +7,8 @@ import orjson
 import pytest
 
 from loadtests.payloads import CATALOG, next_id, order, webhook
-from storepulse.contracts import recent_stream
+from shopify.topics import CUSTOMERS_DATA_REQUEST, CUSTOMERS_REDACT, ORDERS_CREATE, SHOP_REDACT
+from storepulse.redis_keys import recent_stream
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 from tests.conftest import Services, signed_headers
@@ -32,7 +33,7 @@ async def deliver(services: Services, topic: str, shop: str, payload: dict) -> N
 async def buy(services: Services, client, shop: str, customer_id: int, times: int) -> list[dict]:
     orders = [order(customer_id=customer_id, product=CATALOG[1]) for _ in range(times)]
     for o in orders:
-        await deliver(services, "orders/create", shop, o)
+        await deliver(services, ORDERS_CREATE, shop, o)
     return orders
 
 
@@ -51,9 +52,9 @@ async def data_request(
         "data_request": {"id": request_id},
     }
     if past_ingest:
-        await produce(services.stack, [("customers/data_request", shop, payload)])
+        await produce(services.stack, [(CUSTOMERS_DATA_REQUEST, shop, payload)])
     else:
-        await deliver(services, "customers/data_request", shop, payload)
+        await deliver(services, CUSTOMERS_DATA_REQUEST, shop, payload)
 
     async def recorded() -> dict | None:
         return (await data_requests(client, shop)).get(f"{customer_id}:{request_id}")
@@ -77,7 +78,7 @@ async def test_customers_redact_removes_metrics_and_their_notifications(
         "customer": {"id": gone, "email": "buyer@example.com", "phone": "+1-555-0100"},
         "orders_to_redact": [o["id"] for o in redacted],
     }
-    await deliver(services, "customers/redact", shop, payload)
+    await deliver(services, CUSTOMERS_REDACT, shop, payload)
 
     async def redacted_everywhere() -> bool:
         return (
@@ -129,7 +130,7 @@ async def test_shop_redact_removes_everything_held_for_the_shop(
 
     await eventually(settled)
     await data_request(services, client, shop, c)
-    await deliver(services, "shop/redact", shop, {"shop_id": 1, "shop_domain": shop})
+    await deliver(services, SHOP_REDACT, shop, {"shop_id": 1, "shop_domain": shop})
 
     async def all_gone() -> bool:
         return not [k async for k in client.scan_iter(match=f"*{shop}*") if other_shop.encode() not in k]

@@ -10,8 +10,9 @@ import orjson
 import pytest
 
 from loadtests.payloads import next_id
-from storepulse.contracts import notification_channel
+from shopify.topics import ORDERS_CREATE
 from storepulse.devstack import Stack, wait_ready
+from storepulse.redis_keys import notification_channel
 from tests.conftest import worker_env
 from tests.customer_state import eventually, redis_client, vips
 from tests.kafka_io import produce
@@ -84,7 +85,7 @@ async def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
                 published += 1
 
     counter = asyncio.create_task(count_published())
-    await produce(stack, [("orders/create", shop, o) for o in orders])
+    await produce(stack, [(ORDERS_CREATE, shop, o) for o in orders])
     env = worker_env()  # the restart reuses the app id: same group, same changelogs
     first = stack.start_service("worker", extra_env=env, name="worker-crash-1")
     try:

@@ -6,6 +6,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from loadtests.payloads import CATALOG, next_id, order
+from shopify.topics import (
+    CUSTOMERS_DATA_REQUEST,
+    ORDERS_CANCELLED,
+    ORDERS_CREATE,
+    ORDERS_DELETE,
+    ORDERS_UPDATED,
+    REFUNDS_CREATE,
+)
+from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES
 from tests.conftest import Services
 from tests.customer_state import data_requests, eventually, redis_client, segments, vips
 from tests.kafka_io import consume, produce
@@ -38,7 +47,7 @@ def refund(o: dict, amount: str) -> dict:
 async def request_data(services: Services, client, shop: str, customer_id: int) -> dict:
     """customers/data_request, and the record the worker keeps for the merchant."""
     payload = {"customer": {"id": customer_id}, "data_request": {"id": next_id()}}
-    await produce(services.stack, [("customers/data_request", shop, payload)])
+    await produce(services.stack, [(CUSTOMERS_DATA_REQUEST, shop, payload)])
     field = f"{customer_id}:{payload['data_request']['id']}"
     return await eventually(lambda: _field(client, shop, field))
 
@@ -56,16 +65,16 @@ async def test_metrics_are_exact_through_updates_cancels_refunds_and_deletes(
     await produce(
         services.stack,
         [
-            ("orders/create", shop, a),
-            ("orders/create", shop, a),  # a duplicate delivery
-            ("orders/updated", shop, edited(b, minutes=30, total_price="25.50")),
-            ("orders/create", shop, b),  # older than the update already applied
-            ("orders/create", shop, x),
-            ("orders/cancelled", shop, edited(x, minutes=5, cancelled_at=datetime.now(UTC).isoformat())),
-            ("orders/create", shop, e),
-            ("orders/create", shop, d),
-            ("refunds/create", shop, refund(a, "3.00")),  # keyed by order: reaches c via the index
-            ("orders/delete", shop, {"id": d["id"]}),  # likewise
+            (ORDERS_CREATE, shop, a),
+            (ORDERS_CREATE, shop, a),  # a duplicate delivery
+            (ORDERS_UPDATED, shop, edited(b, minutes=30, total_price="25.50")),
+            (ORDERS_CREATE, shop, b),  # older than the update already applied
+            (ORDERS_CREATE, shop, x),
+            (ORDERS_CANCELLED, shop, edited(x, minutes=5, cancelled_at=datetime.now(UTC).isoformat())),
+            (ORDERS_CREATE, shop, e),
+            (ORDERS_CREATE, shop, d),
+            (REFUNDS_CREATE, shop, refund(a, "3.00")),  # keyed by order: reaches c via the index
+            (ORDERS_DELETE, shop, {"id": d["id"]}),  # likewise
         ],
     )
     vip = await eventually(lambda: _vip(client, shop, c, orders_count=3, net_spent="37.00"))
@@ -87,8 +96,8 @@ async def test_refund_before_its_order_is_counted_once_the_order_arrives(
     c = next_id()
     first, second, third = (placed(c, "100.00") for _ in range(3))
     early = refund(third, "40.00")
-    await produce(services.stack, [("refunds/create", shop, early)])
-    await produce(services.stack, [("orders/create", shop, o) for o in (first, second, third)])
+    await produce(services.stack, [(REFUNDS_CREATE, shop, early)])
+    await produce(services.stack, [(ORDERS_CREATE, shop, o) for o in (first, second, third)])
     vip = await eventually(lambda: _vip(client, shop, c, net_spent="260.00"))
     assert vip == {"tier": "VIP", "orders_count": 3, "total_spent": "300.00", "net_spent": "260.00"}
 
@@ -101,13 +110,13 @@ async def _vip(client, shop: str, customer_id: int, **expect) -> dict | None:
 async def test_tier_changes_are_events_and_read_models(services: Services, client, shop: str) -> None:
     c, other = next_id(), next_id()
     orders = [placed(c, "30.00") for _ in range(3)]
-    await produce(services.stack, [("orders/create", shop, o) for o in [*orders, placed(other, "5.00")]])
+    await produce(services.stack, [(ORDERS_CREATE, shop, o) for o in [*orders, placed(other, "5.00")]])
     await eventually(lambda: _vip(client, shop, c, orders_count=3))
     assert (await segments(client, shop)) == {str(c): "potential loyalist", str(other): "new customers"}
     cancelled = edited(orders[0], minutes=1, cancelled_at=datetime.now(UTC).isoformat())
-    await produce(services.stack, [("orders/cancelled", shop, cancelled)])
+    await produce(services.stack, [(ORDERS_CANCELLED, shop, cancelled)])
     await eventually(lambda: _not_vip(client, shop, c))
-    changes = await consume(services.stack, "customer.changes", key_prefix=f"{shop}/".encode(), count=2)
+    changes = await consume(services.stack, TOPIC_CUSTOMER_CHANGES, key_prefix=f"{shop}/".encode(), count=2)
     assert [(ch["customer_id"], ch["tier_from"], ch["tier_to"]) for ch in changes] == [
         (str(c), None, "VIP"),
         (str(c), "VIP", None),
@@ -123,8 +132,8 @@ async def test_vip_drops_off_after_a_year_without_purchase(services: Services, c
     c = next_id()
     # The last order turns 365 days old a few seconds from now: VIP first, then the timer drops it.
     orders = [placed(c, "10.00", ago=timedelta(days=365) - timedelta(seconds=4)) for _ in range(3)]
-    await produce(services.stack, [("orders/create", shop, o) for o in orders])
+    await produce(services.stack, [(ORDERS_CREATE, shop, o) for o in orders])
     await eventually(lambda: _vip(client, shop, c, orders_count=3))
     await eventually(lambda: _not_vip(client, shop, c), timeout=30)
-    changes = await consume(services.stack, "customer.changes", key_prefix=f"{shop}/".encode(), count=2)
+    changes = await consume(services.stack, TOPIC_CUSTOMER_CHANGES, key_prefix=f"{shop}/".encode(), count=2)
     assert [ch["tier_to"] for ch in changes] == ["VIP", None]

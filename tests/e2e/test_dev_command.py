@@ -8,6 +8,7 @@ import uuid
 import httpx
 
 from loadtests.payloads import order, webhook
+from shopify.topics import ORDERS_CREATE
 from tests.dev_launcher import DevLauncher
 from tests.sse import listening
 
@@ -22,7 +23,7 @@ async def _first_notification(port: int, shop: str):
 async def _any_shop_round_trip(ingest_port: int, push_port: int) -> float:
     """A signed order for a shop nobody registered reaches that shop's SSE client."""
     shop = f"any-{uuid.uuid4().hex[:8]}.myshopify.com"
-    hook = webhook("orders/create", shop, order())
+    hook = webhook(ORDERS_CREATE, shop, order())
     async with listening(f"http://127.0.0.1:{push_port}/sse/{shop}") as sse:
         started = time.monotonic()
         async with httpx.AsyncClient() as client:

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from loadtests.payloads import CATALOG, next_id, order, webhook
+from shopify.topics import ORDERS_CREATE, ORDERS_UPDATED
 from tests.conftest import Services, signed_headers
 from tests.customer_state import eventually, redis_client, vips
 from tests.sse import listening
@@ -29,7 +30,7 @@ async def test_the_same_webhook_delivered_2_or_10_times_counts_and_shows_once(
     services: Services, client, shop: str
 ) -> None:
     c = next_id()
-    hooks = [webhook("orders/create", shop, order(customer_id=c, product=CATALOG[2])) for _ in range(3)]
+    hooks = [webhook(ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[2])) for _ in range(3)]
     async with (
         listening(f"{services.push_url}/sse/{shop}") as sse,
         httpx.AsyncClient(base_url=services.ingest_url) as http,
@@ -58,11 +59,11 @@ async def test_an_older_orders_updated_does_not_regress_state(services: Services
     older = orders[0] | {"total_price": "1.00", "updated_at": (edited_at - timedelta(minutes=5)).isoformat()}
     async with httpx.AsyncClient(base_url=services.ingest_url) as http:
         for o in orders:
-            await post(http, webhook("orders/create", shop, o))
-        await post(http, webhook("orders/updated", shop, newer))
-        await post(http, webhook("orders/updated", shop, older))
+            await post(http, webhook(ORDERS_CREATE, shop, o))
+        await post(http, webhook(ORDERS_UPDATED, shop, newer))
+        await post(http, webhook(ORDERS_UPDATED, shop, older))
         # A marker after both updates: once it counts, both updates were processed (same partition).
-        await post(http, webhook("orders/create", shop, order(customer_id=c, product=CATALOG[0])))
+        await post(http, webhook(ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0])))
 
     async def settled() -> dict | None:
         vip = (await vips(client, shop)).get(str(c))

@@ -6,12 +6,13 @@ import httpx
 import orjson
 
 from loadtests.payloads import order, webhook
+from shopify.topics import ORDERS_CREATE
 from tests.conftest import SECRET, Services, new_shop_domain
 
 
 async def test_logs_correlate_by_webhook_id_and_hold_no_secrets(services: Services, shop: str) -> None:
-    refused = webhook("orders/create", shop, order())
-    dropped = webhook("orders/create", new_shop_domain(), order())  # a shop that never installed us
+    refused = webhook(ORDERS_CREATE, shop, order())
+    dropped = webhook(ORDERS_CREATE, new_shop_domain(), order())  # a shop that never installed us
     async with httpx.AsyncClient(base_url=services.ingest_url) as client:
         bad = await client.post("/webhooks/shopify", content=refused.body, headers=refused.headers(b"wrong"))
         ok = await client.post("/webhooks/shopify", content=dropped.body, headers=dropped.headers(SECRET))

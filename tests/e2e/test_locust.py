@@ -17,6 +17,7 @@ from typing import get_args
 import httpx
 
 from loadtests.payloads import BEACON_MIX, beacon, order, webhook
+from shopify.topics import ORDERS_CREATE
 from storepulse.contracts import Beacon, BeaconType
 from tests.conftest import Services, signed_headers
 
@@ -60,7 +61,7 @@ def test_sse_user_reports_publish_to_receive_latency(services: Services, shop: s
         time.sleep(0.5)
         with httpx.Client(base_url=services.ingest_url) as client:
             for _ in range(ORDERS):
-                hook = webhook("orders/create", shop, order())
+                hook = webhook(ORDERS_CREATE, shop, order())
                 answer = client.post("/webhooks/shopify", content=hook.body, headers=signed_headers(hook))
                 assert answer.status_code == 200
         assert locust.wait(40) == 0  # locust exits non-zero when any request failed

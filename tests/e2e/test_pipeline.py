@@ -7,6 +7,7 @@ import httpx
 import orjson
 
 from loadtests.payloads import CATALOG, order, product, webhook
+from shopify.topics import ORDERS_CREATE, PRODUCTS_CREATE
 from tests.conftest import OLD_SECRET, Services, signed_headers
 from tests.sse import listening
 
@@ -27,10 +28,10 @@ async def post(services: Services, hook, headers) -> httpx.Response:
 
 
 async def test_signed_order_reaches_the_storefront(services: Services, shop: str) -> None:
-    catalog_hook = webhook("products/create", shop, product(CATALOG[0]))
+    catalog_hook = webhook(PRODUCTS_CREATE, shop, product(CATALOG[0]))
     assert (await post(services, catalog_hook, signed_headers(catalog_hook))).status_code == 200
     o = order(product=CATALOG[0])
-    hook = webhook("orders/create", shop, o)
+    hook = webhook(ORDERS_CREATE, shop, o)
     async with listening(f"{services.push_url}/sse/{shop}") as sse:
         sent = time.monotonic()
         answer = await post(services, hook, signed_headers(hook))
@@ -59,14 +60,14 @@ async def test_signed_order_reaches_the_storefront(services: Services, shop: str
 
 
 async def test_old_secret_still_accepted_during_rotation(services: Services, shop: str) -> None:
-    hook = webhook("orders/create", shop, order())
+    hook = webhook(ORDERS_CREATE, shop, order())
     assert (await post(services, hook, hook.headers(OLD_SECRET))).status_code == 200
 
 
 async def test_unsigned_or_badly_signed_webhooks_are_refused_and_produce_nothing(
     services: Services, shop: str
 ) -> None:
-    hook = webhook("orders/create", shop, order())
+    hook = webhook(ORDERS_CREATE, shop, order())
     bad = signed_headers(hook, b"wrong-secret")
     unsigned = {k: v for k, v in signed_headers(hook).items() if k != "X-Shopify-Hmac-Sha256"}
     async with listening(f"{services.push_url}/sse/{shop}") as sse:
@@ -74,7 +75,7 @@ async def test_unsigned_or_badly_signed_webhooks_are_refused_and_produce_nothing
         assert (await post(services, hook, unsigned)).status_code == 401
         # A good webhook sent afterwards proves the pipeline was live while the bad ones
         # were refused: it must be the only event to arrive.
-        good = webhook("orders/create", shop, order())
+        good = webhook(ORDERS_CREATE, shop, order())
         assert (await post(services, good, signed_headers(good))).status_code == 200
         await sse.wait_for(1, timeout=10)
         await asyncio.sleep(0.5)  # room for any event that should not exist

@@ -14,8 +14,11 @@ import redis.asyncio as redis
 from aiokafka import AIOKafkaProducer
 
 from loadtests.payloads import CATALOG, order, webhook
-from storepulse.contracts import TOPIC_BEACONS, TOPIC_SHOP_SETTINGS, Beacon
+from shopify.topics import ORDERS_CREATE
+from storepulse import redis_keys
+from storepulse.contracts import Beacon
 from storepulse.devstack import Stack
+from storepulse.kafka_topics import TOPIC_BEACONS, TOPIC_SHOP_SETTINGS
 from tests.conftest import ADMIN_TOKEN, Services, signed_headers
 from tests.e2e.test_pipeline import post
 from tests.sse import SSEClient, listening
@@ -30,7 +33,7 @@ async def put_settings(services: Services, shop: str, **rules: Any) -> httpx.Res
 
 
 async def buy(services: Services, shop: str, payload: dict[str, Any]) -> None:
-    hook = webhook("orders/create", shop, payload)
+    hook = webhook(ORDERS_CREATE, shop, payload)
     assert (await post(services, hook, signed_headers(hook))).status_code == 200
 
 
@@ -213,8 +216,10 @@ async def test_admin_api_reads_customer_metrics_vips_and_segments(services: Serv
     client = redis.Redis.from_url(services.stack.env["REDIS_URL"])
     vip = {"tier": "VIP", "orders_count": 3, "total_spent": "90.00", "net_spent": "90.00"}
     big = {**vip, "orders_count": 9, "total_spent": "900.00"}
-    await client.hset(f"vips:{shop}", mapping={"11": orjson.dumps(vip), "12": orjson.dumps(big)})
-    await client.hset(f"segments:{shop}", mapping={"11": "Champions", "12": "Champions", "13": "At Risk"})
+    await client.hset(redis_keys.vips(shop), mapping={"11": orjson.dumps(vip), "12": orjson.dumps(big)})
+    await client.hset(
+        redis_keys.segments(shop), mapping={"11": "Champions", "12": "Champions", "13": "At Risk"}
+    )
     await client.aclose()
     async with httpx.AsyncClient(base_url=services.worker_url, headers=AUTH) as http:
         for _ in range(200):  # until the worker has counted the order

@@ -12,6 +12,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from loadtests.payloads import order, webhook
+from shopify.topics import ORDERS_CREATE
 from storepulse.devstack import Child, Stack, free_port
 from tests.conftest import Services, signed_headers
 from tests.e2e.test_pipeline import post
@@ -79,7 +80,7 @@ async def test_toast_appears_within_a_second_of_a_signed_webhook(
     await publish(services.stack.env["REDIS_URL"], [note(shop, 0)])
     await page.goto(demo(push, shop, gap_ms=0))
     await wait_toasts(page, 1)
-    hook = webhook("orders/create", shop, order())
+    hook = webhook(ORDERS_CREATE, shop, order())
     sent = time.monotonic()
     assert (await post(services, hook, signed_headers(hook))).status_code == 200
     toast = page.locator(".sp-toast.sp-purchase").nth(1)

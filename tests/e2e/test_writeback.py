@@ -5,7 +5,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from loadtests.payloads import CATALOG, next_id, order
+from shopify.topics import ORDERS_CREATE
 from storepulse.devstack import Child, Stack, wait_ready
+from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES_DLQ
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 from tests.conftest import worker_env
@@ -55,7 +57,7 @@ async def test_new_vips_are_tagged_on_shopify_within_the_cost_limit(
     await produce(
         stack,
         [
-            ("orders/create", shop, order(customer_id=c, product=CATALOG[0]))
+            (ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0]))
             for c in customers
             for _ in range(3)
         ],
@@ -76,11 +78,9 @@ async def test_an_uninstalled_shop_sends_its_changes_to_the_dead_letter_topic(
 ) -> None:
     await registry.mark_uninstalled(shop)  # its token died with the uninstall
     c = next_id()
-    await produce(
-        stack, [("orders/create", shop, order(customer_id=c, product=CATALOG[0])) for _ in range(3)]
-    )
+    await produce(stack, [(ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0])) for _ in range(3)])
     dead = await consume(
-        stack, "customer.changes.dlq", key_prefix=f"{shop}/".encode(), count=1, timeout_ms=30000
+        stack, TOPIC_CUSTOMER_CHANGES_DLQ, key_prefix=f"{shop}/".encode(), count=1, timeout_ms=30000
     )
     assert dead  # at-least-once: a re-delivered change may be dead-lettered twice, never differently
     assert all(d["customer_id"] == str(c) and d["tags_add"] == ["VIP"] for d in dead)

@@ -9,8 +9,8 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from storepulse.contracts import TOPIC_BEACONS
 from storepulse.devstack import Stack, wait_ready
+from storepulse.kafka_topics import TOPIC_BEACONS
 from storepulse.settings import Settings
 from tests.conftest import Services
 

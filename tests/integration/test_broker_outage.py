@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from loadtests.payloads import order, webhook
-from storepulse.contracts import TOPIC_ORDERS
+from shopify.topics import ORDERS_CREATE
 from storepulse.devstack import Child, Stack, start_broker
-from storepulse.topics import ensure_topics
+from storepulse.kafka_topics import TOPIC_ORDERS, ensure_topics
 from tests.ingest_harness import envelopes, in_process_ingest, ingest_settings, post, read_records
 
 # Shopify gives up on an answer after 5 s: a 503 must come sooner than that.
@@ -70,7 +70,7 @@ async def stream(ingest: httpx.AsyncClient, shop: str, stop: asyncio.Event, send
 
     async def sender() -> None:
         while not stop.is_set():
-            hook = webhook("orders/create", shop, order())
+            hook = webhook(ORDERS_CREATE, shop, order())
             started = time.monotonic()
             outcomes.status[hook.webhook_id] = await post(ingest, hook)
             outcomes.slowest_s = max(outcomes.slowest_s, time.monotonic() - started)
@@ -104,7 +104,7 @@ async def test_killed_broker_means_503_in_time_and_recovery_after_restart(
     restarted_at = time.monotonic()
 
     async def accepting() -> bool:
-        return await post(ingest, webhook("orders/create", shop, order())) == 200
+        return await post(ingest, webhook(ORDERS_CREATE, shop, order())) == 200
 
     await wait_until(accepting, 30)
     recovered_s = time.monotonic() - restarted_at
@@ -122,7 +122,7 @@ async def test_killed_broker_means_503_in_time_and_recovery_after_restart(
     assert (await ingest.get("/ready")).status_code == 200
 
     # After the restart every webhook is accepted, and each one that got 200 is there once.
-    after = [webhook("orders/create", shop, order()) for _ in range(50)]
+    after = [webhook(ORDERS_CREATE, shop, order()) for _ in range(50)]
     assert [await post(ingest, hook) for hook in after] == [200] * 50
     want = {h.webhook_id for h in after}
     records = await read_records(broker.bootstrap, [TOPIC_ORDERS], lambda rs: want <= set(copies(rs, shop)))

@@ -11,11 +11,23 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from ingest.routing import ROUTES
 from loadtests.payloads import CATALOG, Webhook, order, product, webhook
-from storepulse.contracts import TOPIC_CUSTOMERS, TOPIC_ORDERS, TOPIC_PRODUCTS, TOPIC_SHOP
+from shopify.topics import (
+    APP_UNINSTALLED,
+    CUSTOMERS_CREATE,
+    CUSTOMERS_DELETE,
+    CUSTOMERS_REDACT,
+    CUSTOMERS_UPDATE,
+    ORDERS_CREATE,
+    ORDERS_DELETE,
+    ORDERS_PAID,
+    PRODUCTS_UPDATE,
+    REFUNDS_CREATE,
+    SHOP_REDACT,
+)
 from storepulse.devstack import Stack
+from storepulse.kafka_topics import TOPIC_CUSTOMERS, TOPIC_ORDERS, TOPIC_PRODUCTS, TOPIC_SHOP, partition_of
 from storepulse.settings import Settings
 from storepulse.shops import open_registry
-from streams.runtime.rekey import partition_of
 from tests.conftest import OLD_SECRET, SECRET, new_shop_domain
 from tests.ingest_harness import (
     REJECTED,
@@ -45,13 +57,13 @@ def bootstrap(stack: Stack) -> str:
 
 def payload_for(topic: str) -> dict[str, Any]:
     """A payload shaped like Shopify's for `topic` (the fields keys are made of are real)."""
-    if topic == "orders/delete":
+    if topic == ORDERS_DELETE:
         return {"id": 450789469}
     if topic.startswith("orders/"):
         return order()
-    if topic == "refunds/create":
+    if topic == REFUNDS_CREATE:
         return {"id": 509562969, "order_id": 450789469, "refund_line_items": []}
-    if topic in ("customers/create", "customers/update", "customers/delete"):
+    if topic in (CUSTOMERS_CREATE, CUSTOMERS_UPDATE, CUSTOMERS_DELETE):
         return {"id": 706405506, "first_name": "Maya", "email": "buyer@example.com"}
     if topic.startswith("products/"):
         return product(CATALOG[0])
@@ -62,7 +74,7 @@ async def test_every_topic_lands_in_its_kafka_topic_with_its_key(
     ingest: httpx.AsyncClient, stack: Stack, shop: str
 ) -> None:
     # app/uninstalled last: it ends the installation, and later webhooks would be dropped.
-    topics = sorted(ROUTES, key=lambda t: t == "app/uninstalled")
+    topics = sorted(ROUTES, key=lambda t: t == APP_UNINSTALLED)
     hooks = {t: webhook(t, shop, payload_for(t)) for t in topics}
     for hook in hooks.values():
         assert await post(ingest, hook) == 200, hook.topic
@@ -70,16 +82,16 @@ async def test_every_topic_lands_in_its_kafka_topic_with_its_key(
     got = {orjson.loads(r.value)["topic"]: r for r in records if orjson.loads(r.value)["shop"] == shop}
     assert set(got) == set(hooks)
 
-    customer_id = orjson.loads(hooks["orders/create"].body)["customer"]["id"]
+    customer_id = orjson.loads(hooks[ORDERS_CREATE].body)["customer"]["id"]
     expected = {
-        "orders/create": (TOPIC_ORDERS, f"{shop}/{customer_id}"),
-        "orders/delete": (TOPIC_ORDERS, f"{shop}/450789469"),
-        "refunds/create": (TOPIC_ORDERS, f"{shop}/450789469"),
-        "customers/update": (TOPIC_CUSTOMERS, f"{shop}/706405506"),
-        "products/update": (TOPIC_PRODUCTS, f"{shop}/{CATALOG[0][0]}"),
-        "app/uninstalled": (TOPIC_SHOP, shop),
-        "customers/redact": (TOPIC_SHOP, shop),
-        "shop/redact": (TOPIC_SHOP, shop),
+        ORDERS_CREATE: (TOPIC_ORDERS, f"{shop}/{customer_id}"),
+        ORDERS_DELETE: (TOPIC_ORDERS, f"{shop}/450789469"),
+        REFUNDS_CREATE: (TOPIC_ORDERS, f"{shop}/450789469"),
+        CUSTOMERS_UPDATE: (TOPIC_CUSTOMERS, f"{shop}/706405506"),
+        PRODUCTS_UPDATE: (TOPIC_PRODUCTS, f"{shop}/{CATALOG[0][0]}"),
+        APP_UNINSTALLED: (TOPIC_SHOP, shop),
+        CUSTOMERS_REDACT: (TOPIC_SHOP, shop),
+        SHOP_REDACT: (TOPIC_SHOP, shop),
     }
     for topic, (kafka_topic, key) in expected.items():
         assert (got[topic].topic, got[topic].key.decode()) == (kafka_topic, key), topic
@@ -93,7 +105,7 @@ async def test_every_topic_lands_in_its_kafka_topic_with_its_key(
 async def test_lower_case_headers_and_the_old_secret_are_accepted(
     ingest: httpx.AsyncClient, shop: str
 ) -> None:
-    hook = webhook("orders/create", shop, order())
+    hook = webhook(ORDERS_CREATE, shop, order())
     lower = {k.lower(): v for k, v in hook.headers(OLD_SECRET).items()}
     assert (await ingest.post(WEBHOOKS, content=hook.body, headers=lower)).status_code == 200
 
@@ -113,25 +125,25 @@ async def test_webhooks_of_unknown_and_uninstalled_shops_are_dropped_with_200(
 ) -> None:
     stranger = new_shop_domain()
     before = await metric(ingest, DROPPED, {"reason": "unknown_shop"})
-    assert await post(ingest, webhook("orders/create", stranger, order())) == 200
+    assert await post(ingest, webhook(ORDERS_CREATE, stranger, order())) == 200
     assert await metric(ingest, DROPPED, {"reason": "unknown_shop"}) == before + 1
 
-    uninstalled = webhook("app/uninstalled", shop, payload_for("app/uninstalled"))
+    uninstalled = webhook(APP_UNINSTALLED, shop, payload_for(APP_UNINSTALLED))
     assert await post(ingest, uninstalled) == 200
     registry = open_registry(Settings(REDIS_URL=stack.env["REDIS_URL"], SHOPIFY_API_SECRET=SECRET.decode()))
     assert (await registry.get(shop)).status == "uninstalled"
     assert await registry.access_token(shop) is None
     await registry.aclose()
 
-    late_order = webhook("orders/create", shop, order())
-    redact = webhook("shop/redact", shop, payload_for("shop/redact"))
+    late_order = webhook(ORDERS_CREATE, shop, order())
+    redact = webhook(SHOP_REDACT, shop, payload_for(SHOP_REDACT))
     before = await metric(ingest, DROPPED, {"reason": "uninstalled_shop"})
     assert await post(ingest, late_order) == 200
     assert await metric(ingest, DROPPED, {"reason": "uninstalled_shop"}) == before + 1
     # Compliance topics keep coming after an uninstall (shop/redact 48 h later): still taken.
     assert await post(ingest, redact) == 200
     records = await read_records(
-        bootstrap(stack), ALL, lambda rs: any(e["topic"] == "shop/redact" for e in envelopes(rs, shop))
+        bootstrap(stack), ALL, lambda rs: any(e["topic"] == SHOP_REDACT for e in envelopes(rs, shop))
     )
     ids = {e["webhook_id"] for e in envelopes(records, shop)} | {
         e["webhook_id"] for e in envelopes(records, stranger)
@@ -146,11 +158,11 @@ def _without(headers: dict[str, str], name: str) -> dict[str, str]:
 
 def bad_requests(shop: str) -> Iterator[tuple[str, int, str, dict[str, str], bytes]]:
     """(case, expected status, reason, headers, body) for each kind of bad input."""
-    hook = webhook("orders/create", shop, order())
+    hook = webhook(ORDERS_CREATE, shop, order())
     good = hook.headers(SECRET)
     yield "no signature", 401, "bad_signature", _without(good, "X-Shopify-Hmac-Sha256"), hook.body
     yield "wrong secret", 401, "bad_signature", hook.headers(b"wrong"), hook.body
-    redact = webhook("customers/redact", shop, payload_for("customers/redact"))
+    redact = webhook(CUSTOMERS_REDACT, shop, payload_for(CUSTOMERS_REDACT))
     yield "compliance, wrong secret", 401, "bad_signature", redact.headers(b"wrong"), redact.body
     yield "no topic", 400, "missing_header", _without(good, "X-Shopify-Topic"), hook.body
     yield "no webhook id", 400, "missing_header", _without(good, "X-Shopify-Webhook-Id"), hook.body
@@ -158,7 +170,7 @@ def bad_requests(shop: str) -> Iterator[tuple[str, int, str, dict[str, str], byt
     evil = {**good, "X-Shopify-Shop-Domain": "evil.example.com"}
     yield "foreign shop domain", 400, "bad_shop_domain", evil, hook.body
     for body in (b"{not json", b"[1, 2]", b"\xff\xfe"):
-        signed = Webhook("orders/create", shop, body, str(uuid.uuid4()), str(uuid.uuid4()))
+        signed = Webhook(ORDERS_CREATE, shop, body, str(uuid.uuid4()), str(uuid.uuid4()))
         yield f"signed but invalid JSON {body!r}", 400, "bad_json", signed.headers(SECRET), body
 
 
@@ -172,7 +184,7 @@ async def test_bad_input_is_refused_and_counted(ingest: httpx.AsyncClient, shop:
 
 
 async def test_oversized_body_is_refused_without_reading_it_all(ingest: httpx.AsyncClient, shop: str) -> None:
-    hook = webhook("orders/create", shop, order())
+    hook = webhook(ORDERS_CREATE, shop, order())
     headers = _without(hook.headers(SECRET), "Content-Length")
     pulled = 0
 
@@ -198,15 +210,15 @@ async def test_wrong_method_is_405_and_counted(ingest: httpx.AsyncClient) -> Non
 
 async def test_metrics_count_what_happened(ingest: httpx.AsyncClient, shop: str) -> None:
     received = await metric(ingest, "storepulse_ingest_webhooks_received_total")
-    accepted = await metric(ingest, "storepulse_ingest_webhooks_accepted_total", {"topic": "orders/paid"})
+    accepted = await metric(ingest, "storepulse_ingest_webhooks_accepted_total", {"topic": ORDERS_PAID})
     duplicates = await metric(ingest, "storepulse_ingest_webhooks_duplicate_total")
     produced = await metric(ingest, "storepulse_ingest_produce_seconds_count")
-    hook = webhook("orders/paid", shop, order())
+    hook = webhook(ORDERS_PAID, shop, order())
     assert await post(ingest, hook) == 200
     assert await post(ingest, hook) == 200  # Shopify's redelivery: same webhook id
     assert await post(ingest, hook, b"wrong") == 401
     assert await metric(ingest, "storepulse_ingest_webhooks_received_total") == received + 3
-    assert await metric(ingest, "storepulse_ingest_webhooks_accepted_total", {"topic": "orders/paid"}) == (
+    assert await metric(ingest, "storepulse_ingest_webhooks_accepted_total", {"topic": ORDERS_PAID}) == (
         accepted + 2
     )
     assert await metric(ingest, "storepulse_ingest_webhooks_duplicate_total") == duplicates + 1
@@ -217,7 +229,7 @@ async def test_records_land_on_the_partition_streams_expects_for_their_key(
     ingest: httpx.AsyncClient, stack: Stack, shop: str
 ) -> None:
     """Streams assumes Kafka's default (murmur2) key → partition mapping (streams.runtime.rekey)."""
-    hooks = [webhook("orders/create", shop, order()) for _ in range(24)]
+    hooks = [webhook(ORDERS_CREATE, shop, order()) for _ in range(24)]
     for hook in hooks:
         assert await post(ingest, hook) == 200
     want = {h.webhook_id for h in hooks}

@@ -11,6 +11,7 @@ from ingest.routing import SUBSCRIBED_TOPICS
 from ingest.signature import sign_query
 from ingest.webhook_subscriptions import topic_enum
 from loadtests.payloads import order, webhook
+from shopify.topics import ORDERS_CREATE
 from storepulse.devstack import Stack
 from storepulse.shops import open_registry
 from tests.conftest import SECRET, new_shop_domain
@@ -64,7 +65,7 @@ async def test_install_stores_the_token_and_subscribes_every_topic(
     ingest: httpx.AsyncClient, fake: FakeShopify, stack: Stack
 ) -> None:
     shop = new_shop_domain()
-    hook = webhook("orders/create", shop, order())
+    hook = webhook(ORDERS_CREATE, shop, order())
     assert await post(ingest, hook) == 200  # not installed yet: dropped (and remembered a while)
 
     callback = await ingest.get("/auth/callback", params=await start_install(ingest, fake, shop))
@@ -84,7 +85,7 @@ async def test_install_stores_the_token_and_subscribes_every_topic(
 
     # Installed now: the same process takes the shop's webhooks at once.
     before = len(fake.calls)
-    assert await post(ingest, webhook("orders/create", shop, order())) == 200
+    assert await post(ingest, webhook(ORDERS_CREATE, shop, order())) == 200
     assert len(fake.calls) == before
 
     # Reinstalling (a new token) keeps the subscriptions Shopify already holds.

@@ -7,8 +7,8 @@ import pytest
 import redis.asyncio as redis
 
 from push.frames import message_from_entry, stream_id_of
-from storepulse.contracts import notification_channel, recent_stream
 from storepulse.devstack import Stack
+from storepulse.redis_keys import notification_channel, recent_stream
 from streams.runtime.publisher import NotificationPublisher
 from tests.push.helpers import note
 

@@ -3,6 +3,7 @@
 import asyncio
 
 from loadtests.payloads import order, webhook
+from shopify.topics import APP_UNINSTALLED, ORDERS_CREATE
 from storepulse.devstack import Stack, start_redis
 from storepulse.shops import open_registry
 from tests.conftest import new_shop_domain
@@ -20,14 +21,14 @@ async def test_registry_outage_is_503_and_not_ready(stack: Stack) -> None:
     await registry.aclose()
     try:
         async with in_process_ingest(settings) as ingest:
-            assert await post(ingest, webhook("orders/create", shop, order())) == 200
+            assert await post(ingest, webhook(ORDERS_CREATE, shop, order())) == 200
             redis_child.kill()
             await asyncio.sleep(0.2)  # past the cached answer
             before = await metric(
                 ingest, "storepulse_ingest_webhooks_rejected_total", {"reason": "registry_unavailable"}
             )
-            assert await post(ingest, webhook("orders/create", shop, order())) == 503
-            assert await post(ingest, webhook("app/uninstalled", shop, {"id": 1})) == 503
+            assert await post(ingest, webhook(ORDERS_CREATE, shop, order())) == 503
+            assert await post(ingest, webhook(APP_UNINSTALLED, shop, {"id": 1})) == 503
             after = await metric(
                 ingest, "storepulse_ingest_webhooks_rejected_total", {"reason": "registry_unavailable"}
             )

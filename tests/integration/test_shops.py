@@ -3,6 +3,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as redis
 
+from storepulse import redis_keys
 from storepulse.devstack import Stack
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
@@ -36,6 +37,6 @@ async def test_install_uninstall_and_remove(registry: ShopRegistry) -> None:
 async def test_token_is_encrypted_at_rest(registry: ShopRegistry, shop: str, stack: Stack) -> None:
     await registry.install(shop, "shpat_plaintext")
     raw = redis.Redis.from_url(stack.env["REDIS_URL"])
-    stored = await raw.hget(f"shop:{shop}", "token")
+    stored = await raw.hget(redis_keys.shop_record(shop), "token")
     await raw.aclose()
     assert b"shpat_plaintext" not in stored

@@ -10,6 +10,7 @@ import httpx
 import orjson
 
 from loadtests.payloads import CATALOG, order, webhook
+from shopify.topics import ORDERS_CREATE
 from storepulse.devstack import Child, Stack, wait_ready
 from tests.conftest import ADMIN_TOKEN, Services, signed_headers, worker_env
 from tests.e2e.test_pipeline import post
@@ -49,7 +50,7 @@ async def produce_purchases(stack: Stack, topic: str, shop: str, order_ids: list
     now = datetime.now(UTC).timestamp()
     records = [(key, orjson.dumps({"purchases": [{**p, "at": now}]})) for p in purchases]
     # One table write per producer batch: Tansu under-reports the end offset of a
-    # multi-record batch, so recovery would stop early (DESIGN.md); Kafka does not.
+    # multi-record batch, so recovery would stop early (streams/runtime/faust_seam.py); Kafka does not.
     await produce(stack, topic, records, gap_s=0.5)
 
 
@@ -68,7 +69,7 @@ async def test_settings_reach_every_worker_and_state_survives_their_loss(
 
     # Any worker answers for any customer: the one without the partition forwards.
     o = order(product=CATALOG[0])
-    hook = webhook("orders/create", shop, o)
+    hook = webhook(ORDERS_CREATE, shop, o)
     assert (await post(services, hook, signed_headers(hook))).status_code == 200
     for url in (url_a, url_b):
         found = await poll_json(f"{url}/shops/{shop}/customers/{o['customer']['id']}", lambda r: r.is_success)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shopify.topics import ORDERS_CANCELLED, ORDERS_CREATE, ORDERS_DELETE, ORDERS_UPDATED, REFUNDS_CREATE
 from streams.domain.customer_metrics import apply_event, customer_view, new_state
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -40,7 +41,7 @@ def run(*events: tuple[str, dict]) -> dict:
 
 
 def test_counts_orders_and_sums_exact_decimals() -> None:
-    s = run(("orders/create", order(1, "0.10", day=3)), ("orders/create", order(2, "0.20", day=1)))
+    s = run((ORDERS_CREATE, order(1, "0.10", day=3)), (ORDERS_CREATE, order(2, "0.20", day=1)))
     assert (s["orders_count"], s["total_spent"], s["net_spent"]) == (2, "0.30", "0.30")
     assert s["average_order_value"] == "0.15" and s["currency"] == "EUR"
     assert s["first_order_at"] == order(2, "0", day=1)["created_at"]
@@ -48,64 +49,64 @@ def test_counts_orders_and_sums_exact_decimals() -> None:
 
 
 def test_duplicates_change_nothing() -> None:
-    once = run(("orders/create", order(1, "10.00")), ("refunds/create", refund(9, 1, "4.00")))
+    once = run((ORDERS_CREATE, order(1, "10.00")), (REFUNDS_CREATE, refund(9, 1, "4.00")))
     again = run(
-        *[("orders/create", order(1, "10.00"))] * 3,
-        *[("refunds/create", refund(9, 1, "4.00"))] * 3,
+        *[(ORDERS_CREATE, order(1, "10.00"))] * 3,
+        *[(REFUNDS_CREATE, refund(9, 1, "4.00"))] * 3,
     )
     assert customer_view(again) == customer_view(once)
     assert once["net_spent"] == "6.00"
 
 
 def test_an_older_update_does_not_regress_state() -> None:
-    s = run(("orders/updated", order(1, "30.00", edit=10)), ("orders/updated", order(1, "99.00", edit=5)))
+    s = run((ORDERS_UPDATED, order(1, "30.00", edit=10)), (ORDERS_UPDATED, order(1, "99.00", edit=5)))
     assert s["total_spent"] == "30.00"
-    s = run(("orders/create", order(1, "10.00")), ("orders/updated", order(1, "12.50", edit=1)))
+    s = run((ORDERS_CREATE, order(1, "10.00")), (ORDERS_UPDATED, order(1, "12.50", edit=1)))
     assert s["total_spent"] == "12.50" and s["orders_count"] == 1
 
 
 def test_cancellation_and_delete_subtract_and_move_last_order() -> None:
     s = run(
-        ("orders/create", order(1, "10.00", day=1)),
-        ("orders/create", order(2, "20.00", day=5)),
-        ("orders/cancelled", order(2, "20.00", day=5, edit=3, cancelled=True)),
+        (ORDERS_CREATE, order(1, "10.00", day=1)),
+        (ORDERS_CREATE, order(2, "20.00", day=5)),
+        (ORDERS_CANCELLED, order(2, "20.00", day=5, edit=3, cancelled=True)),
     )
     assert (s["orders_count"], s["total_spent"]) == (1, "10.00")
     assert s["last_order_at"] == order(1, "0", day=1)["created_at"]
     s = run(
-        ("orders/create", order(1, "10.00")),
-        ("orders/delete", {"id": 1}),
-        ("orders/updated", order(1, "10.00", edit=9)),
+        (ORDERS_CREATE, order(1, "10.00")),
+        (ORDERS_DELETE, {"id": 1}),
+        (ORDERS_UPDATED, order(1, "10.00", edit=9)),
     )
     assert (s["orders_count"], s["total_spent"], s["last_order_at"]) == (0, "0.00", None)
 
 
 def test_refund_before_its_order_counts_once_the_order_arrives() -> None:
-    s = run(("refunds/create", refund(9, 1, "2.50")), ("orders/create", order(1, "10.00")))
+    s = run((REFUNDS_CREATE, refund(9, 1, "2.50")), (ORDERS_CREATE, order(1, "10.00")))
     assert (s["orders_count"], s["total_spent"], s["net_spent"]) == (1, "10.00", "7.50")
 
 
 def test_refunds_listed_on_an_order_update_are_not_counted_twice() -> None:
     updated = order(1, "10.00", edit=2) | {"refunds": [refund(9, 1, "3.00")]}
     s = run(
-        ("orders/create", order(1, "10.00")),
-        ("refunds/create", refund(9, 1, "3.00")),
-        ("orders/updated", updated),
+        (ORDERS_CREATE, order(1, "10.00")),
+        (REFUNDS_CREATE, refund(9, 1, "3.00")),
+        (ORDERS_UPDATED, updated),
     )
     assert s["net_spent"] == "7.00"
 
 
 def test_shop_money_is_preferred_over_presentment_total() -> None:
     o = order(1, "12.00") | {"total_price_set": {"shop_money": {"amount": "10.00", "currency_code": "USD"}}}
-    s = run(("orders/create", o))
+    s = run((ORDERS_CREATE, o))
     assert (s["total_spent"], s["currency"]) == ("10.00", "USD")
 
 
 EVENTS = st.lists(
     st.one_of(
-        st.tuples(st.just("orders/updated"), st.integers(1, 4), st.integers(0, 5)),
-        st.tuples(st.just("refunds/create"), st.integers(1, 4), st.integers(1, 3)),
-        st.tuples(st.just("orders/delete"), st.integers(1, 4), st.just(0)),
+        st.tuples(st.just(ORDERS_UPDATED), st.integers(1, 4), st.integers(0, 5)),
+        st.tuples(st.just(REFUNDS_CREATE), st.integers(1, 4), st.integers(1, 3)),
+        st.tuples(st.just(ORDERS_DELETE), st.integers(1, 4), st.just(0)),
     ),
     max_size=25,
 )
@@ -117,9 +118,9 @@ def _cancelled(oid: int, n: int) -> bool:
 
 
 def _payload(kind: str, oid: int, n: int) -> dict:
-    if kind == "orders/updated":
+    if kind == ORDERS_UPDATED:
         return order(oid, f"{oid * 10}.{n}0", edit=n, cancelled=_cancelled(oid, n))
-    if kind == "refunds/create":
+    if kind == REFUNDS_CREATE:
         return refund(oid * 100 + n, oid, f"{n}.00")
     return {"id": oid}
 
@@ -130,11 +131,11 @@ def _expected(events: list) -> tuple[int, Decimal, Decimal]:
     refunds: dict[int, dict[int, int]] = {}
     deleted = set()
     for kind, oid, n in events:
-        if kind == "orders/updated" and n > latest.get(oid, -1):
+        if kind == ORDERS_UPDATED and n > latest.get(oid, -1):
             latest[oid] = n
-        elif kind == "refunds/create":
+        elif kind == REFUNDS_CREATE:
             refunds.setdefault(oid, {})[n] = n
-        elif kind == "orders/delete":
+        elif kind == ORDERS_DELETE:
             deleted.add(oid)
     count, total, net = 0, Decimal(0), Decimal(0)
     for oid, n in latest.items():
@@ -151,9 +152,7 @@ def test_any_order_any_duplicates_gives_the_same_exact_totals(events, rnd) -> No
     shuffled = [e for e in events for _ in range(rnd.randint(1, 2))]
     rnd.shuffle(shuffled)
     # Deletes are final in Shopify: nothing about an order follows its delete.
-    shuffled = [e for e in shuffled if e[0] != "orders/delete"] + [
-        e for e in shuffled if e[0] == "orders/delete"
-    ]
+    shuffled = [e for e in shuffled if e[0] != ORDERS_DELETE] + [e for e in shuffled if e[0] == ORDERS_DELETE]
     s = run(*[(k, _payload(k, oid, n)) for k, oid, n in shuffled])
     count, total, net = _expected(events)
     assert s["orders_count"] == count

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 from loadtests.payloads import CATALOG, order
 from storepulse.contracts import ShopSettings
-from streams.agents.catalog import product_key
+from storepulse.kafka_topics import item_key
 from streams.domain.notifications import notification_id, product_activity_notification, purchase_notification
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -10,7 +10,7 @@ SHOP = "demo.myshopify.com"
 FORBIDDEN = ("buyer@example.com", "Secret-Lastname", "Private Street", "555-0100")
 HOODIE, RUNNER = CATALOG[0], CATALOG[1]
 CATALOG_TABLE = {
-    product_key(SHOP, HOODIE[0]): {
+    item_key(SHOP, HOODIE[0]): {
         "title": "Cloud Hoodie",
         "handle": "cloud-hoodie",
         "image": "https://cdn/x.jpg",

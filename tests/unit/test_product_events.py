@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 from loadtests.payloads import CATALOG, order
+from shopify.topics import ORDERS_CREATE, ORDERS_UPDATED
 from storepulse.contracts import Beacon
 from streams.agents.trends import product_purchases
 from streams.agents.viewers import page_view
@@ -8,7 +9,7 @@ from streams.agents.viewers import page_view
 SHOP = "demo.myshopify.com"
 
 
-def _envelope(payload, topic="orders/create"):
+def _envelope(payload, topic=ORDERS_CREATE):
     return {"shop": SHOP, "topic": topic, "received_at": "2026-11-21T12:00:00+00:00", "payload": payload}
 
 
@@ -27,7 +28,7 @@ def test_an_order_is_rekeyed_once_per_distinct_product() -> None:
 
 def test_only_new_orders_with_products_count() -> None:
     o = order()
-    assert product_purchases(_envelope(o, topic="orders/updated")) == []
+    assert product_purchases(_envelope(o, topic=ORDERS_UPDATED)) == []
     o["line_items"] = []
     assert product_purchases(_envelope(o)) == []
 

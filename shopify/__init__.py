@@ -1,0 +1,1 @@
+"""Shopify: webhook topics, signatures, OAuth and token exchange, the Admin GraphQL client."""

@@ -1,0 +1,75 @@
+"""The webhook envelope: one Shopify delivery as ingest (or the backfill) produced it to Kafka.
+
+The worker also re-keys envelopes to its internal topics, adding `customer_id`, and writes
+records of its own kinds in the same shape (`topic` names the kind, `payload` holds its data).
+A TypedDict, not a model: the worker decodes every record on its hot path, and orjson's dict is
+all it needs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, NotRequired, TypedDict
+
+import orjson
+
+# Kinds StorePulse itself writes into `topic`, next to Shopify's own webhook topics.
+ORDERS_BACKFILL = "orders/backfill"  # an order read by `storepulse backfill`: a whole order
+# payload {"owners": {order_id: customer_id}}, orders of one shop on one partition; a customer_id
+# None marks a guest order. One record per batch and partition, not one per order.
+ORDER_OWNERS = "streams/order-owners"
+FORGET_ORDER = "streams/forget-order"  # a redacted customer's order leaves the index
+REEVALUATE = "streams/reevaluate"  # time moved a customer's standing (VIP dropoff, recency)
+
+
+class Envelope(TypedDict):
+    topic: str
+    shop: str
+    payload: dict[str, Any]
+    webhook_id: NotRequired[str]  # X-Shopify-Webhook-Id: one delivery (retries keep it)
+    event_id: NotRequired[str | None]  # X-Shopify-Event-Id: one merchant action across topics
+    api_version: NotRequired[str | None]
+    triggered_at: NotRequired[str | None]
+    received_at: NotRequired[str]
+    customer_id: NotRequired[str]  # set when the worker re-keys the envelope to its customer
+
+
+def envelope_bytes(
+    *,
+    webhook_id: str,
+    topic: str,
+    shop: str,
+    payload: dict[str, Any],
+    event_id: str | None = None,
+    api_version: str | None = None,
+    triggered_at: str | None = None,
+) -> bytes:
+    """An envelope as the JSON bytes ingest and backfill produce, received now."""
+    return orjson.dumps(
+        {
+            "webhook_id": webhook_id,
+            "event_id": event_id,
+            "topic": topic,
+            "shop": shop,
+            "api_version": api_version,
+            "triggered_at": triggered_at,
+            "received_at": datetime.now(UTC),
+            "payload": payload,
+        }
+    )
+
+
+def decode_envelope(value: bytes) -> Envelope | None:
+    """The envelope a record holds, or None for a record that is not one."""
+    try:
+        envelope = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    if (
+        not isinstance(envelope, dict)
+        or not isinstance(envelope.get("payload"), dict)
+        or not isinstance(envelope.get("shop"), str)
+        or not isinstance(envelope.get("topic"), str)
+    ):
+        return None
+    return envelope  # type: ignore[return-value]  # checked above: the required keys hold their types

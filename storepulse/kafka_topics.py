@@ -1,0 +1,85 @@
+"""Every Kafka topic StorePulse uses, the keys of its records, and creating the topics.
+
+Records about one customer, order or product are keyed `{shop}/{id}` (`item_key`), records about
+a shop as a whole `{shop}`; Kafka's default partitioner (murmur2) places them, in ingest and in
+the worker alike (`partition_of`), so each table key is only ever written from its own partition.
+"""
+
+from __future__ import annotations
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.partitioner import murmur2
+
+# Shopify webhooks, as ingest produced them (value: the envelope, storepulse/envelope.py).
+TOPIC_ORDERS = "shopify.orders"  # key `{shop}/{customer_id}`, or `{shop}/{order_id}` naming no customer
+TOPIC_CUSTOMERS = "shopify.customers"  # key `{shop}/{customer_id}`
+TOPIC_PRODUCTS = "shopify.products"  # key `{shop}/{product_id}`
+TOPIC_SHOP = "shopify.shop"  # key `{shop}`: app/uninstalled and the compliance topics
+TOPIC_BEACONS = "widget.beacons"  # key `{shop}`: storepulse.contracts.Beacon
+TOPIC_NOTIFICATIONS = "notifications"  # key `{shop}`: the durable record of what was shown
+TOPIC_CUSTOMER_CHANGES = "customer.changes"  # key `{shop}/{customer_id}`: tier changes
+TOPIC_SHOP_SETTINGS = "shop.settings"  # key `{shop}`, compacted: storepulse.contracts.ShopSettings
+# Tag write-backs that failed for good (value: the change plus the reason).
+TOPIC_CUSTOMER_CHANGES_DLQ = "customer.changes.dlq"
+# Internal to streams: events re-keyed to the partition that owns them.
+TOPIC_CUSTOMER_EVENTS = "streams.customer-events"  # key `{shop}/{customer_id}`
+TOPIC_ORDER_EVENTS = "streams.order-events"  # key `{shop}/{order_id}`
+
+ALL_TOPICS = (
+    TOPIC_ORDERS,
+    TOPIC_CUSTOMERS,
+    TOPIC_PRODUCTS,
+    TOPIC_SHOP,
+    TOPIC_BEACONS,
+    TOPIC_NOTIFICATIONS,
+    TOPIC_CUSTOMER_CHANGES,
+    TOPIC_SHOP_SETTINGS,
+    TOPIC_CUSTOMER_CHANGES_DLQ,
+    TOPIC_CUSTOMER_EVENTS,
+    TOPIC_ORDER_EVENTS,
+)
+COMPACTED_TOPICS = frozenset({TOPIC_SHOP_SETTINGS})
+
+
+def item_key(shop: str, item_id: object) -> bytes:
+    """`{shop}/{id}`: the key of a record (and table entry) about one customer, order or product."""
+    return f"{shop}/{item_id}".encode()
+
+
+def shop_key(shop: str) -> bytes:
+    """`{shop}`: the key of a record about the shop as a whole."""
+    return shop.encode()
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (and so ingest) gives `key`."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+_WEEK_MS = str(7 * 24 * 3600 * 1000)
+
+
+def topic_configs(name: str) -> dict[str, str]:
+    # Tansu reports only configs that were set explicitly, so set what clients read.
+    if name in COMPACTED_TOPICS:
+        return {"cleanup.policy": "compact", "retention.ms": "-1"}
+    return {"cleanup.policy": "delete", "retention.ms": _WEEK_MS}
+
+
+async def ensure_topics(bootstrap: str, partitions: int) -> list[str]:
+    """Create every missing contract topic; returns the names it created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in ALL_TOPICS if t not in existing]
+        if missing:
+            new = [NewTopic(t, partitions, 1, topic_configs=topic_configs(t)) for t in missing]
+            try:
+                await admin.create_topics(new)
+            except TopicAlreadyExistsError:
+                pass  # another process won the race; the topics exist either way
+        return missing
+    finally:
+        await admin.close()

@@ -1,0 +1,83 @@
+"""Every Redis key and channel StorePulse uses, in one place (arq keeps its prefixes the same way).
+
+Per-shop keys are listed in `SHOP_KEYS` / `SHOP_KEY_PATTERNS`, which shop/redact enumerates to
+delete a shop: a new per-shop key added here without being listed there is caught by a test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# The set of every shop that has a registry record.
+SHOPS = "shops"
+NOTIFICATION_CHANNEL_PREFIX = "notifications:"
+
+
+def shop_record(shop: str) -> str:
+    """Hash: the shop registry record (status, encrypted access token, scopes)."""
+    return f"shop:{shop}"
+
+
+def notification_channel(shop: str) -> str:
+    """Pub/sub channel of the shop's live notifications (JSON, with `event_id` spliced in)."""
+    return f"{NOTIFICATION_CHANNEL_PREFIX}{shop}"
+
+
+def recent_stream(shop: str) -> str:
+    """Stream (MAXLEN ~) of the shop's notifications; its entry ids are the SSE event ids."""
+    return f"recent:{shop}"
+
+
+def notified(shop: str, notification_id: str) -> str:
+    """Marker (SET NX, with a TTL) that makes publishing a notification idempotent."""
+    return f"notified:{shop}:{notification_id}"
+
+
+def vips(shop: str) -> str:
+    """Hash customer id → JSON read model of each customer holding a tier."""
+    return f"vips:{shop}"
+
+
+def segments(shop: str) -> str:
+    """Hash customer id → RFM segment name."""
+    return f"segments:{shop}"
+
+
+def data_requests(shop: str) -> str:
+    """Hash `{customer_id}:{request id}` → what was held when customers/data_request arrived."""
+    return f"data-requests:{shop}"
+
+
+def backfill_state(shop: str) -> str:
+    """Hash: the shop's backfill cursor and bulk operation id, so a rerun resumes."""
+    return f"backfill:{shop}"
+
+
+def oauth_state(state: str) -> str:
+    """The shop an install's OAuth `state` nonce was issued for (short TTL)."""
+    return f"oauth:state:{state}"
+
+
+def push_heartbeat(process: str) -> str:
+    """Pub/sub channel on which one push process proves its own subscription is alive."""
+    return f"storepulse:push-heartbeat:{process}"
+
+
+# Every key that belongs to one shop: shop/redact deletes exactly these.
+SHOP_KEYS: tuple[Callable[[str], str], ...] = (
+    shop_record,
+    recent_stream,
+    vips,
+    segments,
+    data_requests,
+    backfill_state,
+)
+
+
+def notified_markers(shop: str) -> str:
+    """The SCAN pattern of the shop's `notified` markers (shop domains hold no glob characters)."""
+    return notified(shop, "*")
+
+
+# Families of per-shop keys, one key per item, found with SCAN.
+SHOP_KEY_PATTERNS: tuple[Callable[[str], str], ...] = (notified_markers,)
