@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import faust
+from faust.types.tables import GlobalTableT
 
 from shopify.topics import PRODUCTS_DELETE
 from storepulse.envelope import decode_envelope
@@ -10,7 +11,7 @@ from storepulse.kafka_topics import TOPIC_PRODUCTS, item_key
 from streams.runtime.context import Context
 
 
-def register(ctx: Context) -> faust.GlobalTable:
+def register(ctx: Context) -> GlobalTableT:
     topic = ctx.app.topic(TOPIC_PRODUCTS, key_type=bytes, value_type=bytes)
     # Any worker may describe any order's product, so every worker holds every product.
     products = ctx.app.GlobalTable(

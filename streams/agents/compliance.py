@@ -14,6 +14,7 @@ from typing import Any
 
 import faust
 import structlog
+from faust.types import TableT
 
 from shopify.topics import CUSTOMERS_DATA_REQUEST, CUSTOMERS_REDACT, SHOP_REDACT
 from storepulse import redis_keys
@@ -28,9 +29,9 @@ from streams.runtime.rekey import broadcast, forward
 log = structlog.get_logger(__name__)
 
 
-def redact_customer(table: faust.Table, key: bytes, payload: dict[str, Any]) -> list[str]:
+def redact_customer(table: TableT[bytes, CustomerState], key: bytes, payload: dict[str, Any]) -> list[str]:
     """Forget the customer's state; the ids of the orders whose traces must go too."""
-    state: CustomerState | None = table.pop(key, None)
+    state = table.pop(key, None)
     orders = {str(o) for o in payload.get("orders_to_redact") or ()}
     if state is not None:
         orders |= set(state.orders)
@@ -42,7 +43,8 @@ def data_request_record(
 ) -> tuple[str, dict[str, Any]]:
     """(hash field, record) of what is held about the customer, for `data-requests:{shop}`."""
     payload = envelope["payload"]
-    request = payload.get("data_request") if isinstance(payload.get("data_request"), dict) else {}
+    request = payload.get("data_request")
+    request = request if isinstance(request, dict) else {}
     record = {
         "request_id": request.get("id"),
         "customer_id": customer_id,

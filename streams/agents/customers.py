@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from faust.types import EventT
+from faust.types import EventT, TableT
 
 from shopify.topics import (
     CUSTOMERS_DATA_REQUEST,
@@ -63,7 +63,7 @@ class CustomerBook:
         self._ctx = ctx
         self._settings_for = settings_for
         self._partitions = ctx.settings.kafka_partitions
-        self.table = app.Table(
+        self.table: TableT[bytes, CustomerState] = app.Table(
             "customer-metrics",
             partitions=self._partitions,
             schema=TypedJsonSchema(decode_state),
@@ -132,7 +132,7 @@ class CustomerBook:
 
     def _update(self, key: bytes, customer_id: str, envelope: Envelope, now: datetime, batch: Batch) -> None:
         topic, shop, payload = envelope["topic"], envelope["shop"], envelope["payload"]
-        state: CustomerState | None = self.table.get(key)
+        state = self.table.get(key)
         created = state is None
         if state is None:
             state = CustomerState(shop, customer_id)

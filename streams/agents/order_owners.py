@@ -13,13 +13,14 @@ nothing downstream, because the customer's ledger keys refunds by id.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import faust
-from faust.types import EventT
+from faust.types import EventT, TableT
 
 from shopify.topics import SHOP_REDACT
-from storepulse.envelope import FORGET_ORDER, ORDER_OWNERS, decode_envelope
+from storepulse.envelope import FORGET_ORDER, ORDER_OWNERS, Envelope, decode_envelope
 from storepulse.kafka_topics import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDER_EVENTS, item_key
 from streams.runtime.batches import batches
 from streams.runtime.context import Context
@@ -29,13 +30,13 @@ from streams.runtime.rekey import forget_shop, forward
 MAX_PENDING = 50
 
 
-def register(ctx: Context) -> faust.Table:
+def register(ctx: Context) -> TableT[bytes, dict[str, Any]]:
     app = ctx.app
     partitions = ctx.settings.kafka_partitions
     owners = app.Table("order-owners", partitions=partitions, schema=ctx.schema, key_type=bytes)
     customer_events = app.topic(TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
 
-    async def to_owner(shop: str, customer_id: str, envelope: dict[str, Any]) -> None:
+    async def to_owner(shop: str, customer_id: str, envelope: Mapping[str, Any]) -> None:
         await forward(customer_events, item_key(shop, customer_id), envelope, customer_id=customer_id)
 
     async def set_owner(key: bytes, shop: str, customer_id: str | None) -> None:
@@ -43,10 +44,11 @@ def register(ctx: Context) -> faust.Table:
         if entry is not None and "customer_id" in entry:
             return
         owners[key] = {"customer_id": customer_id}
-        for waiting in (entry or {}).get("pending", ()) if customer_id else ():
-            await to_owner(shop, customer_id, waiting)
+        if customer_id:
+            for waiting in (entry or {}).get("pending", ()):
+                await to_owner(shop, customer_id, waiting)
 
-    async def handle(event: EventT, envelope: dict[str, Any]) -> None:
+    async def handle(event: EventT, envelope: Envelope) -> None:
         topic, shop = envelope["topic"], envelope["shop"]
         if topic == ORDER_OWNERS:
             for order_id, customer_id in envelope["payload"].get("owners", {}).items():

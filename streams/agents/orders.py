@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import faust
+from faust.types.tables import GlobalTableT
 
 from storepulse.contracts import Notification
 from storepulse.kafka_topics import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDERS
@@ -24,7 +25,7 @@ from streams.runtime.context import Context
 
 def register(
     ctx: Context,
-    products: faust.GlobalTable,
+    products: GlobalTableT,
     shop_settings: ShopSettingsTable,
     book: CustomerBook,
     purchases: Purchases,

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import redis.asyncio as redis
+from redis.typing import EncodableT, FieldT
 
 from storepulse import redis_keys
 from streams.domain.customer_state import CustomerState
@@ -18,6 +19,8 @@ from streams.domain.standing import read_model
 
 # A customer's state after the batch; None: the customer is gone (redacted).
 Touched = dict[bytes, CustomerState | None]
+# Hash fields to set, typed as redis-py's HSET takes them.
+Fields = dict[FieldT, EncodableT]
 # (shop, hash field, record) of each data request the batch answered.
 DataRequests = list[tuple[str, str, dict[str, Any]]]
 
@@ -32,9 +35,11 @@ async def write_read_models(client: redis.Redis, touched: Touched, data_requests
         by_shop[shop].append((customer_id, state))
     async with client.pipeline(transaction=False) as pipe:
         for shop, customers in by_shop.items():
-            vips = {c: orjson.dumps(read_model(s)) for c, s in customers if s and s.tier}
+            vips: dict[FieldT, EncodableT] = {
+                c: orjson.dumps(read_model(s)) for c, s in customers if s and s.tier
+            }
             not_vip = [c for c, s in customers if not (s and s.tier)]
-            segments = {c: s.segment for c, s in customers if s and s.segment}
+            segments: Fields = {c: s.segment for c, s in customers if s and s.segment}
             gone = [c for c, s in customers if s is None]
             if vips:
                 pipe.hset(redis_keys.vips(shop), mapping=vips)

@@ -12,6 +12,7 @@ import asyncio
 
 import faust
 import structlog
+from faust.types.tables import GlobalTableT
 from pydantic import ValidationError
 
 from storepulse.contracts import ShopSettings
@@ -24,7 +25,7 @@ log = structlog.get_logger(__name__)
 class ShopSettingsTable:
     """Every shop's settings; `settings_for(shop)` is what agents and the admin API read."""
 
-    def __init__(self, table: faust.GlobalTable, topic: faust.TopicT) -> None:
+    def __init__(self, table: GlobalTableT, topic: faust.TopicT) -> None:
         self.table = table
         self.topic = topic
         # Parsed settings per shop, reused while the table holds the same value object.

@@ -12,9 +12,11 @@ from datetime import UTC, datetime
 
 import faust
 import structlog
+from faust.types import TableT
 
 from storepulse.envelope import REEVALUATE
 from storepulse.kafka_topics import TOPIC_CUSTOMER_EVENTS
+from streams.domain.customer_state import CustomerState
 from streams.domain.standing import SettingsFor, drifted
 from streams.runtime.context import Context
 from streams.runtime.rekey import forward
@@ -23,7 +25,7 @@ log = structlog.get_logger(__name__)
 
 
 async def reevaluate_drifted(
-    table: faust.Table, settings_for: SettingsFor, customer_events: faust.TopicT
+    table: TableT[bytes, CustomerState], settings_for: SettingsFor, customer_events: faust.TopicT
 ) -> int:
     """Ask each local customer whose standing time moved to re-evaluate on its own partition."""
     now = datetime.now(UTC)
@@ -36,7 +38,7 @@ async def reevaluate_drifted(
     return sent
 
 
-def register(ctx: Context, table: faust.Table, settings_for: SettingsFor) -> None:
+def register(ctx: Context, table: TableT[bytes, CustomerState], settings_for: SettingsFor) -> None:
     customer_events = ctx.app.topic(TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
 
     @ctx.app.timer(ctx.settings.customer_refresh_s, name="customer-standing")

@@ -10,13 +10,15 @@ the `product-trends` table (changelog-backed) is partitioned the same way.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.types import EventT
+from faust.types.tables import GlobalTableT
 
 from shopify.topics import ORDERS_CREATE
 from storepulse.contracts import Notification
+from storepulse.envelope import Envelope
 from storepulse.kafka_topics import item_key, partition_of
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.domain.fields import parse_time
@@ -26,7 +28,7 @@ from streams.runtime.batches import State, fold_per_batch
 from streams.runtime.context import Context
 
 
-def product_purchases(envelope: dict[str, Any]) -> list[tuple[bytes, dict[str, Any]]]:
+def product_purchases(envelope: Envelope) -> list[tuple[bytes, dict[str, Any]]]:
     """One (key, purchase) per distinct product of a new order, keyed `{shop}/{product_id}`."""
     if envelope["topic"] != ORDERS_CREATE or envelope["payload"].get("id") is None:
         return []
@@ -55,7 +57,7 @@ class Purchases:
         self.topic = topic
         self._partitions = partitions
 
-    async def send(self, envelopes: list[dict[str, Any]]) -> None:
+    async def send(self, envelopes: list[Envelope]) -> None:
         """Re-key a batch's new orders' products (other records have none): one record per partition."""
         bundles: dict[int, tuple[bytes, list[dict[str, Any]]]] = {}
         for envelope in envelopes:
@@ -67,10 +69,11 @@ class Purchases:
 
 
 def purchases_in(event: EventT) -> list[tuple[bytes, dict[str, Any]]]:
-    return [(item_key(p["shop"], p["product_id"]), p) for p in event.value["purchases"]]
+    record = cast(dict[str, Any], event.value)  # the topic's JSON schema decodes it
+    return [(item_key(p["shop"], p["product_id"]), p) for p in record["purchases"]]
 
 
-def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable) -> Purchases:
+def register(ctx: Context, products: GlobalTableT, shop_settings: ShopSettingsTable) -> Purchases:
     partitions = ctx.settings.kafka_partitions
     purchases = ctx.app.topic(
         f"{ctx.settings.app_id}-product-purchases", schema=ctx.schema, partitions=partitions, internal=True

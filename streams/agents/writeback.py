@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 import httpx
@@ -100,7 +100,7 @@ def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
             for event in events:
                 change = orjson.loads(event.value)
                 if change.get("kind") == "tier":
-                    by_shop[change["shop"]].append((event.key, change))
+                    by_shop[change["shop"]].append((cast(bytes, event.key), change))
             await asyncio.gather(*(write_shop(changes) for changes in by_shop.values()))
 
     return writer

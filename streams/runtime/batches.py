@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
-from faust.types import EventT
+from faust.types import EventT, TableT
 
 from storepulse.contracts import Notification
 from streams.runtime.faust_seam import set_writing_event
@@ -49,7 +49,8 @@ async def batches(
     stream: faust.StreamT, size: int = BATCH, within_s: float = BATCH_WITHIN_S
 ) -> AsyncIterator[EventBatch]:
     """The stream's events, up to `size` at a time, waiting at most `within_s` for more."""
-    async for events in stream.take_events(size, within=within_s):
+    # StreamT does not declare take_events; every stream Faust hands an agent is a Stream, which has it.
+    async for events in stream.take_events(size, within=within_s):  # type: ignore[attr-defined]
         yield EventBatch(events)
         set_writing_event(None)
 
@@ -62,7 +63,11 @@ Fold = Callable[[State | None, Any, datetime], tuple[State | None, Notification 
 
 
 async def fold_per_batch(
-    stream: faust.StreamT, table: faust.Table, publisher: NotificationPublisher, items: Items, fold: Fold
+    stream: faust.StreamT,
+    table: TableT[bytes, State],
+    publisher: NotificationPublisher,
+    items: Items,
+    fold: Fold,
 ) -> None:
     """Fold every batch's items into `table`, writing each key once; publish the batch's notifications.
 

@@ -8,26 +8,28 @@ ever written from its own partition.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import faust
 import orjson
+from faust.types import TableT
 
 from storepulse.kafka_topics import partition_of
 
 
-async def forward(topic: faust.TopicT, key: bytes, envelope: dict[str, Any], **extra: Any) -> None:
+async def forward(topic: faust.TopicT, key: bytes, envelope: Mapping[str, Any], **extra: Any) -> None:
     await topic.send(key=key, value=orjson.dumps({**envelope, **extra}))
 
 
-async def broadcast(topic: faust.TopicT, envelope: dict[str, Any], partitions: int) -> None:
+async def broadcast(topic: faust.TopicT, envelope: Mapping[str, Any], partitions: int) -> None:
     """One copy of `envelope` to every partition (work that touches every partition's keys)."""
     value = orjson.dumps(envelope)
     for partition in range(partitions):
         await topic.send(key=envelope["shop"].encode(), value=value, partition=partition)
 
 
-def forget_shop(table: faust.Table, shop: str, partition: int, partitions: int) -> int:
+def forget_shop(table: TableT[bytes, Any], shop: str, partition: int, partitions: int) -> int:
     """Delete the shop's keys that live on `partition` (call from that partition's event)."""
     prefix = f"{shop}/".encode()
     doomed = [
