@@ -8,6 +8,7 @@ webhook subscriptions created → the merchant lands in the app inside their adm
 from __future__ import annotations
 
 import secrets
+from typing import cast
 from urllib.parse import urlencode
 
 import httpx
@@ -63,7 +64,7 @@ def oauth_routes(
         if not is_shop_domain(shop):
             return _error(400, "invalid shop")
         # One use only: a replayed callback finds no state.
-        expected = await client.getdel(redis_keys.oauth_state(params.get("state", "")))
+        expected = cast(bytes | None, await client.getdel(redis_keys.oauth_state(params.get("state", ""))))
         if expected is None or expected.decode() != shop:
             return _error(403, "unknown or expired state")
         base = settings.admin_base_url(shop)

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import resource
 import signal
-import sys
 import tempfile
 import time
 import traceback
@@ -214,4 +213,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -37,11 +37,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(port: int, timeout: float, child: Child | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before listening")
+        if child is not None and child.proc.poll() is not None:
+            raise RuntimeError(f"{child.name} exited with {child.proc.returncode} before listening")
         try:
             socket.create_connection((LOOPBACK, port), timeout=0.2).close()
             return
@@ -123,16 +123,16 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _prctl = ctypes.CDLL(None).prctl if sys.platform == "linux" else None
 
 
-def _die_with(parent: int) -> None:
+def _die_with(prctl: Callable[[int, int], int], parent: int) -> None:
     """Runs in the child between fork and exec."""
-    _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
     if os.getppid() != parent:  # the parent died before prctl took effect: no signal will come
         os._exit(1)
 
 
 def _death_with_parent() -> Callable[[], None] | None:
     """`preexec_fn` for a child that dies with this process (on Linux; elsewhere nothing)."""
-    return functools.partial(_die_with, os.getpid()) if _prctl is not None else None
+    return functools.partial(_die_with, _prctl, os.getpid()) if _prctl is not None else None
 
 
 def spawn(
@@ -149,7 +149,7 @@ def spawn(
         start_new_session=True,  # own process group: killpg reaches grandchildren too
         preexec_fn=_death_with_parent(),
     )
-    if log:
+    if out is not None:
         out.close()
     return Child(name, proc, port)
 
@@ -173,7 +173,7 @@ def start_broker(port: int | None = None, log: Path | None = None) -> Child:
         port,
         log=log,
     )
-    wait_for_port(port, 20, child.proc)
+    wait_for_port(port, 20, child)
     return child
 
 
@@ -201,7 +201,7 @@ def start_redis(port: int | None = None, log: Path | None = None) -> Child:
         port,
         log=log,
     )
-    wait_for_port(port, 20, child.proc)
+    wait_for_port(port, 20, child)
     return child
 
 

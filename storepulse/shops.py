@@ -13,12 +13,13 @@ import hashlib
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import redis.asyncio as redis
 from cryptography.fernet import Fernet, InvalidToken
 
 from storepulse import redis_keys
-from storepulse.redis_client import redis_client
+from storepulse.redis_client import Hash, redis_client
 from storepulse.settings import Settings
 
 INSTALLED = "installed"
@@ -85,7 +86,7 @@ class ShopRegistry:
         return bool(deleted)
 
     async def get(self, domain: str) -> Shop | None:
-        raw = await self._client.hgetall(redis_keys.shop_record(domain))
+        raw = cast(Hash, await self._client.hgetall(redis_keys.shop_record(domain)))
         if not raw:
             return None
         return Shop(
@@ -112,7 +113,8 @@ class ShopRegistry:
         await self._client.aclose()
 
     async def all(self) -> list[Shop]:
-        domains = sorted(d.decode() for d in await self._client.smembers(redis_keys.SHOPS))
+        members = cast(set[bytes], await self._client.smembers(redis_keys.SHOPS))
+        domains = sorted(d.decode() for d in members)
         shops = [await self.get(d) for d in domains]
         return [s for s in shops if s is not None]
 
