@@ -24,6 +24,7 @@ chromium:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: $(STAMP) chromium lint
 	$(BIN)/pytest
@@ -33,4 +34,4 @@ bench: $(STAMP)
 	$(BIN)/python -m loadtests.bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts
