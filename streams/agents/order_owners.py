@@ -47,7 +47,7 @@ def register(ctx: Context) -> faust.Table:
             await to_owner(shop, customer_id, waiting)
 
     async def handle(event: EventT, envelope: dict[str, Any]) -> None:
-        topic, shop = envelope.get("topic"), envelope["shop"]
+        topic, shop = envelope["topic"], envelope["shop"]
         if topic == ORDER_OWNERS:
             for order_id, customer_id in envelope["payload"].get("owners", {}).items():
                 await set_owner(item_key(shop, order_id), shop, customer_id)
@@ -70,7 +70,7 @@ def register(ctx: Context) -> faust.Table:
         async for batch in batches(stream):
             for event in batch:
                 envelope = decode_envelope(event.value)
-                if envelope is not None and isinstance(envelope.get("shop"), str):
+                if envelope is not None:
                     await handle(event, envelope)
 
     return owners
