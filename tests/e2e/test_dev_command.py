@@ -14,7 +14,10 @@ import psutil
 from loadtests.payloads import order, webhook
 from shopify.topics import ORDERS_CREATE
 from storepulse.devstack import free_port, wait_ready
-from tests.sse import listening
+from tests.support.sse import listening
+from tests.support.webhooks import post
+
+DEV_SECRET = b"dev-test-secret"
 
 
 async def _first_notification(port: int, shop: str):
@@ -30,13 +33,8 @@ async def _any_shop_round_trip(ingest_port: int, push_port: int) -> float:
     hook = webhook(ORDERS_CREATE, shop, order())
     async with listening(f"http://127.0.0.1:{push_port}/sse/{shop}") as sse:
         started = time.monotonic()
-        async with httpx.AsyncClient() as client:
-            answer = await client.post(
-                f"http://127.0.0.1:{ingest_port}/webhooks/shopify",
-                content=hook.body,
-                headers=hook.headers(b"dev-test-secret"),
-            )
-        assert answer.status_code == 200
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ingest_port}") as ingest:
+            assert (await post(ingest, hook, DEV_SECRET)).status_code == 200
         await sse.wait_for(1, timeout=10)
         return time.monotonic() - started
 
@@ -54,7 +52,7 @@ def test_dev_runs_everything_and_sigterm_leaves_nothing(tmp_path) -> None:
     env = {
         **os.environ,
         **{k: str(v) for k, v in ports.items()},
-        "SHOPIFY_API_SECRET": "dev-test-secret",
+        "SHOPIFY_API_SECRET": DEV_SECRET.decode(),
         "STOREPULSE_BROKER_SESSION_TIMEOUT": "2.0",
         "STOREPULSE_BROKER_HEARTBEAT_INTERVAL": "0.5",
     }

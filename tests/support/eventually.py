@@ -1,0 +1,35 @@
+"""The one way the suite waits for something to happen."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T] | T],
+    *,
+    timeout: float = 30.0,
+    every: float = 0.1,
+    what: str | None = None,
+) -> T:
+    """Call `check` (sync or async) until its answer is truthy, and return that answer.
+
+    Past `timeout` the test fails with `what` was awaited (the check's name by default) and the last answer.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = check()
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if answer:
+            return answer
+        if time.monotonic() > deadline:
+            awaited = what or getattr(check, "__name__", repr(check))
+            raise AssertionError(f"{awaited}: not reached within {timeout:g}s (last answer: {answer!r})")
+        await asyncio.sleep(every)
