@@ -7,25 +7,23 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaProducer
 
 from ingest.routing import route
+from loadtests.payloads import API_VERSION
+from storepulse.envelope import envelope_bytes
 
 
-def envelope(topic: str, shop: str, payload: dict[str, Any], webhook_id: str | None = None) -> bytes:
-    now = datetime.now(UTC).isoformat()
-    return orjson.dumps(
-        {
-            "webhook_id": webhook_id or str(uuid.uuid4()),
-            "event_id": str(uuid.uuid4()),
-            "topic": topic,
-            "shop": shop,
-            "api_version": "2026-10",
-            "triggered_at": now,
-            "received_at": now,
-            "payload": payload,
-        }
+def envelope(topic: str, shop: str, payload: dict[str, Any]) -> bytes:
+    """The envelope ingest would produce for this delivery, triggered now."""
+    return envelope_bytes(
+        webhook_id=str(uuid.uuid4()),
+        event_id=str(uuid.uuid4()),
+        topic=topic,
+        shop=shop,
+        payload=payload,
+        api_version=API_VERSION,
+        triggered_at=datetime.now(UTC).isoformat(),
     )
 
 
@@ -41,7 +39,7 @@ async def produce(bootstrap: str, records: Iterable[tuple[str, str, dict[str, An
             if routed is None:
                 raise ValueError(f"ingest does not route {topic}")
             kafka_topic, key = routed
-            futures.append(await producer.send(kafka_topic, envelope(topic, shop, payload), key=key.encode()))
+            futures.append(await producer.send(kafka_topic, envelope(topic, shop, payload), key=key))
             sent += 1
         await producer.flush()
         for future in futures:

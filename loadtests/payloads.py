@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from ingest.signature import sign
+from storepulse.settings import Settings
 
 FIRST_NAMES = ["Maya", "Liam", "Sofia", "Noah", "Aisha", "Jonas", "Chloé", "Mateo", "Yuki", "Omar"]
 CITIES = [
@@ -31,6 +32,9 @@ CATALOG = [
 ]
 
 _ids = itertools.count(int(datetime.now(UTC).timestamp() * 1000) * 1000)
+
+# The Admin API version the simulated webhooks claim (the default of SHOPIFY_API_VERSION).
+API_VERSION = Settings.model_fields["shopify_api_version"].default
 
 
 def next_id() -> int:
@@ -55,7 +59,7 @@ class Webhook:
             "X-Shopify-Webhook-Id": self.webhook_id,
             "X-Shopify-Event-Id": self.event_id,
             "X-Shopify-Triggered-At": datetime.now(UTC).isoformat(),
-            "X-Shopify-API-Version": "2026-10",
+            "X-Shopify-API-Version": API_VERSION,
         }
 
 

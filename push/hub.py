@@ -37,7 +37,7 @@ class Hub:
     """Reference-counted channel subscriptions on one pub/sub connection.
 
     A heartbeat published on a channel of our own proves the connection is alive: redis-py's
-    health checks miss a silently dead socket (DESIGN.md).
+    health checks miss a silently dead socket (docs/architecture.md).
     """
 
     def __init__(

@@ -3,7 +3,7 @@
 A plain ASGI endpoint rather than sse-starlette's EventSourceResponse: that response runs a
 task group of several tasks per client (ping, disconnect listener, shutdown watcher, stream)
 and re-encodes every event per client; here a client costs one writer coroutine and one
-disconnect watcher, and an event is encoded once per process (see README, measured figures).
+disconnect watcher, and an event is encoded once per process (docs/load-tests.md has the measured figures).
 sse-starlette still encodes the control frames and signals uvicorn's shutdown (AppStatus).
 """
 

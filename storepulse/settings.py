@@ -1,4 +1,4 @@
-"""Environment configuration shared by every service (names fixed in DESIGN.md)."""
+"""Environment configuration shared by every service (the contract: docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def _env(name: str) -> AliasChoices:
 
 
 class Settings(BaseSettings):
-    """All knobs in one place. Unprefixed names are the contract of DESIGN.md."""
+    """All knobs in one place. Unprefixed names are the contract of docs/architecture.md."""
 
     model_config = SettingsConfigDict(env_prefix="STOREPULSE_", extra="ignore")
 
@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     oauth_state_ttl_s: int = 600
 
     app_id: str = "storepulse"
-    # Tansu holds a group join for half the session timeout (DESIGN.md): 6 s joins in ~4 s.
+    # Tansu holds a group join for half the session timeout (docs/architecture.md): 6 s joins in ~4 s.
     broker_session_timeout: float = 6.0
     broker_heartbeat_interval: float = 1.0
     consumer_fetch_wait_ms: int = 100

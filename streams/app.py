@@ -23,7 +23,8 @@ from streams.agents import (
     viewers,
     writeback,
 )
-from streams.runtime.context import Context, StreamsApp
+from streams.runtime.context import Context
+from streams.runtime.faust_seam import StreamsApp
 from streams.runtime.publisher import NotificationPublisher
 from streams.web import health, lookups
 
@@ -52,8 +53,8 @@ def create_app(settings: Settings) -> StreamsApp:
         web_tables_enabled=False,
         key_serializer="raw",
         value_serializer="raw",
+        fetch_wait_ms=settings.consumer_fetch_wait_ms,
     )
-    app.fetch_wait_ms = settings.consumer_fetch_wait_ms
     client = redis_client(settings, socket_timeout=None)
     ctx = Context(
         app=app,

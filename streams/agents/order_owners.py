@@ -21,9 +21,8 @@ from faust.types import EventT
 from shopify.topics import SHOP_REDACT
 from storepulse.envelope import FORGET_ORDER, ORDER_OWNERS, decode_envelope
 from storepulse.kafka_topics import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDER_EVENTS, item_key
-from streams.runtime.batches import BATCH, BATCH_WITHIN_S
+from streams.runtime.batches import batches
 from streams.runtime.context import Context
-from streams.runtime.event_scope import writing_for
 from streams.runtime.rekey import forget_shop, forward
 
 # A refund or delete waits for its order at most this many per order (guards a runaway entry).
@@ -48,7 +47,7 @@ def register(ctx: Context) -> faust.Table:
             await to_owner(shop, customer_id, waiting)
 
     async def handle(event: EventT, envelope: dict[str, Any]) -> None:
-        topic, shop = envelope.get("topic"), envelope["shop"]
+        topic, shop = envelope["topic"], envelope["shop"]
         if topic == ORDER_OWNERS:
             for order_id, customer_id in envelope["payload"].get("owners", {}).items():
                 await set_owner(item_key(shop, order_id), shop, customer_id)
@@ -68,11 +67,10 @@ def register(ctx: Context) -> faust.Table:
 
     @app.agent(app.topic(TOPIC_ORDER_EVENTS, key_type=bytes, value_type=bytes), name="order-owners")
     async def order_owners(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(BATCH, within=BATCH_WITHIN_S):
-            for event in events:
-                writing_for(event)
+        async for batch in batches(stream):
+            for event in batch:
                 envelope = decode_envelope(event.value)
-                if envelope is not None and isinstance(envelope.get("shop"), str):
+                if envelope is not None:
                     await handle(event, envelope)
 
     return owners

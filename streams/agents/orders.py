@@ -18,7 +18,7 @@ from streams.agents.customers import CustomerBook
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.agents.trends import Purchases
 from streams.domain.notifications import purchase_notification
-from streams.runtime.batches import BATCH, BATCH_WITHIN_S
+from streams.runtime.batches import batches
 from streams.runtime.context import Context
 
 
@@ -33,7 +33,7 @@ def register(
 
     @ctx.app.agent(topic, name="orders")
     async def orders(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(BATCH, within=BATCH_WITHIN_S):
+        async for events in batches(stream):
             batch = book.apply(events)
             now = datetime.now(UTC)
             out: list[Notification] = []

@@ -28,7 +28,7 @@ from streams.runtime.context import Context
 
 def product_purchases(envelope: dict[str, Any]) -> list[tuple[bytes, dict[str, Any]]]:
     """One (key, purchase) per distinct product of a new order, keyed `{shop}/{product_id}`."""
-    if envelope.get("topic") != ORDERS_CREATE or envelope["payload"].get("id") is None:
+    if envelope["topic"] != ORDERS_CREATE or envelope["payload"].get("id") is None:
         return []
     shop, order = envelope["shop"], envelope["payload"]
     at = parse_time(order.get("created_at")) or parse_time(envelope.get("received_at"))

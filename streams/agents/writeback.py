@@ -24,6 +24,7 @@ from storepulse.admin_api import AdminApi, AdminApiError, Retryable
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES, TOPIC_CUSTOMER_CHANGES_DLQ
 from storepulse.shops import ShopRegistry, token_cipher
 from streams.domain.standing import SettingsFor
+from streams.runtime.batches import batches
 from streams.runtime.context import Context
 
 log = structlog.get_logger(__name__)
@@ -94,7 +95,7 @@ def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
 
     @app.agent(app.topic(TOPIC_CUSTOMER_CHANGES, key_type=bytes, value_type=bytes), name="writeback")
     async def writeback(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(BATCH, within=BATCH_WITHIN_S):
+        async for events in batches(stream, BATCH, BATCH_WITHIN_S):
             by_shop: dict[str, list[tuple[bytes, dict[str, Any]]]] = defaultdict(list)
             for event in events:
                 change = orjson.loads(event.value)

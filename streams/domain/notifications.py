@@ -9,9 +9,22 @@ from typing import Any, Literal
 
 from storepulse.contracts import Actor, Notification, NotificationKind, ProductRef, ShopSettings
 from storepulse.kafka_topics import item_key
-from streams.domain import rules as rules_
 from streams.domain import templates
 from streams.domain.fields import money, parse_time
+
+
+def shows(rules: ShopSettings, kind: NotificationKind, product_id: str | None = None) -> bool:
+    """True when the shop shows this kind of notification about this product."""
+    return kind in rules.enabled_kinds and (product_id is None or product_id not in rules.excluded_products)
+
+
+def visible_buyer(actor: Actor, rules: ShopSettings) -> Actor | None:
+    """The part of the buyer the shop chose to show: name and city, city only, or nothing."""
+    if rules.buyer_display == "anonymous":
+        return None
+    if rules.buyer_display == "city":
+        return Actor(city=actor.city, country_code=actor.country_code)
+    return actor
 
 
 def notification_id(shop: str, kind: str, cause: str, key: bytes = b"") -> str:
@@ -72,7 +85,7 @@ def _shown_item(order: dict[str, Any], rules: ShopSettings) -> dict[str, Any] | 
     """The first line item of a product the shop does not exclude."""
     items = order.get("line_items")
     for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict) and rules_.shows(rules, "purchase", str(item.get("product_id") or "")):
+        if isinstance(item, dict) and shows(rules, "purchase", str(item.get("product_id") or "")):
             return item
     return None
 
@@ -100,7 +113,7 @@ def purchase_notification(
         return None
     lang = templates.language(rules.language, rules.templates)
     product = product_ref(shop, str(item.get("product_id") or ""), catalog, lang, _clean(item.get("title")))
-    actor = rules_.visible_buyer(buyer(order), rules)
+    actor = visible_buyer(buyer(order), rules)
     where = None
     if actor is not None:
         region = _clean(_address(order).get("province"))
@@ -129,7 +142,7 @@ def product_activity_notification(
     `cause` names what made it (a threshold and the order that crossed it, or a minute), so
     the id repeats when the same cause is processed again.
     """
-    if not rules_.shows(rules, kind, product_id):
+    if not shows(rules, kind, product_id):
         return None
     lang = templates.language(rules.language, rules.templates)
     product = product_ref(shop, product_id, catalog, lang, fallback_title)

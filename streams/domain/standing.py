@@ -1,4 +1,5 @@
-"""A customer's standing: days since last order, RFM segment and VIP tier, as of a moment."""
+"""A customer's standing as of a moment: days since last order, RFM segment, VIP tier (the highest
+per-shop tier rule met) and the potential tier one order away."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from storepulse.contracts import ShopSettings
+from storepulse.contracts import ShopSettings, TierRule
 from streams.domain.customer_metrics import days_since
 from streams.domain.rfm import score
-from streams.domain.tiers import potential_tier, tier_for
 
 # Where a shop's settings come from (the `shop.settings` global table in the worker).
 SettingsFor = Callable[[str], ShopSettings]
@@ -31,6 +31,31 @@ class TierChange:
 
     def record(self) -> dict[str, Any]:
         return {"kind": "tier", **self.__dict__}
+
+
+def meets(rule: TierRule, orders: int, net_spent: Decimal) -> bool:
+    """Either bound qualifies; a bound of 0 is not used."""
+    return (rule.min_orders > 0 and orders >= rule.min_orders) or (
+        rule.min_spent > 0 and net_spent >= rule.min_spent
+    )
+
+
+def tier_for(
+    rules: list[TierRule], orders: int, net_spent: Decimal, days_since_last: float | None, dropoff_days: int
+) -> TierRule | None:
+    """The highest rule met (rules run lowest to highest); none after `dropoff_days` without a purchase."""
+    if days_since_last is None or days_since_last > dropoff_days:
+        return None
+    held = [rule for rule in rules if meets(rule, orders, net_spent)]
+    return held[-1] if held else None
+
+
+def potential_tier(rules: list[TierRule], orders: int, net_spent: Decimal) -> TierRule | None:
+    """The lowest rule not yet met that one more order would reach ("potential VIP")."""
+    for rule in rules:
+        if not meets(rule, orders, net_spent):
+            return rule if rule.min_orders > 0 and orders == rule.min_orders - 1 else None
+    return None
 
 
 def refresh(state: dict[str, Any], settings: ShopSettings, now: datetime) -> TierChange | None:
@@ -59,3 +84,15 @@ def refresh(state: dict[str, Any], settings: ShopSettings, now: datetime) -> Tie
 def read_model(state: dict[str, Any]) -> dict[str, Any]:
     """The `vips:{shop}` hash value for a customer who holds a tier."""
     return {k: state[k] for k in ("tier", "orders_count", "total_spent", "net_spent")}
+
+
+def standing_of(state: dict[str, Any]) -> tuple[Any, ...]:
+    """The fields of a customer's state that time alone can move."""
+    return tuple(state.get(k) for k in ("days_since_last_order", "segment", "tier", "potential_tier"))
+
+
+def drifted(state: dict[str, Any], settings: ShopSettings, now: datetime) -> bool:
+    """Whether time alone moved this customer's standing (VIP dropoff, recency, days)."""
+    probe = dict(state)
+    refresh(probe, settings, now)
+    return standing_of(probe) != standing_of(state)

@@ -6,20 +6,10 @@ from dataclasses import dataclass
 
 import faust
 import redis.asyncio as redis
-from faust.types import TransportT
 
 from storepulse.settings import Settings
+from streams.runtime.faust_seam import StreamsApp
 from streams.runtime.publisher import NotificationPublisher
-from streams.runtime.transport import LowLatencyTransport
-
-
-class StreamsApp(faust.App):
-    """faust.App with the low-latency consumer transport."""
-
-    fetch_wait_ms: int = 100
-
-    def _new_transport(self) -> TransportT:
-        return LowLatencyTransport(self.conf.broker_consumer, self)
 
 
 @dataclass

@@ -1,10 +1,11 @@
-"""Idempotent notification publishing: one Lua step does SET NX, XADD and PUBLISH."""
+"""Idempotent notification publishing (one Lua step does SET NX, XADD and PUBLISH), and withdrawal."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
 
+import orjson
 import redis.asyncio as redis
 
 from storepulse.contracts import Notification
@@ -46,3 +47,15 @@ class NotificationPublisher:
                 )
             results = await pipe.execute()
         return [r.decode() if isinstance(r, bytes) else r for r in results]
+
+    async def withdraw(self, shop: str, notification_ids: set[str]) -> int:
+        """Delete these notifications from the shop's replay stream; how many were there."""
+        stream = recent_stream(shop)
+        doomed = [
+            entry_id
+            for entry_id, fields in await self._client.xrange(stream)
+            if orjson.loads(fields[b"n"]).get("id") in notification_ids
+        ]
+        if doomed:
+            await self._client.xdel(stream, *doomed)
+        return len(doomed)

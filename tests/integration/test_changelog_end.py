@@ -7,7 +7,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faust.types import TP
 
 from storepulse.devstack import Stack
-from streams.runtime.transport import fetched_highwaters
+from streams.runtime.faust_seam import fetched_highwaters
 from tests.support.kafka import bootstrap
 
 

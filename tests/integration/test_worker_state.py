@@ -51,7 +51,7 @@ async def produce_purchases(stack: Stack, topic: str, shop: str, order_ids: list
     now = datetime.now(UTC).timestamp()
     records = [(key, orjson.dumps({"purchases": [{**p, "at": now}]})) for p in purchases]
     # One table write per producer batch: Tansu under-reports the end offset of a
-    # multi-record batch, so recovery would stop early (DESIGN.md); Kafka does not.
+    # multi-record batch, so recovery would stop early (streams/runtime/faust_seam.py); Kafka does not.
     await produce(stack, topic, records, gap_s=0.5)
 
 

@@ -10,4 +10,5 @@ never from each other (tests/unit/test_toolbox.py checks it).
 - push: notifications through the real publisher, push processes of a test's own
 - state: what the worker keeps in Redis, read as the merchant sees it
 - metrics: one sample of a service's /metrics
+- launcher: `storepulse dev` itself, as `make run` starts it
 """

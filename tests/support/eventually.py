@@ -16,11 +16,12 @@ async def eventually(
     *,
     timeout: float = 30.0,
     every: float = 0.1,
-    what: str | None = None,
+    what: str | Callable[[], str] | None = None,
 ) -> T:
     """Call `check` (sync or async) until its answer is truthy, and return that answer.
 
-    Past `timeout` the test fails with `what` was awaited (the check's name by default) and the last answer.
+    Past `timeout` the test fails saying `what` was awaited (the check's name by default; a
+    callable describes the state at that moment) and the last answer.
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -30,6 +31,6 @@ async def eventually(
         if answer:
             return answer
         if time.monotonic() > deadline:
-            awaited = what or getattr(check, "__name__", repr(check))
+            awaited = what() if callable(what) else what or getattr(check, "__name__", repr(check))
             raise AssertionError(f"{awaited}: not reached within {timeout:g}s (last answer: {answer!r})")
         await asyncio.sleep(every)

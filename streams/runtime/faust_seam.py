@@ -1,27 +1,42 @@
-"""A Kafka transport tuned for the embedded Tansu broker (and harmless on Apache Kafka).
+"""Every place StorePulse departs from stock Faust / aiokafka behaviour, and why.
 
-- The consumer waits at most `fetch_wait_ms` for a fetch: Faust hard-codes 1.5 s, which against
-  Tansu alone puts p50 latency above 2 s (DESIGN.md).
-- Offsets are committed only once every record produced before the commit is acknowledged
-  (`AckTrackingProducer`).
-- Table recovery reads changelogs up to their true end. Tansu answers ListOffsets with the base
-  offset of the last record batch + 1 (11 after two batches holding offsets 0-9 and 10-14), so
-  Faust would stop restoring a table early and silently drop its newest state. A fetch response
-  carries the right high watermark, so one small fetch per changelog partition corrects it.
+Nothing else in streams/ touches a private attribute of either library; tests/unit/test_faust_seam.py
+checks each one still exists, so an upgrade that moves one fails loudly.
+
+1. The consumer's fetch wait comes from `StreamsApp(fetch_wait_ms=...)`. Faust hard-codes 1.5 s
+   (aiokafka's private `_fetch_max_wait_ms`), which against Tansu alone puts p50 latency above 2 s.
+2. Table recovery reads changelogs up to their true end. Tansu answers ListOffsets with the base
+   offset of the last record batch + 1 (11 after two batches holding offsets 0-9 and 10-14), so
+   Faust would stop restoring a table early and silently drop its newest state. A fetch response
+   carries the right high watermark, so one small fetch per changelog partition corrects it
+   (overrides the private `AIOKafkaConsumerThread._highwaters`).
+3. Offsets are committed only once every record produced before the commit is acknowledged
+   (`AckTrackingProducer`): Faust's own flush gives up after 0.1 s per buffered record and cannot
+   see records its buffer holds, so a SIGKILL lost committed work. Its send buffer may also hold
+   10,000 records instead of 100 before it stops all consumption (private `buffer.max_messages`).
+4. A batch body writes tables as if it were processing one event (`set_writing_event`): a table
+   write finds its changelog partition through the private context variable `_current_event`.
+   `Stream._set_current_event` would also set `stream.current_event`, which `take_events` reads
+   after the body returns to learn which event its buffer is receiving: a body that called it made
+   the next batch hold the previous batch's last event twice and drop the one really next
+   (measured: 393 of 10,000 orders). Only streams/runtime/batches.py calls it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Awaitable, Mapping
 from typing import Any
 
 import aiokafka
+import faust
 import structlog
 from aiokafka import TopicPartition
+from faust.streams import _current_event
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP, RecordMetadata
+from faust.types import TP, EventT, RecordMetadata, TransportT
 from faust.types.tuples import FutureMessage
 
 log = structlog.get_logger(__name__)
@@ -72,7 +87,7 @@ async def fetched_highwaters(bootstrap: list[str], reported: Mapping[TP, int]) -
 class _TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
-        consumer._fetch_max_wait_ms = self.app.fetch_wait_ms
+        consumer._fetch_max_wait_ms = transport.fetch_wait_ms
         return consumer
 
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
@@ -146,3 +161,23 @@ class AckTrackingProducer(faust_aiokafka.Producer):
 class LowLatencyTransport(faust_aiokafka.Transport):
     Consumer = _TunedConsumer
     Producer = AckTrackingProducer
+
+    def __init__(self, *args: Any, fetch_wait_ms: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fetch_wait_ms = fetch_wait_ms
+
+
+class StreamsApp(faust.App):
+    """faust.App on the `LowLatencyTransport`."""
+
+    def __init__(self, *args: Any, fetch_wait_ms: int, **kwargs: Any) -> None:
+        self._fetch_wait_ms = fetch_wait_ms
+        super().__init__(*args, **kwargs)
+
+    def _new_transport(self) -> TransportT:
+        return LowLatencyTransport(self.conf.broker_consumer, self, fetch_wait_ms=self._fetch_wait_ms)
+
+
+def set_writing_event(event: EventT | None) -> None:
+    """Table writes from now on (in this task) go to `event`'s changelog partition; None: nowhere."""
+    _current_event.set(weakref.ref(event) if event is not None else None)

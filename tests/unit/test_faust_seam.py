@@ -1,0 +1,64 @@
+"""The private parts of Faust and aiokafka that streams/runtime/faust_seam.py relies on still exist.
+
+An upgrade that renames or removes one must fail here, not silently stop the override.
+"""
+
+from __future__ import annotations
+
+import inspect
+from contextvars import ContextVar
+
+import aiokafka
+import faust
+from faust.streams import _current_event, current_event
+from faust.tables.base import Collection
+from faust.transport import producer as faust_producer
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from streams.runtime.batches import EventBatch
+from streams.runtime.faust_seam import set_writing_event
+
+
+def test_consumer_fetch_wait_is_the_private_attribute_aiokafka_starts_its_fetcher_with() -> None:
+    source = inspect.getsource(aiokafka.AIOKafkaConsumer)
+    assert "self._fetch_max_wait_ms = fetch_max_wait_ms" in source
+    assert "fetch_max_wait_ms=self._fetch_max_wait_ms" in source
+
+
+def test_consumer_thread_hooks_exist() -> None:
+    thread = faust_aiokafka.AIOKafkaConsumerThread
+    assert inspect.iscoroutinefunction(thread._highwaters)
+    assert callable(thread._create_worker_consumer)
+    assert callable(faust_aiokafka.Consumer._new_consumer_thread)
+    assert callable(faust_aiokafka.server_list)
+
+
+def test_producer_buffer_has_a_message_bound() -> None:
+    assert faust_producer.ProducerBuffer.max_messages == 100  # the stall the seam raises
+    assert callable(faust.App._new_transport)
+
+
+def test_current_event_is_the_context_variable_table_writes_read() -> None:
+    assert isinstance(_current_event, ContextVar)
+    assert "current_event()" in inspect.getsource(Collection.partition_for_key)
+
+
+class _Event:
+    """Stands in for a Faust event: table writes only keep a weak reference to it."""
+
+
+def test_iterating_a_batch_makes_each_event_the_writing_one_then_none() -> None:
+    events = [_Event(), _Event(), _Event()]
+    seen = [current_event() for _ in EventBatch(events)]  # type: ignore[arg-type]
+    assert seen == events
+    assert current_event() is None  # a write after the loop fails instead of going astray
+
+
+def test_writing_as_names_the_event_of_a_later_write() -> None:
+    first, second = _Event(), _Event()
+    batch = EventBatch([first, second])  # type: ignore[list-item]
+    list(batch)
+    batch.writing_as(first)  # type: ignore[arg-type]
+    assert current_event() is first
+    set_writing_event(None)
+    assert current_event() is None
