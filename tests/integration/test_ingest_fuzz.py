@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from ingest.app import WEBHOOK_PATH
 from ingest.routing import ROUTES
-from ingest.signature import sign
+from shopify.signature import sign
 from shopify.topics import APP_UNINSTALLED
 from storepulse.devstack import Stack
 from tests.support.ingest import in_process_ingest, ingest_settings
