@@ -72,6 +72,13 @@ def demo(push: Child, shop: str, **options: str | int) -> str:
     return f"http://127.0.0.1:{push.port}/demo/{shop}?{query}"
 
 
+async def open_demo(page: Page, stack: Stack, push: Child, shop: str, **options: str | int) -> None:
+    """The demo page, once it shows a first notification: connected before the test goes on."""
+    await publish(stack.env["REDIS_URL"], [note(shop, 0)])
+    await page.goto(demo(push, shop, **options))
+    await wait_toasts(page, 1)
+
+
 async def toasts(page: Page) -> list[dict]:
     return await page.evaluate("window.__toasts")
 
@@ -104,10 +111,7 @@ async def past_gap_after_last_toast(page: Page, gap_ms: int) -> None:
 async def test_toast_appears_within_a_second_of_a_signed_webhook(
     services: Services, ingest: httpx.AsyncClient, push: Child, page: Page, shop: str
 ) -> None:
-    # A first notification proves the page is connected before the clock starts.
-    await publish(services.stack.env["REDIS_URL"], [note(shop, 0)])
-    await page.goto(demo(push, shop, gap_ms=0))
-    await wait_toasts(page, 1)
+    await open_demo(page, services.stack, push, shop, gap_ms=0)  # connected before the clock starts
     hook = webhook(ORDERS_CREATE, shop, order())
     sent = time.monotonic()
     await deliver(ingest, hook)
@@ -143,9 +147,7 @@ async def test_pacing_gap_session_cap_and_short_queue(
     stack: Stack, push: Child, page: Page, shop: str
 ) -> None:
     redis_url = stack.env["REDIS_URL"]
-    await publish(redis_url, [note(shop, 0)])
-    await page.goto(demo(push, shop, gap_ms=1500, max=3))
-    await wait_toasts(page, 1)
+    await open_demo(page, stack, push, shop, gap_ms=1500, max=3)
     await publish(redis_url, [note(shop, i) for i in range(1, 5)])  # a burst of four
     await wait_toasts(page, 3)
     # Once a gap has passed, a marker's arrival runs the pacing, which shows at once what it may.
@@ -168,9 +170,7 @@ async def test_a_background_tab_shows_only_the_newest_few_when_it_returns(
     stack: Stack, push: Child, page: Page, shop: str
 ) -> None:
     redis_url = stack.env["REDIS_URL"]
-    await publish(redis_url, [note(shop, 0)])
-    await page.goto(demo(push, shop, gap_ms=300, max=100))
-    await wait_toasts(page, 1)
+    await open_demo(page, stack, push, shop, gap_ms=300, max=100)
     hidden = "v => { Object.defineProperty(document, 'hidden', {value: v, configurable: true}); "
     hidden += "document.dispatchEvent(new Event('visibilitychange')); }"
     await page.evaluate(hidden, True)
@@ -235,9 +235,7 @@ async def test_tabs_of_one_visitor_share_one_connection(
 async def test_page_views_and_impressions_reach_the_beacon_topic(
     services: Services, push: Child, page: Page, shop: str
 ) -> None:
-    await publish(services.stack.env["REDIS_URL"], [note(shop, 0)])
-    await page.goto(demo(push, shop, gap_ms=0, product_id=7001))
-    await wait_toasts(page, 1)
+    await open_demo(page, services.stack, push, shop, gap_ms=0, product_id=7001)
     records = await consume(services.stack, TOPIC_BEACONS, key_prefix=shop_key(shop), count=2, timeout=20)
     kinds = {r["type"]: r for r in records}
     assert kinds["page_view"]["product_id"] == "7001"
