@@ -6,18 +6,31 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
+Description = str | Callable[[], str] | None
+
+
+@overload
+async def eventually(
+    check: Callable[[], Awaitable[T]], *, timeout: float = ..., every: float = ..., what: Description = ...
+) -> T: ...
+
+
+@overload
+async def eventually(
+    check: Callable[[], T], *, timeout: float = ..., every: float = ..., what: Description = ...
+) -> T: ...
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T] | T],
+    check: Callable[[], Any],
     *,
     timeout: float = 30.0,
     every: float = 0.1,
-    what: str | Callable[[], str] | None = None,
-) -> T:
+    what: Description = None,
+) -> Any:
     """Call `check` (sync or async) until its answer is truthy, and return that answer.
 
     Past `timeout` the test fails saying `what` was awaited (the check's name by default; a

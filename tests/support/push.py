@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 
 import redis.asyncio as redis
 
-from storepulse.contracts import Notification
+from storepulse.contracts import Notification, NotificationKind
 from storepulse.devstack import Child, Stack, wait_ready
 from streams.runtime.publisher import NotificationPublisher
 
 
-def note(shop: str, n: int, *, kind: str = "purchase", lang: str = "en", message: str = "") -> Notification:
+def note(
+    shop: str, n: int, *, kind: NotificationKind = "purchase", lang: str = "en", message: str = ""
+) -> Notification:
     return Notification(
         id=f"{kind}-{n}",
         shop=shop,
