@@ -80,6 +80,14 @@ def _partitions(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[Topic
     return [TopicPartition(t, p) for t, ps in found.items() for p in ps]
 
 
+async def _at_end(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> bool:
+    for tp in partitions:
+        end = consumer.highwater(tp)
+        if end is None or await consumer.position(tp) < end:
+            return False
+    return True
+
+
 async def partition_count(stack: Stack, topic: str) -> int:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap(stack))
     await admin.start()
@@ -90,25 +98,17 @@ async def partition_count(stack: Stack, topic: str) -> int:
     return len(described["partitions"])
 
 
-async def _at_end(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> bool:
-    for tp in partitions:
-        end = consumer.highwater(tp)
-        if end is None or await consumer.position(tp) < end:
-            return False
-    return True
-
-
 async def consume(
     stack: Stack, topic: str, *, key_prefix: bytes, count: int = 0, timeout: float = 30.0
 ) -> list[Any]:
     """The JSON values on `topic` keyed under `key_prefix`: all there are once `count` are there."""
     records = await read(
-        bootstrap(stack), [topic], lambda rs: len(keyed(rs, key_prefix)) >= count, timeout=timeout
+        bootstrap(stack), [topic], lambda rs: len(_keyed(rs, key_prefix)) >= count, timeout=timeout
     )
-    return keyed(records, key_prefix)
+    return _keyed(records, key_prefix)
 
 
-def keyed(records: Iterable[ConsumerRecord], key_prefix: bytes) -> list[Any]:
+def _keyed(records: Iterable[ConsumerRecord], key_prefix: bytes) -> list[Any]:
     return [orjson.loads(r.value) for r in records if (r.key or b"").startswith(key_prefix)]
 
 
