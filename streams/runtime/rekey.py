@@ -8,6 +8,7 @@ ever written from its own partition.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 import faust
@@ -27,7 +28,7 @@ async def broadcast(topic: faust.TopicT, envelope: dict[str, Any], partitions: i
         await topic.send(key=envelope["shop"].encode(), value=value, partition=partition)
 
 
-def forget_shop(table: faust.Table, shop: str, partition: int, partitions: int) -> int:
+def forget_shop(table: MutableMapping[bytes, Any], shop: str, partition: int, partitions: int) -> int:
     """Delete the shop's keys that live on `partition` (call from that partition's event)."""
     prefix = f"{shop}/".encode()
     doomed = [
