@@ -85,6 +85,15 @@ def new_shop_domain() -> str:
     return f"test-{uuid.uuid4().hex[:10]}.myshopify.com"
 
 
+async def install_shop(redis_url: str, domain: str, token: str = "shpat_test_token") -> None:
+    """Register `domain` as installed, with `token`, in the registry at `redis_url`."""
+    registry = open_registry(Settings(REDIS_URL=redis_url, SHOPIFY_API_SECRET=SECRET.decode()))
+    try:
+        await registry.install(domain, token)
+    finally:
+        await registry.aclose()
+
+
 @pytest.fixture
 async def shop(stack: Stack) -> str:
     """A shop of its own for each test, so tests never see each other's events.
@@ -92,11 +101,7 @@ async def shop(stack: Stack) -> str:
     Registered as installed: ingest drops webhooks of shops that did not install the app.
     """
     domain = new_shop_domain()
-    registry = open_registry(Settings(REDIS_URL=stack.env["REDIS_URL"], SHOPIFY_API_SECRET=SECRET.decode()))
-    try:
-        await registry.install(domain, "shpat_test_token")
-    finally:
-        await registry.aclose()
+    await install_shop(stack.env["REDIS_URL"], domain)
     return domain
 
 

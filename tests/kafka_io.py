@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import orjson
@@ -22,21 +22,31 @@ async def produce(stack: Stack, records: Iterable[tuple[str, str, dict[str, Any]
 
 
 async def consume(
-    stack: Stack, topic: str, *, key_prefix: bytes, count: int, timeout_ms: int = 15000
+    stack: Stack,
+    topic: str,
+    *,
+    key_prefix: bytes,
+    count: int,
+    timeout_ms: int = 15000,
+    same: Callable[[Any], Hashable] | None = None,
 ) -> list[Any]:
-    """The first `count` values on `topic` whose key starts with `key_prefix` (from the start)."""
+    """At least the first `count` values on `topic` whose key starts with `key_prefix` (from the
+    start); values `same` maps alike count once (e.g. a record two workers' groups both wrote)."""
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap(stack), auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
-    found: list[Any] = []
+    found: dict[Hashable, Any] = {}
     try:
         while len(found) < count:
             batch = await consumer.getmany(timeout_ms=timeout_ms)
             if not batch:
                 break
             for records in batch.values():
-                found += [orjson.loads(r.value) for r in records if (r.key or b"").startswith(key_prefix)]
+                for record in records:
+                    if (record.key or b"").startswith(key_prefix):
+                        value = orjson.loads(record.value)
+                        found.setdefault(same(value) if same else (record.partition, record.offset), value)
     finally:
         await consumer.stop()
-    return found
+    return list(found.values())
