@@ -21,7 +21,8 @@ import httpx
 import orjson
 import structlog
 
-from storepulse.admin_api import AdminApi, AdminApiError
+from shopify.admin import AdminApi, AdminApiError
+from shopify.http_client import shopify_http
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES
 from storepulse.shops import ShopRegistry, token_cipher
 from streams.domain.standing import SettingsFor
@@ -62,7 +63,6 @@ class TagWriter:
         if not (add or remove):
             return "written"
         if self._dry_run or self._settings_for(shop).writeback_dry_run:
-            log.info("writeback_dry_run", shop=shop, add=add, remove=remove)
             return "dry_run"
         variables = {"id": f"gid://shopify/Customer/{change['customer_id']}", "add": add, "remove": remove}
         data = await self._api.query(
@@ -93,11 +93,10 @@ def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
     async def access_token(shop: str) -> str | None:
         return await redis_step(registry.access_token, shop)
 
-    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
+    http = shopify_http(settings.shopify_admin_base_url, timeout=httpx.Timeout(10.0, connect=3.0))
     api = AdminApi(
         http,
         access_token,
-        base_url=settings.shopify_admin_base_url,
         api_version=settings.shopify_api_version,
         attempts=settings.writeback_attempts,
     )
@@ -108,7 +107,14 @@ def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
         for key, change in changes:
             try:
                 outcome = await writer.write(change)
-                log.info("writeback_done", shop=change["shop"], outcome=outcome)
+                log.info(
+                    "writeback_done",
+                    shop=change["shop"],
+                    customer=change["customer_id"],
+                    add=change.get("tags_add"),
+                    remove=change.get("tags_remove"),
+                    outcome=outcome,
+                )
             except REDIS_DOWN:
                 raise  # redis_step waits those out; one that gets here is no fault of the change
             except Exception as exc:  # whatever went wrong with this change, the next one is written

@@ -18,23 +18,20 @@ import redis.asyncio as redis
 
 from ingest.routing import route
 from loadtests.kafka_feed import envelope
-from loadtests.payloads import CATALOG, next_id, order, product
+from loadtests.payloads import CATALOG, next_id, order, product, refund
 from shopify.topics import CUSTOMERS_DATA_REQUEST, ORDERS_CREATE, PRODUCTS_CREATE, REFUNDS_CREATE
 from storepulse import kafka_topics as topics
-from storepulse import redis_keys
 from storepulse.contracts import Beacon, ShopSettings
 from storepulse.devstack import Child, Stack, start_redis, wait_ready
 from storepulse.envelope import ORDER_OWNERS
 from storepulse.kafka_topics import dead_letter_topic, item_key, shop_key
-from tests.conftest import ADMIN_TOKEN, install_shop, new_shop_domain, worker_env
-from tests.customer_state import data_requests, eventually
-from tests.e2e.test_customer_metrics import refund
-from tests.e2e.test_rules_and_trends import produce
 from tests.fake_shopify import FakeShopify, running_fake_shopify
 from tests.fake_shopify.customers import add_customer, install, tags_of
-from tests.kafka_io import consume
+from tests.support.eventually import eventually
+from tests.support.kafka import consume, produce
+from tests.support.stack import ADMIN_AUTH, install_shop, new_shop_domain, worker_env
+from tests.support.state import data_requests, recent_messages
 
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 RUNNER = CATALOG[1]  # (7002, "Trail Runner", "trail-runner", "120.00")
 
 
@@ -68,7 +65,7 @@ def worker(stack: Stack, fake: FakeShopify, redis_url: str) -> Iterator[tuple[Ch
 
 
 @pytest.fixture
-async def client(redis_url: str) -> AsyncIterator:
+async def client(redis_url: str) -> AsyncIterator[redis.Redis]:
     c = redis.Redis.from_url(redis_url)
     yield c
     await c.aclose()
@@ -86,18 +83,13 @@ async def send(stack: Stack, records: list[tuple[str, bytes, bytes | None]]) -> 
         await produce(stack, topic, [(key, value)])
 
 
-async def published(client, shop: str) -> list[dict[str, Any]]:
-    """The shop's notifications as the storefront replays them (`recent:{shop}`)."""
-    return [orjson.loads(fields[b"n"]) for _, fields in await client.xrange(redis_keys.recent_stream(shop))]
-
-
-async def tagged(fake: FakeShopify, shop: str, customer_id: int) -> list[str]:
-    return tags_of(fake, shop, customer_id)
+async def published(client: redis.Redis, shop: str) -> list[dict[str, Any]]:
+    return [orjson.loads(message) for message in await recent_messages(client, shop)]
 
 
 async def settings_applied(worker: Child, shop: str, **expected: Any) -> None:
     async def applied() -> bool:
-        async with httpx.AsyncClient(headers=AUTH) as http:
+        async with httpx.AsyncClient(headers=ADMIN_AUTH) as http:
             stored = (await http.get(f"http://127.0.0.1:{worker.port}/shops/{shop}/settings")).json()
         return all(stored[k] == v for k, v in expected.items())
 
@@ -105,7 +97,7 @@ async def settings_applied(worker: Child, shop: str, **expected: Any) -> None:
 
 
 async def test_a_bad_record_in_each_input_goes_to_its_dead_letter_topic_and_the_rest_goes_on(
-    stack: Stack, worker: tuple[Child, str], fake: FakeShopify, redis_url: str, client, shop: str
+    stack: Stack, worker: tuple[Child, str], fake: FakeShopify, redis_url: str, client: redis.Redis, shop: str
 ) -> None:
     child, app_id = worker
     c, other_shop = next_id(), new_shop_domain()
@@ -164,14 +156,14 @@ async def test_a_bad_record_in_each_input_goes_to_its_dead_letter_topic_and_the_
     # Every good record's effects: metrics (the refund went through the order index), the VIP
     # tag (through the write-back), notifications of every kind, the data request.
     async def counted() -> dict | None:
-        async with httpx.AsyncClient(headers=AUTH) as http:
+        async with httpx.AsyncClient(headers=ADMIN_AUTH) as http:
             answer = await http.get(f"http://127.0.0.1:{child.port}/shops/{shop}/customers/{c}")
         metrics = answer.json() if answer.status_code == 200 else {}
         return metrics if metrics.get("net_spent") == "355.00" else None
 
     metrics = await eventually(counted)
     assert (metrics["orders_count"], Decimal(metrics["total_spent"])) == (3, Decimal("360.00"))
-    assert await eventually(lambda: tagged(fake, shop, c)) == ["VIP"]
+    assert await eventually(lambda: tags_of(fake, shop, c)) == ["VIP"]
     assert await eventually(lambda: data_requests(client, shop))
 
     async def all_published() -> list[dict[str, Any]] | None:
@@ -201,20 +193,16 @@ async def test_a_bad_record_in_each_input_goes_to_its_dead_letter_topic_and_the_
         topics.TOPIC_ORDERS: ["NotAnEnvelope: not JSON", "TypeError: 'int' object is not iterable"],
     }
     for topic, records in bad.items():
-        dead = await consume(
-            stack,
-            dead_letter_topic(topic),
-            key_prefix=shop.encode(),
-            count=len(records),
-            same=lambda d: (d["partition"], d["offset"]),  # the session's worker dead-letters them too
-        )
+        letters = await consume(stack, dead_letter_topic(topic), key_prefix=shop.encode(), count=len(records))
+        # Once each: the session's worker (when running) dead-letters them too.
+        dead = list({(d["partition"], d["offset"]): d for d in letters}.values())
         assert [d["topic"] for d in dead] == [topic] * len(records)
         assert [d["value"] for d in dead] == [v.decode(errors="backslashreplace") for _, v in records]
         assert all(d["reason"].startswith(r) for d, r in zip(dead, reasons[topic], strict=True)), dead
 
 
 async def test_a_refused_template_and_one_slipped_into_the_settings_topic_leave_orders_notifying(
-    stack: Stack, worker: tuple[Child, str], client, shop: str
+    stack: Stack, worker: tuple[Child, str], client: redis.Redis, shop: str
 ) -> None:
     child, _ = worker
     bare = "without a format spec or conversion"
@@ -225,7 +213,7 @@ async def test_a_refused_template_and_one_slipped_into_the_settings_topic_leave_
         ("viewing", "{product.__class__}", "allowed fields"),
         ("purchase.title", "x" * 201, "longer than 200 characters"),
     ]
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{child.port}", headers=AUTH) as http:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{child.port}", headers=ADMIN_AUTH) as http:
         for name, template, reason in refused:
             answer = await http.put(f"/shops/{shop}/settings", json={"templates": {"en": {name: template}}})
             assert (answer.status_code, reason in answer.text) == (422, True), answer.text

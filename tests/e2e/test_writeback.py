@@ -1,6 +1,6 @@
 """Orders → VIP tier → tag on the Shopify customer, through a worker pointed at the fake Shopify."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -8,13 +8,12 @@ from loadtests.payloads import CATALOG, next_id, order
 from shopify.topics import ORDERS_CREATE
 from storepulse.devstack import Child, Stack, wait_ready
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES_DLQ
-from storepulse.settings import Settings
-from storepulse.shops import ShopRegistry, token_cipher
-from tests.conftest import worker_env
-from tests.customer_state import eventually, redis_client
+from storepulse.shops import ShopRegistry
 from tests.fake_shopify import FakeShopify, running_fake_shopify
 from tests.fake_shopify.customers import add_customer, install, tags_of
-from tests.kafka_io import consume, produce
+from tests.support.eventually import eventually
+from tests.support.kafka import consume, produce_webhooks
+from tests.support.stack import worker_env
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +38,6 @@ def worker(stack: Stack, fake: FakeShopify) -> Iterator[Child]:
     child.stop()
 
 
-@pytest.fixture
-async def registry(stack: Stack) -> AsyncIterator[ShopRegistry]:
-    client = redis_client(stack)
-    yield ShopRegistry(client, token_cipher(Settings(SHOPIFY_API_SECRET=stack.env["SHOPIFY_API_SECRET"])))
-    await client.aclose()
-
-
 async def test_new_vips_are_tagged_on_shopify_within_the_cost_limit(
     stack: Stack, fake: FakeShopify, worker: Child, registry: ShopRegistry, shop: str
 ) -> None:
@@ -54,7 +46,7 @@ async def test_new_vips_are_tagged_on_shopify_within_the_cost_limit(
     customers = [next_id() for _ in range(8)]
     for c in customers:
         add_customer(fake, shop, c, tags=["newsletter"])
-    await produce(
+    await produce_webhooks(
         stack,
         [
             (ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0]))
@@ -78,9 +70,11 @@ async def test_an_uninstalled_shop_sends_its_changes_to_the_dead_letter_topic(
 ) -> None:
     await registry.mark_uninstalled(shop)  # its token died with the uninstall
     c = next_id()
-    await produce(stack, [(ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0])) for _ in range(3)])
+    await produce_webhooks(
+        stack, [(ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0])) for _ in range(3)]
+    )
     dead = await consume(
-        stack, TOPIC_CUSTOMER_CHANGES_DLQ, key_prefix=f"{shop}/".encode(), count=1, timeout_ms=30000
+        stack, TOPIC_CUSTOMER_CHANGES_DLQ, key_prefix=f"{shop}/".encode(), count=1, timeout=30
     )
     assert dead  # at-least-once: a re-delivered change may be dead-lettered twice, never differently
     assert all(d["customer_id"] == str(c) and d["tags_add"] == ["VIP"] for d in dead)

@@ -2,50 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from storepulse.devstack import Stack, wait_ready
-from storepulse.kafka_topics import TOPIC_BEACONS
-from storepulse.settings import Settings
-from tests.conftest import Services
+from storepulse.kafka_topics import TOPIC_BEACONS, shop_key
+from tests.support.kafka import consume
+from tests.support.stack import Services
 
 STOREFRONT = {"Origin": "https://shop.example", "Content-Type": "text/plain;charset=UTF-8"}
 
 
 def beacon(shop: str, kind: str = "page_view", **extra: str) -> bytes:
     return orjson.dumps({"shop": shop, "type": kind, "visitor": uuid.uuid4().hex, **extra})
-
-
-async def produced(stack: Stack, shop: str, count: int, timeout: float = 15) -> list[dict]:
-    """The `widget.beacons` records keyed `shop`, read from the beginning of every partition."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=stack.env["KAFKA_URL"].removeprefix("kafka://"),
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        # The stack creates every topic with the default partition count.
-        consumer.assign([TopicPartition(TOPIC_BEACONS, p) for p in range(Settings().kafka_partitions)])
-        await consumer.seek_to_beginning()
-        found: list[dict] = []
-        async with asyncio.timeout(timeout):
-            while len(found) < count:
-                batch = await consumer.getmany(timeout_ms=500)
-                found += [
-                    orjson.loads(r.value)
-                    for records in batch.values()
-                    for r in records
-                    if r.key == shop.encode()
-                ]
-        return found
-    finally:
-        await consumer.stop()
 
 
 async def test_beacons_are_validated_and_produced_keyed_by_shop(services: Services, shop: str) -> None:
@@ -71,7 +42,7 @@ async def test_beacons_are_validated_and_produced_keyed_by_shop(services: Servic
             "/beacons", headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}
         )
         assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == "*"
-    records = await produced(services.stack, shop, 2)
+    records = await consume(services.stack, TOPIC_BEACONS, key_prefix=shop_key(shop), count=2, timeout=15)
     assert sorted(r["type"] for r in records) == ["click", "page_view"]
     assert {r["product_id"] for r in records} == {"7001", None}
     assert all(r["shop"] == shop and r["received_at"] for r in records)

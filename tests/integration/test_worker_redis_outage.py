@@ -18,9 +18,10 @@ from shopify.topics import ORDERS_CREATE
 from storepulse import redis_keys
 from storepulse.devstack import Child, Stack, start_redis, wait_ready
 from streams.domain.notifications import notification_id
-from tests.conftest import ADMIN_TOKEN, SECRET, worker_env
-from tests.customer_state import eventually, vips
-from tests.kafka_io import produce
+from tests.support.eventually import eventually
+from tests.support.kafka import produce_webhooks
+from tests.support.stack import ADMIN_AUTH, SECRET, worker_env
+from tests.support.state import vips
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ async def own_redis() -> AsyncIterator[list[Child]]:
 
 async def counted(worker: Child, shop: str, customer_id: int) -> int:
     """The orders the worker's table holds for the customer (read without Redis)."""
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as http:
+    async with httpx.AsyncClient(headers=ADMIN_AUTH) as http:
         answer = await http.get(f"http://127.0.0.1:{worker.port}/shops/{shop}/customers/{customer_id}")
     return answer.json()["orders_count"] if answer.status_code == 200 else 0
 
@@ -53,7 +54,7 @@ async def test_orders_during_a_redis_outage_notify_once_and_reach_the_read_model
         vip, other = next_id(), next_id()
         during = [order(customer_id=vip) for _ in range(5)] + [order(customer_id=other)]
         own_redis[0].kill()
-        await produce(stack, [(ORDERS_CREATE, shop, o) for o in during])
+        await produce_webhooks(stack, [(ORDERS_CREATE, shop, o) for o in during])
 
         async def reached_redis_step() -> bool:  # the table holds the batch: it waits to publish
             return await counted(worker, shop, vip) > 0
@@ -64,7 +65,7 @@ async def test_orders_during_a_redis_outage_notify_once_and_reach_the_read_model
         own_redis.append(await asyncio.to_thread(start_redis, port))  # empty, on the same port
         await asyncio.to_thread(wait_ready, worker.port, 60, worker)
         after = order(customer_id=vip)
-        await produce(stack, [(ORDERS_CREATE, shop, after)])
+        await produce_webhooks(stack, [(ORDERS_CREATE, shop, after)])
 
         client = redis.Redis.from_url(env["REDIS_URL"])
         try:
