@@ -114,9 +114,9 @@ class EventBatch:
     events: list[EventT]
     # Records the step could not process, with the reason; `batches` dead-letters them.
     failed: list[tuple[EventT, str]] = field(default_factory=list)
-    current: EventT | None = None
-    _skipped: set[int] = field(default_factory=set)
-    _staged: list[Staged] = field(default_factory=list)
+    current: EventT | None = None  # the record the step is working on (`on_behalf_of`)
+    _skipped: set[int] = field(default_factory=set, init=False, repr=False)
+    _staged: list[Staged] = field(default_factory=list, init=False, repr=False)
 
     def __iter__(self) -> Iterator[EventT]:
         for event in self.events:
