@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench chromium clean
+.PHONY: run test lint bench chromium extension clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
@@ -31,6 +31,10 @@ test: $(STAMP) chromium lint
 # Starts its own embedded stack; writes docs/benchmarks.md and docs/img/*.png (~4 min).
 bench: $(STAMP)
 	$(BIN)/python -m loadtests.bench
+
+# The theme app extension ships the widget minified (a unit test checks it is current).
+extension: $(STAMP)
+	$(BIN)/python -m rjsmin < widget/storepulse.js > extensions/storepulse-embed/assets/storepulse.js
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -29,8 +29,10 @@ class Settings(BaseSettings):
     # `{shop}` is replaced by the shop's domain; tests point it at tests/fake_shopify.
     shopify_admin_base_url: str = Field("https://{shop}", validation_alias=_env("SHOPIFY_ADMIN_BASE_URL"))
     shopify_api_version: str = Field("2026-10", validation_alias=_env("SHOPIFY_API_VERSION"))
+    # The same list as shopify.app.toml's [access_scopes] (why each: there).
     shopify_scopes: str = Field(
-        "read_orders,read_customers,read_products,write_customers", validation_alias=_env("SHOPIFY_SCOPES")
+        "read_orders,read_all_orders,read_customers,write_customers,read_products",
+        validation_alias=_env("SHOPIFY_SCOPES"),
     )
     # Where Shopify reaches ingest (OAuth redirect and webhook callbacks).
     public_url: str = "http://127.0.0.1:8000"
