@@ -47,7 +47,14 @@ class Settings(BaseSettings):
     redis_pool_timeout: float = 5.0
 
     host: str = "127.0.0.1"
+    # Peers whose X-Forwarded-For ingest and push believe (addresses or networks, comma-separated):
+    # the reverse proxy only, never "*", or any client could pick the address its limits count.
+    forwarded_allow_ips: str = "127.0.0.1"
     worker_port: int = 8002
+    # Where other workers reach this one's web server (Faust's canonical URL, to which a lookup
+    # for a customer this worker owns is forwarded); empty: http://{host}:{worker_port}, with
+    # the machine's host name when `host` is a wildcard address, so each container names itself.
+    worker_url: str = ""
     # Idempotent producers need InitProducerId, which the embedded Tansu broker rejects;
     # the dev launcher turns this off, production Kafka keeps it on.
     kafka_idempotent: bool = True
@@ -119,6 +126,25 @@ class Settings(BaseSettings):
     @property
     def faust_broker(self) -> str:
         return ";".join(f"kafka://{hp}" for hp in self.kafka_bootstrap.split(","))
+
+
+# Fields whose defaults suit only a developer's machine: a deployment sets each of them for
+# every service that reads it (tests/unit/test_deployment.py holds docker-compose.yml to that).
+SET_BY_DEPLOYMENT = frozenset(
+    {
+        "kafka_url",
+        "redis_url",
+        "shopify_api_secret",
+        "shopify_api_key",
+        "public_url",
+        "public_ingest_url",
+        "admin_token",
+        "token_key",
+        "host",
+        "forwarded_allow_ips",
+        "kafka_partitions",
+    }
+)
 
 
 @lru_cache
