@@ -97,8 +97,7 @@ def test_compose_runs_every_piece_of_the_design(compose: dict[str, Any]) -> None
 def test_service_commands_are_the_ones_the_embedded_stack_runs(compose: dict[str, Any]) -> None:
     for name, svc in storepulse_services(compose).items():
         args = build_parser().parse_args(svc["command"])
-        # The embedded stack runs `python -m storepulse <command>`; the image runs the same
-        # CLI through its console script.
+        # The embedded stack and the image both run `python -m storepulse <command>`.
         assert service_argv(args.command)[1:4] == ["-m", "storepulse", args.command], name
         if args.command in PORT_ENV:
             assert PORT_ENV[args.command] in svc["environment"], name
@@ -117,14 +116,38 @@ def test_every_service_healthcheck_hits_ready_on_its_own_port(compose: dict[str,
     assert "/ready" in " ".join(compose["services"]["nginx"]["healthcheck"]["test"])
 
 
-def test_dockerfile_entrypoint_is_the_storepulse_console_script() -> None:
-    parser = DockerfileParser(str(ROOT / "Dockerfile"))
-    entrypoint = [i for i in parser.structure if i["instruction"] == "ENTRYPOINT"]
-    assert len(entrypoint) == 1
-    assert json.loads(entrypoint[-1]["value"]) == ["storepulse"]
-    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["storepulse"] == "storepulse.cli:main"
-    assert parser.baseimage.startswith("python:3.1")
+@pytest.fixture(scope="module")
+def dockerfile() -> DockerfileParser:
+    return DockerfileParser(str(ROOT / "Dockerfile"))
+
+
+def instructions(dockerfile: DockerfileParser, name: str) -> list[str]:
+    return [i["value"] for i in dockerfile.structure if i["instruction"] == name]
+
+
+def test_dockerfile_runs_the_storepulse_cli_as_the_embedded_stack_does(dockerfile: DockerfileParser) -> None:
+    assert [json.loads(v) for v in instructions(dockerfile, "ENTRYPOINT")] == [["python", "-m", "storepulse"]]
+    assert "from storepulse.cli import main" in (ROOT / "storepulse/__main__.py").read_text()
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert dockerfile.baseimage.startswith("python:" + requires.removeprefix(">="))
+
+
+def test_image_is_built_in_stages_from_the_lock_and_runs_as_non_root(dockerfile: DockerfileParser) -> None:
+    assert len(dockerfile.parent_images) >= 2  # dependencies installed in a stage of their own
+    installs = [v for v in instructions(dockerfile, "RUN") if "install" in v]
+    assert len(installs) == 1
+    assert "--require-hashes" in installs[0] and "-r /tmp/requirements.lock" in installs[0]
+    assert "requirements.lock /tmp/requirements.lock" in instructions(dockerfile, "COPY")
+    assert instructions(dockerfile, "USER")[-1] not in ("root", "0")
+
+
+def test_image_holds_the_services_and_the_widget_but_no_tests_or_load_tests(
+    dockerfile: DockerfileParser,
+) -> None:
+    copied = {v.split()[0] for v in instructions(dockerfile, "COPY") if not v.startswith("--from")}
+    assert copied - {"requirements.lock"} == {"storepulse", "shopify", "ingest", "streams", "push", "widget"}
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {"loadtests", "tests", "requirements-dev.lock"} <= ignored
 
 
 @pytest.fixture(scope="module")
