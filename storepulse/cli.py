@@ -83,6 +83,23 @@ def cmd_topics(_: argparse.Namespace, settings: Settings) -> None:
     print("created: " + (", ".join(created) or "nothing, all topics exist"))
 
 
+# What stops `storepulse dev`: Ctrl-C, and SIGTERM from `make`, `kill` or a container runtime.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _ignore_stop_signals() -> None:
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def _first_stop_signal(signum: int, frame: object) -> None:
+    # A stop signal rarely comes alone: `make run` gets the process group's SIGTERM and then
+    # make's own, and people press Ctrl-C twice. Later ones are ignored, so none can kill the
+    # launcher while it stops its children.
+    _ignore_stop_signals()
+    raise KeyboardInterrupt
+
+
 def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
     from storepulse.devstack import Stack, wait_ready
 
@@ -95,6 +112,11 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
     env["STOREPULSE_ADMIN_TOKEN"] = admin_token
     stack = Stack(env=env)
     print("starting broker and Redis…", flush=True)
+    # Process-wide handlers, not the event loop's: asyncio puts back the default disposition
+    # (death, for SIGTERM) when a loop closes, and SIGTERM must also stop a launcher still
+    # starting up. The first signal unwinds whatever runs into the `finally` below.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _first_stop_signal)
     try:
         stack.start_infra(settings.kafka_partitions)
         asyncio.run(_register_demo_shop(settings.demo_shop, stack.env))
@@ -109,8 +131,11 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
         if not settings.admin_token.get_secret_value():
             admin_url = f"http://{settings.host}:{settings.worker_port}/shops/…"
             print(f"admin API:  {admin_url} (bearer token {admin_token})", flush=True)
-        asyncio.run(_dev_foreground(settings, secret.split(",")[0].encode(), stack))
+        asyncio.run(_dev_foreground(settings, secret.split(",")[0].encode()))
+    except KeyboardInterrupt:
+        pass  # how `dev` is meant to end
     finally:
+        _ignore_stop_signals()  # also when stopping because starting failed
         stack.stop()
         print("stopped", flush=True)
 
@@ -127,15 +152,13 @@ async def _register_demo_shop(shop: str, env: dict[str, str]) -> None:
         await registry.aclose()
 
 
-async def _dev_foreground(settings: Settings, secret: bytes, stack: object) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+async def _dev_foreground(settings: Settings, secret: bytes) -> None:
+    """Runs until a stop signal raises KeyboardInterrupt out of the loop, which then cancels
+    the simulator."""
     shop = settings.demo_shop
     print(f"\ndemo store: http://{settings.host}:{settings.push_port}/demo/{shop}", flush=True)
     print(f"webhooks:   POST http://{settings.host}:{settings.ingest_port}/webhooks/shopify", flush=True)
-    tasks = []
+    tasks = []  # the loop holds tasks weakly
     if settings.simulator:
         from loadtests.simulator import simulate
 
@@ -146,15 +169,13 @@ async def _dev_foreground(settings: Settings, secret: bytes, stack: object) -> N
             asyncio.create_task(simulate(f"http://{settings.host}:{settings.ingest_port}", shop, secret))
         )
     print("Ctrl-C stops everything.", flush=True)
-    await stop.wait()
-    for task in tasks:
-        task.cancel()
+    await asyncio.get_running_loop().create_future()
 
 
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> None:
     from ingest.backfill import run
     from ingest.producer import BrokerUnavailable
-    from storepulse.admin_api import AdminApiError, Retryable
+    from shopify.admin import AdminApiError, Retryable
 
     try:
         produced = asyncio.run(run(args.shop, settings))

