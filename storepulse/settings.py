@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,8 @@ class Settings(BaseSettings):
     ingest_port: int = Field(8000, validation_alias=_env("INGEST_PORT"))
     push_port: int = Field(8001, validation_alias=_env("PUSH_PORT"))
     log_level: str = Field("info", validation_alias=_env("LOG_LEVEL"))
+    # "auto": one readable line per event when stderr is a terminal, JSON lines otherwise.
+    log_format: Literal["auto", "json", "console"] = Field("auto", validation_alias=_env("LOG_FORMAT"))
 
     # Shopify app (ingest's install flow and webhook subscriptions).
     shopify_api_key: str = Field("", validation_alias=_env("SHOPIFY_API_KEY"))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import pty
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,6 +45,7 @@ class DevLauncher:
     proc: subprocess.Popen[bytes]
     # The services' HTTP ports, by the environment variable that sets each.
     ports: dict[str, int]
+    # Everything it wrote to its stdout and stderr.
     log: Path
     # The launcher and everything it started, taken once all is up (orphans stay in it).
     family: list[psutil.Process] = field(default_factory=list)
@@ -74,10 +77,33 @@ class DevLauncher:
         return self.alive(), listening()
 
 
+def _copy_terminal(master: int, log: Path) -> threading.Thread:
+    """Append what is written to the pseudo-terminal's other end to `log` until nothing holds
+    that end open."""
+
+    def copy() -> None:
+        with log.open("ab") as out:
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the last writer closed it
+                    break
+                if not chunk:
+                    break
+                out.write(chunk)
+                out.flush()
+        os.close(master)
+
+    thread = threading.Thread(target=copy, daemon=True)
+    thread.start()
+    return thread
+
+
 @contextmanager
-def running_dev(log: Path) -> Iterator[DevLauncher]:
+def running_dev(log: Path, *, terminal: bool = False, **extra_env: str) -> Iterator[DevLauncher]:
     """`storepulse dev` on free ports, yielded once ingest, worker and push are ready and the
-    launcher says it is up."""
+    launcher says it is up. Its output goes to `log`: through a pseudo-terminal when `terminal`
+    (as `make run` in a terminal window), else as to a file."""
     ports = {"INGEST_PORT": free_port(), "PUSH_PORT": free_port(), "STOREPULSE_WORKER_PORT": free_port()}
     env = {
         **os.environ,
@@ -85,13 +111,21 @@ def running_dev(log: Path) -> Iterator[DevLauncher]:
         "SHOPIFY_API_SECRET": "dev-test-secret",
         "STOREPULSE_BROKER_SESSION_TIMEOUT": "2.0",
         "STOREPULSE_BROKER_HEARTBEAT_INTERVAL": "0.5",
+        **extra_env,
     }
     env.pop("KAFKA_URL", None)
     env.pop("REDIS_URL", None)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "storepulse", "dev"], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+    argv = [sys.executable, "-m", "storepulse", "dev"]
+    copier = None
+    if terminal:
+        log.write_bytes(b"")
+        master, tty = pty.openpty()
+        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=tty, stderr=tty)
+        os.close(tty)  # the launcher (and whatever inherits it) holds the terminal now
+        copier = _copy_terminal(master, log)
+    else:
+        with log.open("wb") as out:
+            proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
     dev = DevLauncher(proc, ports, log)
     try:
         for port in ports.values():
@@ -110,3 +144,5 @@ def running_dev(log: Path) -> Iterator[DevLauncher]:
                 proc.wait()
         for process in dev.alive():  # whatever a failed stop left behind
             process.kill()
+        if copier is not None:
+            copier.join(10)  # everything written is in the log

@@ -58,7 +58,6 @@ class TagWriter:
         if not (add or remove):
             return "written"
         if self._dry_run or self._settings_for(shop).writeback_dry_run:
-            log.info("writeback_dry_run", shop=shop, add=add, remove=remove)
             return "dry_run"
         variables = {"id": f"gid://shopify/Customer/{change['customer_id']}", "add": add, "remove": remove}
         data = await self._api.query(
@@ -87,7 +86,14 @@ def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
         for key, change in changes:
             try:
                 outcome = await writer.write(change)
-                log.info("writeback_done", shop=change["shop"], outcome=outcome)
+                log.info(
+                    "writeback_done",
+                    shop=change["shop"],
+                    customer=change["customer_id"],
+                    add=change.get("tags_add"),
+                    remove=change.get("tags_remove"),
+                    outcome=outcome,
+                )
             except (AdminApiError, Retryable) as exc:
                 log.warning("writeback_failed", shop=change["shop"], reason=str(exc))
                 failed = {**change, "reason": str(exc), "failed_at": datetime.now(UTC).isoformat()}

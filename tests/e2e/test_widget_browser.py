@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Locator, Page, async_playwright
 
-from loadtests.payloads import order, webhook
-from shopify.topics import ORDERS_CREATE
+from loadtests.payloads import CATALOG, order, product, webhook
+from push.app import DEMO_ASSETS_PATH
+from shopify.topics import ORDERS_CREATE, PRODUCTS_CREATE
 from storepulse.devstack import Child, Stack, free_port
 from tests.conftest import Services, signed_headers
 from tests.e2e.test_pipeline import post
@@ -89,6 +90,35 @@ async def test_toast_appears_within_a_second_of_a_signed_webhook(
     print(f"signed webhook -> toast on the page: {took * 1000:.0f} ms")
     assert "just bought" in await toast.inner_text()
     assert took < 3.0  # measured ~0.3 s here; generous for a loaded CI machine
+
+
+async def loaded_width(image: Locator) -> int:
+    """The image's natural width once it has loaded (decode() fails for an image that cannot)."""
+    return await image.evaluate("img => img.decode().then(() => img.naturalWidth)")
+
+
+async def test_a_purchase_toast_shows_the_product_image_push_serves(
+    services: Services, push: Child, page: Page, shop: str
+) -> None:
+    images_url = f"http://127.0.0.1:{push.port}{DEMO_ASSETS_PATH}"
+    runner = CATALOG[1]
+    catalog = webhook(PRODUCTS_CREATE, shop, product(runner, images_url))
+    assert (await post(services, catalog, signed_headers(catalog))).status_code == 200
+    await page.goto(demo(push, shop, gap_ms=0, duration_ms=60000))
+    image = page.locator(".sp-toast.sp-purchase img")
+    # The product and the orders travel different topics, so the worker may read an order
+    # before the product it names: buy until a toast shows the image.
+    for bought in range(1, 6):
+        hook = webhook(ORDERS_CREATE, shop, order(product=runner))
+        assert (await post(services, hook, signed_headers(hook))).status_code == 200
+        await wait_toasts(page, bought)
+        if await image.count():
+            break
+    assert await image.last.get_attribute("src") == f"{images_url}/{runner[2]}.svg"
+    assert await loaded_width(image.last) > 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.wait_for_timeout(500)  # the slide-in animation
+    await page.screenshot(path=str(ARTIFACTS / "demo-toast-image.png"))
 
 
 async def test_after_a_push_restart_the_page_gets_what_it_missed_exactly_once(
@@ -227,4 +257,8 @@ async def test_demo_page_shows_every_kind(push: Child, browser: Browser, shop: s
         await page.wait_for_timeout(500)  # the slide-in animation
         await page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
         assert await page.locator(".sp-toast").count() == 4
+        images = page.locator(".sp-toast img, .card img")
+        assert await images.count() == 3 + len(CATALOG)  # the toasts' products and the cards
+        for image in await images.all():
+            assert await loaded_width(image) > 0, await image.get_attribute("src")
         await context.close()
