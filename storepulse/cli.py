@@ -31,6 +31,9 @@ def _serve(factory: str, port: int, settings: Settings, workers: int) -> None:
         host=settings.host,
         port=port,
         workers=workers,
+        # Client addresses (per-IP limits) come from X-Forwarded-For only when the proxy sent it.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         # Named, not "auto": the C event loop and parser are what the throughput figures in
         # docs/ingest-profile.md were measured with, so a missing extra fails loudly.
         loop="uvloop",

@@ -9,12 +9,12 @@ every per-shop Redis key goes.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Any
 
 import faust
 import structlog
-from faust.types import TableT
 
 from shopify.topics import CUSTOMERS_DATA_REQUEST, CUSTOMERS_REDACT, SHOP_REDACT
 from storepulse import redis_keys
@@ -23,13 +23,17 @@ from storepulse.kafka_topics import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDER_EVENTS, T
 from storepulse.shops import ShopRegistry, token_cipher
 from streams.domain.customer_state import CustomerState, customer_view
 from streams.domain.notifications import notification_id
+from streams.runtime.batches import EventBatch, batches
 from streams.runtime.context import Context
+from streams.runtime.redis_retry import redis_step
 from streams.runtime.rekey import broadcast, forward
 
 log = structlog.get_logger(__name__)
 
 
-def redact_customer(table: TableT[bytes, CustomerState], key: bytes, payload: dict[str, Any]) -> list[str]:
+def redact_customer(
+    table: MutableMapping[bytes, CustomerState], key: bytes, payload: dict[str, Any]
+) -> list[str]:
     """Forget the customer's state; the ids of the orders whose traces must go too."""
     state = table.pop(key, None)
     orders = {str(o) for o in payload.get("orders_to_redact") or ()}
@@ -59,7 +63,7 @@ def data_request_record(
 async def withdraw_notifications(ctx: Context, shop: str, order_ids: list[str]) -> None:
     """Delete the storefront notifications a redacted customer's orders caused."""
     ids = {notification_id(shop, "purchase", o, ctx.id_key) for o in order_ids}
-    removed = await ctx.publisher.withdraw(shop, ids)
+    removed = await redis_step(ctx.publisher.withdraw, shop, ids)
     log.info("customer_redacted", shop=shop, notifications_removed=removed)
 
 
@@ -73,27 +77,44 @@ async def forget_shop_in_redis(ctx: Context, shop: str) -> int:
     return removed
 
 
+def customer_of(envelope: Envelope) -> str | None:
+    customer = envelope["payload"].get("customer")
+    customer_id = customer.get("id") if isinstance(customer, dict) else None
+    return str(customer_id) if customer_id is not None else None
+
+
+def requests_in(batch: EventBatch) -> list[tuple[Envelope, str | None]]:
+    """The batch's requests that concern StorePulse, with the customer they name (app/uninstalled
+    concerns nothing here, nor a customer request naming no customer)."""
+    requests = []
+    for event in batch:
+        envelope = decode_envelope(event.value)
+        customer_id = customer_of(envelope)
+        if envelope["topic"] == SHOP_REDACT or (
+            envelope["topic"] in (CUSTOMERS_REDACT, CUSTOMERS_DATA_REQUEST) and customer_id is not None
+        ):
+            requests.append((envelope, customer_id))
+    return requests
+
+
 def register(ctx: Context) -> None:
     app = ctx.app
     partitions = ctx.settings.kafka_partitions
     customer_events = app.topic(TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
     order_events = app.topic(TOPIC_ORDER_EVENTS, key_type=bytes, value_type=bytes)
 
+    async def carry_out(envelope: Envelope, customer_id: str | None) -> None:
+        shop = envelope["shop"]
+        if envelope["topic"] == SHOP_REDACT:
+            await broadcast(customer_events, envelope, partitions)
+            await broadcast(order_events, envelope, partitions)
+            removed = await redis_step(forget_shop_in_redis, ctx, shop)
+            log.info("shop_redacted", shop=shop, redis_keys_removed=removed)
+        elif customer_id is not None:
+            await forward(customer_events, item_key(shop, customer_id), envelope, customer_id=customer_id)
+
     @app.agent(app.topic(TOPIC_SHOP, key_type=bytes, value_type=bytes), name="compliance")
     async def compliance(stream: faust.StreamT[bytes]) -> None:
-        async for value in stream:
-            envelope = decode_envelope(value)
-            if envelope is None:
-                continue
-            topic, shop = envelope["topic"], envelope["shop"]
-            if topic in (CUSTOMERS_REDACT, CUSTOMERS_DATA_REQUEST):
-                customer = envelope["payload"].get("customer")
-                customer_id = customer.get("id") if isinstance(customer, dict) else None
-                if customer_id is not None:
-                    key = item_key(shop, str(customer_id))
-                    await forward(customer_events, key, envelope, customer_id=str(customer_id))
-            elif topic == SHOP_REDACT:
-                await broadcast(customer_events, envelope, partitions)
-                await broadcast(order_events, envelope, partitions)
-                removed = await forget_shop_in_redis(ctx, shop)
-                log.info("shop_redacted", shop=shop, redis_keys_removed=removed)
+        async for batch in batches(stream):
+            for envelope, customer_id in batch.apply(requests_in):
+                await carry_out(envelope, customer_id)

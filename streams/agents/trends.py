@@ -10,9 +10,10 @@ the `product-trends` table (changelog-backed) is partitioned the same way.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import faust
+import orjson
 from faust.types import EventT
 from faust.types.tables import GlobalTableT
 
@@ -45,7 +46,8 @@ def product_purchases(envelope: Envelope) -> list[tuple[bytes, dict[str, Any]]]:
             "product_id": str(product_id),
             "order_id": str(order["id"]),
             "at": (at or datetime.now(UTC)).timestamp(),
-            "title": item.get("title"),
+            # A title that is no string would fail the whole record, other orders' purchases too.
+            "title": item["title"] if isinstance(item.get("title"), str) else None,
         }
     return [(item_key(shop, pid), purchase) for pid, purchase in purchases.items()]
 
@@ -65,18 +67,23 @@ class Purchases:
                 # Keyed by its first product: every product in it hashes to the same partition.
                 bundles.setdefault(partition_of(key, self._partitions), (key, []))[1].append(purchase)
         for key, purchases in bundles.values():
-            await self.topic.send(key=key, value={"purchases": purchases})
+            await self.topic.send(key=key, value=orjson.dumps({"purchases": purchases}))
 
 
 def purchases_in(event: EventT) -> list[tuple[bytes, dict[str, Any]]]:
-    record = cast(dict[str, Any], event.value)  # the topic's JSON schema decodes it
-    return [(item_key(p["shop"], p["product_id"]), p) for p in record["purchases"]]
+    return [(item_key(p["shop"], p["product_id"]), p) for p in orjson.loads(event.value)["purchases"]]
 
 
 def register(ctx: Context, products: GlobalTableT, shop_settings: ShopSettingsTable) -> Purchases:
     partitions = ctx.settings.kafka_partitions
+    # Raw values, decoded by the agent's step: Faust's own decoding would crash the agent on a
+    # record that is not JSON instead of letting it be dead-lettered.
     purchases = ctx.app.topic(
-        f"{ctx.settings.app_id}-product-purchases", schema=ctx.schema, partitions=partitions, internal=True
+        f"{ctx.settings.app_id}-product-purchases",
+        key_type=bytes,
+        value_type=bytes,
+        partitions=partitions,
+        internal=True,
     )
     trends = ctx.app.Table("product-trends", partitions=partitions, schema=ctx.schema, key_type=bytes)
 
@@ -105,7 +112,7 @@ def register(ctx: Context, products: GlobalTableT, shop_settings: ShopSettingsTa
         )
 
     @ctx.app.agent(purchases, name="product-trends")
-    async def product_trends(stream: faust.StreamT[dict[str, Any]]) -> None:
+    async def product_trends(stream: faust.StreamT[bytes]) -> None:
         await fold_per_batch(stream, trends, ctx.publisher, purchases_in, on_purchase)
 
     return Purchases(purchases, partitions)

@@ -11,7 +11,6 @@ from datetime import datetime
 import faust
 from faust.types import EventT, TableT
 from faust.types.tables import GlobalTableT
-from pydantic import ValidationError
 
 from storepulse.contracts import Beacon, Notification
 from storepulse.kafka_topics import TOPIC_BEACONS, item_key
@@ -23,11 +22,8 @@ from streams.runtime.context import Context
 
 
 def page_view(value: bytes) -> Beacon | None:
-    """The beacon when it is a page view of a product."""
-    try:
-        beacon = Beacon.model_validate_json(value)
-    except ValidationError:
-        return None
+    """The beacon when it is a page view of a product; ValidationError when it is no beacon."""
+    beacon = Beacon.model_validate_json(value)
     return beacon if beacon.type == "page_view" and beacon.product_id else None
 
 

@@ -2,7 +2,8 @@
 
 Dataclasses: orjson (Faust's JSON codec) writes them field by field, so the changelog holds these
 names, and as fast as the dicts they replace; not slotted, which orjson writes six times slower
-(every event rewrites the customer's changelog value, ledger included).
+(every event rewrites the customer's changelog value, ledger included). Ledger entries and scores
+are frozen: a change replaces them, so a copy of the state may share them.
 Amounts are decimal strings: exact, and as the admin API shows them. `decode_state` reads a
 changelog value back, including those written before the state had types, whose ledger entries
 used single-letter keys.
@@ -10,12 +11,13 @@ used single-letter keys.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
-@dataclass
+@dataclass(frozen=True)
 class OrderEntry:
     """One order in a customer's ledger: enough to take back its contribution when it changes."""
 
@@ -25,14 +27,14 @@ class OrderEntry:
     # `updated_at` of the order version applied: older versions change nothing.
     updated_at: str | None = None
     # Refund id -> amount returned, so a refund seen twice counts once.
-    refunds: dict[str, str] = field(default_factory=dict)
+    refunds: Mapping[str, str] = field(default_factory=dict)
     cancelled: bool = False
     # Deletes are final: a deleted order stays in the ledger so later events cannot revive it.
     deleted: bool = False
     currency: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class RfmScores:
     recency: int
     frequency: int
@@ -58,6 +60,13 @@ class CustomerState:
     potential_tier: str | None = None
     # The ledger, by order id: bookkeeping the admin API does not show.
     orders: dict[str, OrderEntry] = field(default_factory=dict)
+
+    def __deepcopy__(self, memo: dict[int, object]) -> CustomerState:
+        # Staged table reads copy every state they hand out (streams/runtime/batches.py). Only the
+        # ledger's dict changes in place, the rest is replaced: 2 µs against deepcopy's 130.
+        twin = copy.copy(self)
+        twin.orders = dict(self.orders)
+        return twin
 
 
 # The state's fields the admin API shows, in the order it shows them.

@@ -8,12 +8,11 @@ ever written from its own partition.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import faust
 import orjson
-from faust.types import TableT
 
 from storepulse.kafka_topics import partition_of
 
@@ -29,7 +28,7 @@ async def broadcast(topic: faust.TopicT, envelope: Mapping[str, Any], partitions
         await topic.send(key=envelope["shop"].encode(), value=value, partition=partition)
 
 
-def forget_shop(table: TableT[bytes, Any], shop: str, partition: int, partitions: int) -> int:
+def forget_shop(table: MutableMapping[bytes, Any], shop: str, partition: int, partitions: int) -> int:
     """Delete the shop's keys that live on `partition` (call from that partition's event)."""
     prefix = f"{shop}/".encode()
     doomed = [

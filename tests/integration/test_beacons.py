@@ -72,3 +72,37 @@ async def test_beacons_are_rate_limited_per_ip_and_per_shop(stack: Stack, shop: 
             assert limited.status_code == 429 and limited.headers["retry-after"]
     finally:
         ingest.stop()
+
+
+async def test_the_per_ip_limit_counts_the_address_the_proxy_forwarded_and_no_other_peer_can_set_it(
+    stack: Stack, shop: str
+) -> None:
+    """127.0.0.3 plays nginx (the one trusted peer); 127.0.0.1, which uvicorn would trust by
+    default, is any other peer."""
+    ingest = stack.start_service(
+        "ingest",
+        extra_env={
+            "STOREPULSE_FORWARDED_ALLOW_IPS": "127.0.0.3/32",
+            "STOREPULSE_BEACON_RATE_PER_IP": "2/minute",
+        },
+        name="ingest-behind-proxy",
+    )
+    url = f"http://127.0.0.1:{ingest.port}"
+    try:
+        wait_ready(ingest.port, 60, ingest)
+        proxy = httpx.AsyncClient(base_url=url, transport=httpx.AsyncHTTPTransport(local_address="127.0.0.3"))
+        other = httpx.AsyncClient(base_url=url)
+        async with proxy, other:
+
+            async def send(client: httpx.AsyncClient, forwarded_for: str) -> int:
+                headers = {**STOREFRONT, "X-Forwarded-For": forwarded_for}
+                return (await client.post("/beacons", content=beacon(shop), headers=headers)).status_code
+
+            # Through the proxy each visitor has a limit of their own.
+            assert [await send(proxy, "198.51.100.7") for _ in range(3)] == [204, 204, 429]
+            assert await send(proxy, "198.51.100.8") == 204
+            # Any other peer is counted by its own address, whatever it claims to forward.
+            claimed = ["203.0.113.1", "203.0.113.2", "198.51.100.9"]
+            assert [await send(other, ip) for ip in claimed] == [204, 204, 429]
+    finally:
+        ingest.stop()

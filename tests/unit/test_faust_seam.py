@@ -10,12 +10,14 @@ from contextvars import ContextVar
 
 import aiokafka
 import faust
+import mode
 from faust.streams import _current_event, current_event
 from faust.tables.base import Collection
+from faust.topics import Topic
+from faust.transport import consumer as faust_consumer
 from faust.transport import producer as faust_producer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from streams.runtime.batches import EventBatch
 from streams.runtime.faust_seam import set_writing_event
 
 
@@ -38,6 +40,25 @@ def test_producer_buffer_has_a_message_bound() -> None:
     assert callable(faust.App._new_transport)
 
 
+def test_offsets_are_committed_right_after_the_producer_flush_the_seam_extends() -> None:
+    source = inspect.getsource(faust_consumer.Consumer._commit_offsets)
+    flush = source.index("await self.app.producer.flush()")
+    assert flush < source.index("await self._commit(", flush)
+    assert "self.in_transaction = " in inspect.getsource(faust_consumer.Consumer.__init__)
+
+
+def test_table_writes_reach_the_producer_through_send_soon() -> None:
+    # AckTrackingProducer tracks table writes in send_soon: a write that bypassed it would be
+    # committed before the broker held it.
+    assert "changelog_topic.send_soon(" in inspect.getsource(Collection.send_changelog)
+    assert "self.app.producer.send_soon(fut)" in inspect.getsource(Topic.send_soon)
+    assert callable(faust_aiokafka.Producer.send_soon)
+
+
+def test_services_call_post_init_where_the_producer_sets_up_its_tracking() -> None:
+    assert "self.__post_init__()" in inspect.getsource(mode.Service.__init__)
+
+
 def test_current_event_is_the_context_variable_table_writes_read() -> None:
     assert isinstance(_current_event, ContextVar)
     assert "current_event()" in inspect.getsource(Collection.partition_for_key)
@@ -47,18 +68,9 @@ class _Event:
     """Stands in for a Faust event: table writes only keep a weak reference to it."""
 
 
-def test_iterating_a_batch_makes_each_event_the_writing_one_then_none() -> None:
-    events = [_Event(), _Event(), _Event()]
-    seen = [current_event() for _ in EventBatch(events)]  # type: ignore[arg-type]
-    assert seen == events
-    assert current_event() is None  # a write after the loop fails instead of going astray
-
-
-def test_writing_as_names_the_event_of_a_later_write() -> None:
-    first, second = _Event(), _Event()
-    batch = EventBatch([first, second])  # type: ignore[list-item]
-    list(batch)
-    batch.writing_as(first)  # type: ignore[arg-type]
-    assert current_event() is first
+def test_the_writing_event_is_the_one_set_until_unset() -> None:
+    event = _Event()
+    set_writing_event(event)  # type: ignore[arg-type]
+    assert current_event() is event
     set_writing_event(None)
     assert current_event() is None
