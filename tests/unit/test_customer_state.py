@@ -10,6 +10,7 @@ from storepulse.contracts import ShopSettings
 from streams.domain.customer_metrics import apply_event
 from streams.domain.customer_state import CustomerState, OrderEntry, customer_view, decode_state
 from streams.domain.standing import refresh
+from streams.runtime.batches import EventBatch
 
 SHOP = "old.myshopify.com"
 REFRESHED = datetime(2026, 1, 10, tzinfo=UTC)
@@ -103,3 +104,11 @@ def test_the_changelog_value_names_its_fields_and_reads_back_unchanged() -> None
     stored = codecs.dumps("json", state)  # what Faust writes to the changelog
     assert b'"refunds":{"92":"1.00"}' in stored and b'"deleted":true' in stored
     assert decode_state(orjson.loads(stored)) == state
+
+
+def test_a_staged_read_is_a_customer_state_whose_changes_leave_the_table_alone() -> None:
+    table = {b"old.myshopify.com/7": replayed(EARLIER)}
+    state = EventBatch([]).staged(table)[b"old.myshopify.com/7"]
+    replayed(LATER, state)  # a step changes the state it read in place
+    assert isinstance(state, CustomerState) and state == replayed(EARLIER + LATER)
+    assert table[b"old.myshopify.com/7"] == replayed(EARLIER)
