@@ -10,10 +10,23 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from ingest.routing import ROUTES
-from loadtests.payloads import CATALOG, Webhook, order, product, webhook
+from loadtests.payloads import (
+    CATALOG,
+    CONTACT,
+    Webhook,
+    customer,
+    customers_data_request,
+    customers_redact,
+    order,
+    product,
+    shop_redact,
+    shop_resource,
+    webhook,
+)
 from shopify.topics import (
     APP_UNINSTALLED,
     CUSTOMERS_CREATE,
+    CUSTOMERS_DATA_REQUEST,
     CUSTOMERS_DELETE,
     CUSTOMERS_REDACT,
     CUSTOMERS_UPDATE,
@@ -55,7 +68,7 @@ def bootstrap(stack: Stack) -> str:
     return stack.env["KAFKA_URL"].removeprefix("kafka://")
 
 
-def payload_for(topic: str) -> dict[str, Any]:
+def payload_for(topic: str, shop: str) -> dict[str, Any]:
     """A payload shaped like Shopify's for `topic` (the fields keys are made of are real)."""
     if topic == ORDERS_DELETE:
         return {"id": 450789469}
@@ -64,10 +77,19 @@ def payload_for(topic: str) -> dict[str, Any]:
     if topic == REFUNDS_CREATE:
         return {"id": 509562969, "order_id": 450789469, "refund_line_items": []}
     if topic in (CUSTOMERS_CREATE, CUSTOMERS_UPDATE, CUSTOMERS_DELETE):
-        return {"id": 706405506, "first_name": "Maya", "email": "buyer@example.com"}
+        return customer(customer_id=706405506)
     if topic.startswith("products/"):
         return product(CATALOG[0])
-    return {"shop_id": 954889, "shop_domain": "x.myshopify.com", "customer": {"id": 706405506}}
+    return {
+        APP_UNINSTALLED: shop_resource(shop),
+        SHOP_REDACT: shop_redact(shop),
+        CUSTOMERS_REDACT: customers_redact(shop, 706405506, [450789469]),
+        CUSTOMERS_DATA_REQUEST: customers_data_request(shop, 706405506, 9999),
+    }[topic]
+
+
+# Topics whose payload ingest cuts down to what the worker reads (ingest/payload_rules.py).
+PERSONAL = (CUSTOMERS_CREATE, CUSTOMERS_UPDATE, CUSTOMERS_DELETE, CUSTOMERS_REDACT, CUSTOMERS_DATA_REQUEST)
 
 
 async def test_every_topic_lands_in_its_kafka_topic_with_its_key(
@@ -75,7 +97,7 @@ async def test_every_topic_lands_in_its_kafka_topic_with_its_key(
 ) -> None:
     # app/uninstalled last: it ends the installation, and later webhooks would be dropped.
     topics = sorted(ROUTES, key=lambda t: t == APP_UNINSTALLED)
-    hooks = {t: webhook(t, shop, payload_for(t)) for t in topics}
+    hooks = {t: webhook(t, shop, payload_for(t, shop)) for t in topics}
     for hook in hooks.values():
         assert await post(ingest, hook) == 200, hook.topic
     records = await read_records(bootstrap(stack), ALL, lambda rs: len(envelopes(rs, shop)) >= len(hooks))
@@ -98,7 +120,9 @@ async def test_every_topic_lands_in_its_kafka_topic_with_its_key(
     for topic, hook in hooks.items():
         envelope = orjson.loads(got[topic].value)
         assert envelope["webhook_id"] == hook.webhook_id and envelope["event_id"] == hook.event_id
-        assert envelope["payload"] == orjson.loads(hook.body) and envelope["api_version"] == "2026-10"
+        if topic not in (*PERSONAL, APP_UNINSTALLED):
+            assert envelope["payload"] == orjson.loads(hook.body)
+        assert envelope["api_version"] == "2026-10"
         assert envelope["triggered_at"] and envelope["received_at"]
 
 
@@ -128,7 +152,7 @@ async def test_webhooks_of_unknown_and_uninstalled_shops_are_dropped_with_200(
     assert await post(ingest, webhook(ORDERS_CREATE, stranger, order())) == 200
     assert await metric(ingest, DROPPED, {"reason": "unknown_shop"}) == before + 1
 
-    uninstalled = webhook(APP_UNINSTALLED, shop, payload_for(APP_UNINSTALLED))
+    uninstalled = webhook(APP_UNINSTALLED, shop, shop_resource(shop))
     assert await post(ingest, uninstalled) == 200
     registry = open_registry(Settings(REDIS_URL=stack.env["REDIS_URL"], SHOPIFY_API_SECRET=SECRET.decode()))
     assert (await registry.get(shop)).status == "uninstalled"
@@ -136,7 +160,7 @@ async def test_webhooks_of_unknown_and_uninstalled_shops_are_dropped_with_200(
     await registry.aclose()
 
     late_order = webhook(ORDERS_CREATE, shop, order())
-    redact = webhook(SHOP_REDACT, shop, payload_for(SHOP_REDACT))
+    redact = webhook(SHOP_REDACT, shop, shop_redact(shop))
     before = await metric(ingest, DROPPED, {"reason": "uninstalled_shop"})
     assert await post(ingest, late_order) == 200
     assert await metric(ingest, DROPPED, {"reason": "uninstalled_shop"}) == before + 1
@@ -152,6 +176,79 @@ async def test_webhooks_of_unknown_and_uninstalled_shops_are_dropped_with_200(
     assert late_order.webhook_id not in ids
 
 
+async def test_personal_data_the_worker_never_reads_stays_out_of_kafka(
+    ingest: httpx.AsyncClient, stack: Stack, shop: str
+) -> None:
+    hooks = {t: webhook(t, shop, payload_for(t, shop)) for t in (*PERSONAL, APP_UNINSTALLED)}
+    for hook in hooks.values():  # app/uninstalled last
+        assert await post(ingest, hook) == 200, hook.topic
+    records = await read_records(bootstrap(stack), ALL, lambda rs: len(envelopes(rs, shop)) >= len(hooks))
+    got = {e["topic"]: e["payload"] for e in envelopes(records, shop)}
+    app = orjson.loads(hooks[APP_UNINSTALLED].body)
+    assert got == {
+        CUSTOMERS_CREATE: {"id": 706405506},
+        CUSTOMERS_UPDATE: {"id": 706405506},
+        CUSTOMERS_DELETE: {"id": 706405506},
+        CUSTOMERS_REDACT: {
+            "shop_id": orjson.loads(hooks[CUSTOMERS_REDACT].body)["shop_id"],
+            "shop_domain": shop,
+            "customer": {"id": 706405506},
+            "orders_to_redact": [450789469],
+        },
+        CUSTOMERS_DATA_REQUEST: {
+            "shop_id": orjson.loads(hooks[CUSTOMERS_DATA_REQUEST].body)["shop_id"],
+            "shop_domain": shop,
+            "orders_requested": [],
+            "customer": {"id": 706405506},
+            "data_request": {"id": 9999},
+        },
+        APP_UNINSTALLED: {"id": app["id"], "myshopify_domain": shop},
+    }
+    held = b"".join(r.value for r in records if shop.encode() in r.value)
+    for personal in (*CONTACT.values(), "Secret-Lastname", "Private Street", "Maya"):
+        assert personal.encode() not in held
+
+
+SHOP_FIELD = {
+    APP_UNINSTALLED: "myshopify_domain",
+    SHOP_REDACT: "shop_domain",
+    CUSTOMERS_REDACT: "shop_domain",
+    CUSTOMERS_DATA_REQUEST: "shop_domain",
+}
+
+
+@pytest.mark.parametrize("topic", sorted(SHOP_FIELD))
+async def test_a_shop_webhook_replayed_for_another_shop_is_refused(
+    ingest: httpx.AsyncClient, stack: Stack, shop: str, topic: str
+) -> None:
+    """Shopify signs only the body: a captured shop/redact must not redact the shop in the header."""
+    victim = orjson.loads(webhook(topic, shop, payload_for(topic, shop)).body)
+    captured = {**victim, SHOP_FIELD[topic]: new_shop_domain()}
+    unnamed = {k: v for k, v in victim.items() if k != SHOP_FIELD[topic]}
+    before = await metric(ingest, REJECTED, {"reason": "shop_mismatch"})
+    refused = [webhook(topic, shop, payload) for payload in (captured, unnamed)]
+    for hook in refused:
+        assert await post(ingest, hook) == 400
+    assert await metric(ingest, REJECTED, {"reason": "shop_mismatch"}) == before + 2
+    registry = open_registry(ingest_settings(stack))
+    try:
+        assert (await registry.get(shop)).installed  # a refused app/uninstalled ended nothing
+    finally:
+        await registry.aclose()
+
+    # Taken after the refusals, on the same partition (upper case is the same shop): once it is
+    # read, anything produced before it would have been.
+    marker = webhook(topic, shop, {**victim, SHOP_FIELD[topic]: shop.upper()})
+    assert await post(ingest, marker) == 200
+    records = await read_records(
+        bootstrap(stack),
+        [TOPIC_SHOP],
+        lambda rs: marker.webhook_id in {e["webhook_id"] for e in envelopes(rs, shop)},
+    )
+    produced = {e["webhook_id"] for e in envelopes(records, shop)}
+    assert marker.webhook_id in produced and not produced & {h.webhook_id for h in refused}
+
+
 def _without(headers: dict[str, str], name: str) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k != name}
 
@@ -162,14 +259,15 @@ def bad_requests(shop: str) -> Iterator[tuple[str, int, str, dict[str, str], byt
     good = hook.headers(SECRET)
     yield "no signature", 401, "bad_signature", _without(good, "X-Shopify-Hmac-Sha256"), hook.body
     yield "wrong secret", 401, "bad_signature", hook.headers(b"wrong"), hook.body
-    redact = webhook(CUSTOMERS_REDACT, shop, payload_for(CUSTOMERS_REDACT))
+    redact = webhook(CUSTOMERS_REDACT, shop, customers_redact(shop, 706405506, []))
     yield "compliance, wrong secret", 401, "bad_signature", redact.headers(b"wrong"), redact.body
     yield "no topic", 400, "missing_header", _without(good, "X-Shopify-Topic"), hook.body
     yield "no webhook id", 400, "missing_header", _without(good, "X-Shopify-Webhook-Id"), hook.body
     yield "no shop", 400, "bad_shop_domain", _without(good, "X-Shopify-Shop-Domain"), hook.body
     evil = {**good, "X-Shopify-Shop-Domain": "evil.example.com"}
     yield "foreign shop domain", 400, "bad_shop_domain", evil, hook.body
-    for body in (b"{not json", b"[1, 2]", b"\xff\xfe"):
+    deep = b'{"id": 1, "x": ' + b'{"a": ' * 300 + b"1" + b"}" * 301  # read by orjson, not written
+    for body in (b"{not json", b"[1, 2]", b"\xff\xfe", deep):
         signed = Webhook(ORDERS_CREATE, shop, body, str(uuid.uuid4()), str(uuid.uuid4()))
         yield f"signed but invalid JSON {body!r}", 400, "bad_json", signed.headers(SECRET), body
 
