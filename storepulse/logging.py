@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import structlog
+
+# A URL's query string: a pre-signed link (a bulk operation's result file, a bearer link to every
+# order of a shop) carries its credential there, and httpx logs each request's URL at INFO.
+_QUERY = re.compile(r"(\w+://[^\s?#\"']*)\?[^\s#\"']*")
+
+
+class WithoutQueryStrings(logging.Filter):
+    """Replaces the query string of every URL in a library's log line with `?…`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = _QUERY.sub(r"\1?…", message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
 
 
 def configure_logging(level: str = "info") -> None:
@@ -34,6 +50,7 @@ def configure_logging(level: str = "info") -> None:
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         )
     )
+    handler.addFilter(WithoutQueryStrings())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
