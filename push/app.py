@@ -25,7 +25,7 @@ from storepulse.contracts import is_shop_domain
 from storepulse.probes import probe_routes
 from storepulse.redis_client import redis_client
 from storepulse.settings import Settings, get_settings
-from storepulse.shops import ShopRegistry, token_cipher
+from storepulse.shops import ShopRegistry
 
 SSE_PREFIX = "/sse/"
 WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     sse = SSEEndpoint(
         hub,
         InstalledShops(
-            ShopRegistry(client, token_cipher(settings)),
+            ShopRegistry(client, None),  # statuses only: push holds no token key
             settings.shop_cache_s,
             dev_any_shop=settings.dev_auto_install,
         ),

@@ -10,7 +10,6 @@ import pytest
 
 from loadtests.payloads import Webhook
 from storepulse.devstack import Child, Stack, wait_ready
-from storepulse.settings import Settings
 from storepulse.shops import open_registry
 
 SECRET = b"test-secret"
@@ -92,7 +91,7 @@ async def shop(stack: Stack) -> str:
     Registered as installed: ingest drops webhooks of shops that did not install the app.
     """
     domain = new_shop_domain()
-    registry = open_registry(Settings(REDIS_URL=stack.env["REDIS_URL"], SHOPIFY_API_SECRET=SECRET.decode()))
+    registry = open_registry(stack.settings())
     try:
         await registry.install(domain, "shpat_test_token")
     finally:

@@ -25,13 +25,7 @@ REJECTED = "storepulse_ingest_webhooks_rejected_total"
 
 
 def ingest_settings(stack: Stack, **overrides: Any) -> Settings:
-    base = {
-        "KAFKA_URL": stack.env["KAFKA_URL"],
-        "REDIS_URL": stack.env["REDIS_URL"],
-        "SHOPIFY_API_SECRET": stack.env["SHOPIFY_API_SECRET"],
-        "kafka_idempotent": False,
-    }
-    return Settings(**{**base, **overrides})
+    return stack.settings(**{"kafka_idempotent": False, **overrides})
 
 
 @contextlib.asynccontextmanager

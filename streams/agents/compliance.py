@@ -19,7 +19,6 @@ from shopify.topics import CUSTOMERS_DATA_REQUEST, CUSTOMERS_REDACT, SHOP_REDACT
 from storepulse import redis_keys
 from storepulse.envelope import Envelope, decode_envelope
 from storepulse.kafka_topics import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDER_EVENTS, TOPIC_SHOP, item_key
-from storepulse.shops import ShopRegistry, token_cipher
 from streams.domain.customer_metrics import customer_view
 from streams.domain.notifications import notification_id
 from streams.runtime.context import Context
@@ -67,7 +66,7 @@ async def forget_shop_in_redis(ctx: Context, shop: str) -> int:
     for pattern in redis_keys.SHOP_KEY_PATTERNS:
         async for key in ctx.redis.scan_iter(match=pattern(shop), count=1000):
             removed += await ctx.redis.delete(key)
-    await ShopRegistry(ctx.redis, token_cipher(ctx.settings)).remove(shop)
+    await ctx.registry.remove(shop)
     return removed
 
 

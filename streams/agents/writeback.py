@@ -22,7 +22,7 @@ import structlog
 
 from storepulse.admin_api import AdminApi, AdminApiError, Retryable
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES, TOPIC_CUSTOMER_CHANGES_DLQ
-from storepulse.shops import ShopRegistry, token_cipher
+from storepulse.shops import UnreadableToken
 from streams.domain.standing import SettingsFor
 from streams.runtime.batches import batches
 from streams.runtime.context import Context
@@ -71,11 +71,10 @@ class TagWriter:
 
 def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
     app, settings = ctx.app, ctx.settings
-    registry = ShopRegistry(ctx.redis, token_cipher(settings))
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
     api = AdminApi(
         http,
-        registry.access_token,
+        ctx.registry.access_token,
         base_url=settings.shopify_admin_base_url,
         api_version=settings.shopify_api_version,
         attempts=settings.writeback_attempts,
@@ -88,7 +87,7 @@ def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
             try:
                 outcome = await writer.write(change)
                 log.info("writeback_done", shop=change["shop"], outcome=outcome)
-            except (AdminApiError, Retryable) as exc:
+            except (AdminApiError, Retryable, UnreadableToken) as exc:
                 log.warning("writeback_failed", shop=change["shop"], reason=str(exc))
                 failed = {**change, "reason": str(exc), "failed_at": datetime.now(UTC).isoformat()}
                 await dlq.send(key=key, value=orjson.dumps(failed))

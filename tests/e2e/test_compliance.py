@@ -9,7 +9,6 @@ import pytest
 from loadtests.payloads import CATALOG, next_id, order, webhook
 from shopify.topics import CUSTOMERS_DATA_REQUEST, CUSTOMERS_REDACT, ORDERS_CREATE, SHOP_REDACT
 from storepulse.redis_keys import recent_stream
-from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 from tests.conftest import Services, signed_headers
 from tests.customer_state import data_requests, eventually, redis_client, segments, vips
@@ -120,7 +119,7 @@ async def test_shop_redact_removes_everything_held_for_the_shop(
     c, other_shop_customer = next_id(), next_id()
     await buy(services, client, shop, c, 3)
     other_shop = f"my{shop}"  # a domain that contains the redacted one
-    await ShopRegistry(client, token_cipher(Settings())).install(other_shop, "shpat_other")
+    await ShopRegistry(client, token_cipher(stack.settings())).install(other_shop, "shpat_other")
     await buy(services, client, other_shop, other_shop_customer, 1)
 
     async def settled() -> bool:

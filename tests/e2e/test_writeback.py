@@ -3,12 +3,12 @@
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from cryptography.fernet import Fernet
 
 from loadtests.payloads import CATALOG, next_id, order
 from shopify.topics import ORDERS_CREATE
 from storepulse.devstack import Child, Stack, wait_ready
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES_DLQ
-from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 from tests.conftest import worker_env
 from tests.customer_state import eventually, redis_client
@@ -42,7 +42,7 @@ def worker(stack: Stack, fake: FakeShopify) -> Iterator[Child]:
 @pytest.fixture
 async def registry(stack: Stack) -> AsyncIterator[ShopRegistry]:
     client = redis_client(stack)
-    yield ShopRegistry(client, token_cipher(Settings(SHOPIFY_API_SECRET=stack.env["SHOPIFY_API_SECRET"])))
+    yield ShopRegistry(client, token_cipher(stack.settings()))
     await client.aclose()
 
 
@@ -85,3 +85,19 @@ async def test_an_uninstalled_shop_sends_its_changes_to_the_dead_letter_topic(
     assert dead  # at-least-once: a re-delivered change may be dead-lettered twice, never differently
     assert all(d["customer_id"] == str(c) and d["tags_add"] == ["VIP"] for d in dead)
     assert all("no access token" in d["reason"] for d in dead)
+
+
+async def test_a_token_the_worker_cannot_decrypt_is_dead_lettered_saying_so(
+    stack: Stack, worker: Child, shop: str
+) -> None:
+    client = redis_client(stack)
+    other_key = stack.settings(token_key=Fernet.generate_key().decode())
+    await ShopRegistry(client, token_cipher(other_key)).install(shop, "shpat_under_another_key")
+    await client.aclose()
+    c = next_id()
+    await produce(stack, [(ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0])) for _ in range(3)])
+    dead = await consume(
+        stack, TOPIC_CUSTOMER_CHANGES_DLQ, key_prefix=f"{shop}/".encode(), count=1, timeout_ms=30000
+    )
+    assert dead and all(d["customer_id"] == str(c) for d in dead)
+    assert all("cannot be decrypted with STOREPULSE_TOKEN_KEY" in d["reason"] for d in dead)

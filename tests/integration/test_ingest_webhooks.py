@@ -39,7 +39,6 @@ from shopify.topics import (
 )
 from storepulse.devstack import Stack
 from storepulse.kafka_topics import TOPIC_CUSTOMERS, TOPIC_ORDERS, TOPIC_PRODUCTS, TOPIC_SHOP, partition_of
-from storepulse.settings import Settings
 from storepulse.shops import open_registry
 from tests.conftest import OLD_SECRET, SECRET, new_shop_domain
 from tests.ingest_harness import (
@@ -154,7 +153,7 @@ async def test_webhooks_of_unknown_and_uninstalled_shops_are_dropped_with_200(
 
     uninstalled = webhook(APP_UNINSTALLED, shop, shop_resource(shop))
     assert await post(ingest, uninstalled) == 200
-    registry = open_registry(Settings(REDIS_URL=stack.env["REDIS_URL"], SHOPIFY_API_SECRET=SECRET.decode()))
+    registry = open_registry(ingest_settings(stack))
     assert (await registry.get(shop)).status == "uninstalled"
     assert await registry.access_token(shop) is None
     await registry.aclose()

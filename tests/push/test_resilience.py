@@ -12,7 +12,6 @@ import httpx
 import redis.asyncio as redis
 
 from storepulse.devstack import Stack, start_redis
-from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 from tests.push.helpers import metric, note, publish, push_process, raw_lines
 from tests.sse import listening
@@ -55,9 +54,10 @@ class LineReader:
             await self._task
 
 
-async def install(redis_url: str, shop: str) -> None:
+async def install(stack: Stack, redis_url: str, shop: str) -> None:
+    """Install `shop` in the registry at `redis_url` (a Redis of the test's own)."""
     client = redis.Redis.from_url(redis_url)
-    await ShopRegistry(client, token_cipher(Settings())).install(shop, "shpat_test")
+    await ShopRegistry(client, token_cipher(stack.settings())).install(shop, "shpat_test")
     await client.aclose()
 
 
@@ -65,7 +65,7 @@ async def test_redis_outage_keeps_clients_and_replays_what_they_missed(stack: St
     own = start_redis()
     redis_url = f"redis://127.0.0.1:{own.port}/0"
     try:
-        await install(redis_url, shop)
+        await install(stack, redis_url, shop)
         with push_process(stack, "push-outage", REDIS_URL=redis_url, STOREPULSE_SSE_PING_S="0.5") as push:
             base = f"http://127.0.0.1:{push.port}"
             reader = LineReader(f"{base}/sse/{shop}")
