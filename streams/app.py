@@ -74,7 +74,7 @@ def create_app(settings: Settings) -> StreamsApp:
     purchases = trends.register(ctx, products, settings_table)
     orders.register(ctx, products, settings_table, book, purchases)
     order_owners.register(ctx)
-    compliance.register(ctx)
+    compliance.register(ctx, products, settings_table.topic, purchases.topic.get_topic_name())
     writeback.register(ctx, settings_table.settings_for)
     viewers.register(ctx, products, settings_table)
     lookups.register(ctx, settings_table, book.table)

@@ -53,6 +53,8 @@ class Services:
     ingest: Child
     worker: Child
     push: Child
+    # The worker's Faust app id: its tables' changelogs are `{app_id}-{table}-changelog`.
+    worker_app_id: str
 
     @property
     def ingest_url(self) -> str:
@@ -71,11 +73,12 @@ class Services:
 def services(stack: Stack) -> Iterator[Services]:
     """ingest, one worker and push, as `storepulse dev` starts them."""
     ingest = stack.start_service("ingest")
-    worker = stack.start_service("worker", extra_env=worker_env())
+    env = worker_env()
+    worker = stack.start_service("worker", extra_env=env)
     push = stack.start_service("push")
     for child in (ingest, worker, push):
         wait_ready(child.port, 60, child)
-    yield Services(stack, ingest, worker, push)
+    yield Services(stack, ingest, worker, push, env["STOREPULSE_APP_ID"])
     for child in (push, worker, ingest):
         child.stop()
 

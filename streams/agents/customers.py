@@ -32,7 +32,12 @@ from storepulse.kafka_topics import (
     item_key,
 )
 from streams.agents import standing_timer
-from streams.agents.compliance import data_request_record, redact_customer, withdraw_notifications
+from streams.agents.compliance import (
+    data_request_record,
+    forget_data_requests,
+    redact_customer,
+    withdraw_notifications,
+)
 from streams.agents.order_index import Outbox
 from streams.agents.read_models import DataRequests, Touched, write_read_models
 from streams.domain.customer_metrics import FULL_ORDER_TOPICS, apply_event, new_state, order_id_of, owner_of
@@ -51,7 +56,8 @@ class Batch:
     outbox: Outbox
     touched: Touched = field(default_factory=dict)
     creates: list[Envelope] = field(default_factory=list)
-    redacted: list[tuple[str, list[str]]] = field(default_factory=list)
+    # (shop, customer id, their order ids) of each customers/redact.
+    redacted: list[tuple[str, str, list[str]]] = field(default_factory=list)
     data_requests: DataRequests = field(default_factory=list)
 
 
@@ -85,8 +91,11 @@ class CustomerBook:
     async def finish(self, batch: Batch) -> None:
         """Send the batch's re-keyed records and tier changes; refresh the Redis read models."""
         await batch.outbox.send()
+        # Before this batch's data requests are stored: one that came after the redaction stays.
+        for shop, customer_id, _ in batch.redacted:
+            await forget_data_requests(self._ctx.redis, shop, customer_id)
         await write_read_models(self._ctx.redis, batch.touched, batch.data_requests)
-        for shop, order_ids in batch.redacted:
+        for shop, _, order_ids in batch.redacted:
             await withdraw_notifications(self._ctx, shop, order_ids)
         for shop, _, _ in batch.data_requests:
             log.info("data_request_recorded", shop=shop)
@@ -94,7 +103,7 @@ class CustomerBook:
     def _apply_one(self, event: EventT, envelope: Envelope, now: datetime, batch: Batch) -> None:
         topic, shop, payload = envelope["topic"], envelope["shop"], envelope["payload"]
         if topic == SHOP_REDACT:
-            forget_shop(self.table, shop, event.message.partition, self._partitions)
+            forget_shop(self.table, shop, event.message.partition)
             return
         customer_id = envelope.get("customer_id") or owner_of(topic, payload)
         if customer_id is None:
@@ -104,7 +113,7 @@ class CustomerBook:
         if key != event.key:
             batch.outbox.add(self.customer_events, key, {**envelope, "customer_id": str(customer_id)})
         elif topic == CUSTOMERS_REDACT:
-            self._redact(key, shop, payload, batch)
+            self._redact(key, shop, str(customer_id), payload, batch)
         elif topic == CUSTOMERS_DATA_REQUEST:
             field_name, record = data_request_record(self.table.get(key), str(customer_id), envelope, now)
             batch.data_requests.append((shop, field_name, record))
@@ -148,13 +157,17 @@ class CustomerBook:
             batch.outbox.add(self.changes, key, change.record())
         batch.touched[key] = state
 
-    def _redact(self, key: bytes, shop: str, payload: dict[str, Any], batch: Batch) -> None:
+    def _redact(self, key: bytes, shop: str, customer_id: str, payload: dict[str, Any], batch: Batch) -> None:
         orders = redact_customer(self.table, key, payload)
         for order_id in orders:
             record = {"topic": FORGET_ORDER, "shop": shop, "payload": {"id": order_id}}
             batch.outbox.to_order_index(item_key(shop, order_id), record)
         batch.touched[key] = None
-        batch.redacted.append((shop, orders))
+        # The customer's data requests earlier in this batch go with the stored ones.
+        batch.data_requests = [
+            r for r in batch.data_requests if not (r[0] == shop and r[2]["customer_id"] == customer_id)
+        ]
+        batch.redacted.append((shop, customer_id, orders))
 
 
 def register(ctx: Context, settings_for: SettingsFor) -> CustomerBook:

@@ -54,7 +54,7 @@ def register(ctx: Context) -> faust.Table:
             return
         entry = owners.get(event.key)
         if topic == SHOP_REDACT:
-            forget_shop(owners, shop, event.message.partition, partitions)
+            forget_shop(owners, shop, event.message.partition)
         elif topic == FORGET_ORDER:
             owners.pop(event.key, None)
         elif entry is not None and "customer_id" in entry:

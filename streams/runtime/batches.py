@@ -18,6 +18,7 @@ from faust.types import EventT
 from storepulse.contracts import Notification
 from streams.runtime.faust_seam import set_writing_event
 from streams.runtime.publisher import NotificationPublisher
+from streams.runtime.rekey import PlacedBy, forget_shop, on_partition, same_key
 
 BATCH = 500
 # How long a batch waits for more events. While a batch body runs, Faust delivers no events, so
@@ -59,21 +60,38 @@ State = dict[str, Any]
 Items = Callable[[EventT], Iterable[tuple[bytes, Any]]]
 # An item folded into its key's state at `now`: the new state (None: unchanged) and what to announce.
 Fold = Callable[[State | None, Any, datetime], tuple[State | None, Notification | None]]
+# The shop an event's shop/redact names, or None for any other event.
+RedactedShop = Callable[[EventT], str | None]
 
 
 async def fold_per_batch(
-    stream: faust.StreamT, table: faust.Table, publisher: NotificationPublisher, items: Items, fold: Fold
+    stream: faust.StreamT,
+    table: faust.Table,
+    publisher: NotificationPublisher,
+    items: Items,
+    fold: Fold,
+    redacted: RedactedShop,
+    placed_by: PlacedBy = same_key,
 ) -> None:
     """Fold every batch's items into `table`, writing each key once; publish the batch's notifications.
 
     A popular product gets many purchases or views per batch: one changelog record for all of them
-    instead of one each. Batches span partitions, so each key is written as its last event.
+    instead of one each. Batches span partitions, so each key is written as its last event. A
+    shop/redact deletes the shop's keys on its partition (`placed_by` as in `forget_shop`).
     """
     async for batch in batches(stream):
         now = datetime.now(UTC)
         changed: dict[bytes, tuple[EventT, State]] = {}
         out: list[Notification] = []
         for event in batch:
+            shop = redacted(event)
+            if shop is not None:  # what the batch folded of the shop so far goes too
+                partition = event.message.partition
+                for key in on_partition(list(changed), shop, partition, table.partitions, placed_by):
+                    del changed[key]
+                out = [n for n in out if n.shop != shop]
+                forget_shop(table, shop, partition, placed_by)
+                continue
             for key, item in items(event):
                 state = changed[key][1] if key in changed else table.get(key)
                 new_state, note = fold(state, item, now)
