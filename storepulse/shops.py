@@ -63,15 +63,15 @@ class Shop:
 
 
 class ShopRegistry:
-    """Shops' records; `cipher` None for a reader of statuses only (push), which holds no token key."""
-
     def __init__(self, client: redis.Redis, cipher: MultiFernet | None) -> None:
+        """`cipher` None: a registry that reads statuses only (push holds no token key)."""
         self._client = client
         self._cipher = cipher
 
+    @property
     def _tokens(self) -> MultiFernet:
         if self._cipher is None:
-            raise RuntimeError("this registry reads statuses only: it holds no token key")
+            raise RuntimeError("this shop registry reads statuses only: it holds no token key")
         return self._cipher
 
     async def install(self, domain: str, access_token: str, scopes: str = "") -> Shop:
@@ -84,7 +84,7 @@ class ShopRegistry:
                     "status": shop.status,
                     "installed_at": shop.installed_at,
                     "scopes": scopes,
-                    "token": self._tokens().encrypt(access_token.encode()),
+                    "token": self._tokens.encrypt(access_token.encode()),
                 },
             )
             pipe.sadd(redis_keys.SHOPS, domain)
@@ -129,7 +129,7 @@ class ShopRegistry:
         if token is None:
             return None
         try:
-            return self._tokens().decrypt(token).decode()
+            return self._tokens.decrypt(token).decode()
         except InvalidToken as exc:
             raise UnreadableToken(
                 f"{domain}: its stored access token cannot be decrypted with STOREPULSE_TOKEN_KEY "

@@ -20,7 +20,8 @@ import httpx
 import orjson
 import structlog
 
-from storepulse.admin_api import AdminApi, AdminApiError, Retryable
+from shopify.admin import AdminApi, AdminApiError, Retryable
+from shopify.http_client import shopify_http
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES, TOPIC_CUSTOMER_CHANGES_DLQ
 from storepulse.shops import UnreadableToken
 from streams.domain.standing import SettingsFor
@@ -57,7 +58,6 @@ class TagWriter:
         if not (add or remove):
             return "written"
         if self._dry_run or self._settings_for(shop).writeback_dry_run:
-            log.info("writeback_dry_run", shop=shop, add=add, remove=remove)
             return "dry_run"
         variables = {"id": f"gid://shopify/Customer/{change['customer_id']}", "add": add, "remove": remove}
         data = await self._api.query(
@@ -71,11 +71,10 @@ class TagWriter:
 
 def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
     app, settings = ctx.app, ctx.settings
-    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
+    http = shopify_http(settings.shopify_admin_base_url, timeout=httpx.Timeout(10.0, connect=3.0))
     api = AdminApi(
         http,
         ctx.registry.access_token,
-        base_url=settings.shopify_admin_base_url,
         api_version=settings.shopify_api_version,
         attempts=settings.writeback_attempts,
     )
@@ -86,7 +85,14 @@ def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
         for key, change in changes:
             try:
                 outcome = await writer.write(change)
-                log.info("writeback_done", shop=change["shop"], outcome=outcome)
+                log.info(
+                    "writeback_done",
+                    shop=change["shop"],
+                    customer=change["customer_id"],
+                    add=change.get("tags_add"),
+                    remove=change.get("tags_remove"),
+                    outcome=outcome,
+                )
             except (AdminApiError, Retryable, UnreadableToken) as exc:
                 log.warning("writeback_failed", shop=change["shop"], reason=str(exc))
                 failed = {**change, "reason": str(exc), "failed_at": datetime.now(UTC).isoformat()}

@@ -1,12 +1,12 @@
-"""Fixtures of the end-to-end tests that run `storepulse dev` itself."""
+"""Fixtures of the end-to-end tests: `storepulse dev` itself, and a stack of a module's own."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from storepulse.devstack import Stack
-from tests.dev_launcher import DevLauncher, running_dev
+from tests.support.launcher import DevLauncher, running_dev
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def own_stack(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 @pytest.fixture
-def dev(tmp_path: Path) -> Iterator[DevLauncher]:
+async def dev(tmp_path: Path) -> AsyncIterator[DevLauncher]:
     """`storepulse dev` (what `make run` runs), up and ready; stopped and cleaned up after."""
-    with running_dev(tmp_path / "dev.log") as launcher:
+    async with running_dev(tmp_path / "dev.log") as launcher:
         yield launcher

@@ -1,8 +1,9 @@
 """Orders → VIP tier → tag on the Shopify customer, through a worker pointed at the fake Shopify."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
+import redis.asyncio as redis
 from cryptography.fernet import Fernet
 
 from loadtests.payloads import CATALOG, next_id, order
@@ -10,11 +11,11 @@ from shopify.topics import ORDERS_CREATE
 from storepulse.devstack import Child, Stack, wait_ready
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES_DLQ
 from storepulse.shops import ShopRegistry, token_cipher
-from tests.conftest import worker_env
-from tests.customer_state import eventually, redis_client
 from tests.fake_shopify import FakeShopify, running_fake_shopify
 from tests.fake_shopify.customers import add_customer, install, tags_of
-from tests.kafka_io import consume, produce
+from tests.support.eventually import eventually
+from tests.support.kafka import consume, produce_webhooks
+from tests.support.stack import worker_env
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +40,6 @@ def worker(stack: Stack, fake: FakeShopify) -> Iterator[Child]:
     child.stop()
 
 
-@pytest.fixture
-async def registry(stack: Stack) -> AsyncIterator[ShopRegistry]:
-    client = redis_client(stack)
-    yield ShopRegistry(client, token_cipher(stack.settings()))
-    await client.aclose()
-
-
 async def test_new_vips_are_tagged_on_shopify_within_the_cost_limit(
     stack: Stack, fake: FakeShopify, worker: Child, registry: ShopRegistry, shop: str
 ) -> None:
@@ -54,7 +48,7 @@ async def test_new_vips_are_tagged_on_shopify_within_the_cost_limit(
     customers = [next_id() for _ in range(8)]
     for c in customers:
         add_customer(fake, shop, c, tags=["newsletter"])
-    await produce(
+    await produce_webhooks(
         stack,
         [
             (ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0]))
@@ -78,9 +72,11 @@ async def test_an_uninstalled_shop_sends_its_changes_to_the_dead_letter_topic(
 ) -> None:
     await registry.mark_uninstalled(shop)  # its token died with the uninstall
     c = next_id()
-    await produce(stack, [(ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0])) for _ in range(3)])
+    await produce_webhooks(
+        stack, [(ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0])) for _ in range(3)]
+    )
     dead = await consume(
-        stack, TOPIC_CUSTOMER_CHANGES_DLQ, key_prefix=f"{shop}/".encode(), count=1, timeout_ms=30000
+        stack, TOPIC_CUSTOMER_CHANGES_DLQ, key_prefix=f"{shop}/".encode(), count=1, timeout=30
     )
     assert dead  # at-least-once: a re-delivered change may be dead-lettered twice, never differently
     assert all(d["customer_id"] == str(c) and d["tags_add"] == ["VIP"] for d in dead)
@@ -88,16 +84,15 @@ async def test_an_uninstalled_shop_sends_its_changes_to_the_dead_letter_topic(
 
 
 async def test_a_token_the_worker_cannot_decrypt_is_dead_lettered_saying_so(
-    stack: Stack, worker: Child, shop: str
+    stack: Stack, worker: Child, redis_client: redis.Redis, shop: str
 ) -> None:
-    client = redis_client(stack)
-    other_key = stack.settings(token_key=Fernet.generate_key().decode())
-    await ShopRegistry(client, token_cipher(other_key)).install(shop, "shpat_under_another_key")
-    await client.aclose()
+    under_another_key = token_cipher(stack.settings(token_key=Fernet.generate_key().decode()))
+    await ShopRegistry(redis_client, under_another_key).install(shop, "shpat_under_another_key")
     c = next_id()
-    await produce(stack, [(ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0])) for _ in range(3)])
+    orders = [(ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0])) for _ in range(3)]
+    await produce_webhooks(stack, orders)
     dead = await consume(
-        stack, TOPIC_CUSTOMER_CHANGES_DLQ, key_prefix=f"{shop}/".encode(), count=1, timeout_ms=30000
+        stack, TOPIC_CUSTOMER_CHANGES_DLQ, key_prefix=f"{shop}/".encode(), count=1, timeout=30
     )
     assert dead and all(d["customer_id"] == str(c) for d in dead)
     assert all("cannot be decrypted with STOREPULSE_TOKEN_KEY" in d["reason"] for d in dead)

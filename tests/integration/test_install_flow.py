@@ -8,16 +8,17 @@ import httpx
 import pytest
 
 from ingest.routing import SUBSCRIBED_TOPICS
-from ingest.signature import sign_query
-from ingest.webhook_subscriptions import topic_enum
 from loadtests.payloads import order, webhook
+from shopify.signature import sign_query
+from shopify.subscriptions import topic_enum
 from shopify.topics import ORDERS_CREATE
 from storepulse.devstack import Stack
-from storepulse.shops import open_registry
-from tests.conftest import SECRET, new_shop_domain
+from storepulse.shops import ShopRegistry
 from tests.fake_shopify import FakeShopify, running_fake_shopify
 from tests.fake_shopify.webhooks import register, subscriptions
-from tests.ingest_harness import in_process_ingest, ingest_settings, post
+from tests.support.ingest import in_process_ingest, ingest_settings
+from tests.support.stack import SECRET, new_shop_domain
+from tests.support.webhooks import deliver
 
 PUBLIC = "https://ingest.storepulse.test"
 
@@ -62,22 +63,18 @@ async def start_install(ingest: httpx.AsyncClient, fake: FakeShopify, shop: str)
 
 
 async def test_install_stores_the_token_and_subscribes_every_topic(
-    ingest: httpx.AsyncClient, fake: FakeShopify, stack: Stack
+    ingest: httpx.AsyncClient, fake: FakeShopify, registry: ShopRegistry
 ) -> None:
     shop = new_shop_domain()
     hook = webhook(ORDERS_CREATE, shop, order())
-    assert await post(ingest, hook) == 200  # not installed yet: dropped (and remembered a while)
+    await deliver(ingest, hook)  # not installed yet: dropped (and remembered a while)
 
     callback = await ingest.get("/auth/callback", params=await start_install(ingest, fake, shop))
     assert callback.status_code == 302
     assert callback.headers["location"] == f"{fake.url}/{shop}/admin/apps/{fake.client_id}"
 
-    registry = open_registry(ingest_settings(stack))
-    try:
-        assert (await registry.get(shop)).installed
-        assert await registry.access_token(shop) == fake.tokens[shop]
-    finally:
-        await registry.aclose()
+    assert (await registry.get(shop)).installed
+    assert await registry.access_token(shop) == fake.tokens[shop]
     held = subscriptions(fake, shop)
     assert sorted(s["topic"] for s in held) == sorted(topic_enum(t) for t in SUBSCRIBED_TOPICS)
     assert {s["uri"] for s in held} == {f"{PUBLIC}/webhooks/shopify"}
@@ -85,7 +82,7 @@ async def test_install_stores_the_token_and_subscribes_every_topic(
 
     # Installed now: the same process takes the shop's webhooks at once.
     before = len(fake.calls)
-    assert await post(ingest, webhook(ORDERS_CREATE, shop, order())) == 200
+    await deliver(ingest, webhook(ORDERS_CREATE, shop, order()))
     assert len(fake.calls) == before
 
     # Reinstalling (a new token) keeps the subscriptions Shopify already holds.

@@ -1,30 +1,11 @@
-from collections.abc import AsyncIterator
-
 import pytest
 import redis.asyncio as redis
 from cryptography.fernet import Fernet
 
 from storepulse import redis_keys
-from storepulse.devstack import Stack
 from storepulse.settings import MissingSecret, Settings
 from storepulse.shops import ShopRegistry, UnreadableToken, token_cipher
-from tests.conftest import new_shop_domain
-
-
-@pytest.fixture
-async def client(stack: Stack) -> AsyncIterator[redis.Redis]:
-    c = redis.Redis.from_url(stack.env["REDIS_URL"])
-    yield c
-    await c.aclose()
-
-
-def registry_with(client: redis.Redis, token_key: str) -> ShopRegistry:
-    return ShopRegistry(client, token_cipher(Settings(SHOPIFY_API_SECRET="s", token_key=token_key)))
-
-
-@pytest.fixture
-def registry(client: redis.Redis) -> ShopRegistry:
-    return registry_with(client, Fernet.generate_key().decode())
+from tests.support.stack import new_shop_domain
 
 
 async def test_install_uninstall_and_remove(registry: ShopRegistry) -> None:
@@ -44,24 +25,30 @@ async def test_install_uninstall_and_remove(registry: ShopRegistry) -> None:
     assert await registry.get(shop) is None
 
 
-async def test_token_is_encrypted_at_rest(registry: ShopRegistry, shop: str, stack: Stack) -> None:
+async def test_token_is_encrypted_at_rest(
+    registry: ShopRegistry, redis_client: redis.Redis, shop: str
+) -> None:
     await registry.install(shop, "shpat_plaintext")
-    raw = redis.Redis.from_url(stack.env["REDIS_URL"])
-    stored = await raw.hget(redis_keys.shop_record(shop), "token")
-    await raw.aclose()
+    stored = await redis_client.hget(redis_keys.shop_record(shop), "token")
     assert b"shpat_plaintext" not in stored
 
 
-async def test_a_rotated_token_key_still_reads_tokens_of_the_old_one(client: redis.Redis, shop: str) -> None:
+def registry_with(client: redis.Redis, token_key: str) -> ShopRegistry:
+    return ShopRegistry(client, token_cipher(Settings(SHOPIFY_API_SECRET="s", token_key=token_key)))
+
+
+async def test_a_rotated_token_key_still_reads_tokens_of_the_old_one(
+    redis_client: redis.Redis, shop: str
+) -> None:
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    await registry_with(client, old).install(shop, "shpat_before")
-    assert await registry_with(client, f"{new},{old}").access_token(shop) == "shpat_before"
+    await registry_with(redis_client, old).install(shop, "shpat_before")
+    assert await registry_with(redis_client, f"{new},{old}").access_token(shop) == "shpat_before"
 
 
-async def test_an_unreadable_token_is_an_error_that_says_so(client: redis.Redis, shop: str) -> None:
-    await registry_with(client, Fernet.generate_key().decode()).install(shop, "shpat_lost")
+async def test_an_unreadable_token_is_an_error_that_says_so(redis_client: redis.Redis, shop: str) -> None:
+    await registry_with(redis_client, Fernet.generate_key().decode()).install(shop, "shpat_lost")
     with pytest.raises(UnreadableToken, match=f"{shop}: .*STOREPULSE_TOKEN_KEY"):
-        await registry_with(client, Fernet.generate_key().decode()).access_token(shop)
+        await registry_with(redis_client, Fernet.generate_key().decode()).access_token(shop)
 
 
 @pytest.mark.parametrize("key", ["", " , ", "not-a-fernet-key"])

@@ -15,12 +15,11 @@ SIGNED = "https://storage.googleapis.com/bulk/ops-1.jsonl?X-Goog-Signature=deadb
 
 @pytest.fixture
 def logged() -> Iterator[io.StringIO]:
-    """What the root handler configure_logging installs writes (stderr in a service)."""
+    """What the services' logging writes (to stderr in a service)."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    configure_logging("info")
     out = io.StringIO()
-    root.handlers[0].setStream(out)
+    configure_logging("info", "json", stream=out)
     yield out
     root.handlers[:], root.level = handlers, level
 

@@ -1,6 +1,6 @@
 """Everything StorePulse holds, read back to find what it still holds of a redacted subject.
 
-Tables are read from their changelogs (the latest value of each key, tombstones dropping it),
+Tables are read from their changelogs (the latest value of each key, a tombstone dropping it),
 the compacted `shop.settings` topic likewise, and Redis key by key with whatever the key holds.
 """
 
@@ -10,16 +10,13 @@ import re
 from collections.abc import Iterable
 
 import redis.asyncio as redis
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from faust.types import TP
 
 from storepulse.devstack import Stack
 from storepulse.kafka_topics import TOPIC_SHOP_SETTINGS
-from streams.runtime.faust_seam import fetched_highwaters
-from tests.kafka_io import bootstrap
+from tests.support.kafka import bootstrap, read
 
-# (place, key) → value: place is a topic, or "redis".
+# (place, key) → value; the place is a topic, or "redis".
 Held = dict[tuple[str, bytes], bytes]
 
 
@@ -34,31 +31,15 @@ async def changelogs(stack: Stack, app_id: str) -> list[str]:
     return sorted(t for t in topics if t.startswith(f"{app_id}-") and t.endswith("-changelog"))
 
 
-async def latest_values(stack: Stack, topics: Iterable[str]) -> Held:
-    """The latest value of every key of `topics`, read to their true end (Tansu undercounts the
-    end ListOffsets reports: streams/runtime/faust_seam.py)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(stack), enable_auto_commit=False)
-    await consumer.start()
-    try:
-        await consumer.topics()  # metadata, for the partitions
-        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        reported = {TP(tp.topic, tp.partition): end for tp, end in (await consumer.end_offsets(tps)).items()}
-        ends = await fetched_highwaters([bootstrap(stack)], reported)
-        held: Held = {}
-        unread = {TopicPartition(tp.topic, tp.partition): end for tp, end in ends.items() if end}
-        while unread:
-            for records in (await consumer.getmany(*unread, timeout_ms=500)).values():
-                for r in records:
-                    if r.value is None:
-                        held.pop((r.topic, r.key), None)
-                    else:
-                        held[(r.topic, r.key)] = r.value
-            unread = {tp: end for tp, end in unread.items() if await consumer.position(tp) < end}
-        return held
-    finally:
-        await consumer.stop()
+async def latest_values(stack: Stack, topics: list[str]) -> Held:
+    """The latest value of every key of `topics`, read to their end."""
+    held: Held = {}
+    for r in await read(bootstrap(stack), topics):
+        if r.value is None:
+            held.pop((r.topic, r.key), None)
+        else:
+            held[(r.topic, r.key)] = r.value
+    return held
 
 
 async def redis_values(client: redis.Redis) -> Held:
@@ -85,14 +66,20 @@ async def redis_values(client: redis.Redis) -> Held:
 
 
 async def everything(stack: Stack, app_id: str, client: redis.Redis) -> Held:
-    """Every table of the worker, the shop settings topic, and Redis."""
+    """Every table of the worker `app_id`, the shop settings topic, and Redis."""
     tables = await latest_values(stack, [*await changelogs(stack, app_id), TOPIC_SHOP_SETTINGS])
     return {**tables, **await redis_values(client)}
 
 
-def naming(held: Held, pattern: re.Pattern[bytes]) -> dict[tuple[str, bytes], bytes]:
+def naming(held: Held, pattern: re.Pattern[bytes]) -> Held:
     """The entries whose key or value `pattern` finds."""
     return {k: v for k, v in held.items() if pattern.search(k[1]) or pattern.search(v)}
+
+
+def places(found: Held, app_id: str) -> set[str]:
+    """Where entries are: a table (`{app_id}-{table}-changelog`), a topic, or `redis`."""
+    changelog = re.compile(re.escape(app_id) + r"-(.+)-changelog")
+    return {m.group(1) if (m := changelog.fullmatch(place)) else place for place, _ in found}
 
 
 def shop_pattern(shop: str) -> re.Pattern[bytes]:
