@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     # Seconds ingest and push trust a cached "installed or not" answer for a shop.
     shop_cache_s: float = 2.0
     oauth_state_ttl_s: int = 600
+    # Shopify signs the install request and the OAuth callback with their `timestamp`: older than
+    # this, a signed request is a replay. Install requests per client IP and process (`limits`).
+    oauth_max_age_s: int = 300
+    install_rate_per_ip: str = "10/minute"
 
     app_id: str = "storepulse"
     # Tansu holds a group join for half the session timeout (docs/architecture.md): 6 s joins in ~4 s.

@@ -18,7 +18,7 @@ from faust.types import EventT
 from storepulse.contracts import Notification
 from streams.runtime.faust_seam import set_writing_event
 from streams.runtime.publisher import NotificationPublisher
-from streams.runtime.rekey import PlacedBy, forget_shop, on_partition, same_key
+from streams.runtime.rekey import PlacedBy, forget_shop, on_partition, partition_count, same_key
 
 BATCH = 500
 # How long a batch waits for more events. While a batch body runs, Faust delivers no events, so
@@ -87,7 +87,7 @@ async def fold_per_batch(
             shop = redacted(event)
             if shop is not None:  # what the batch folded of the shop so far goes too
                 partition = event.message.partition
-                for key in on_partition(list(changed), shop, partition, table.partitions, placed_by):
+                for key in on_partition(list(changed), shop, partition, partition_count(table), placed_by):
                     del changed[key]
                 out = [n for n in out if n.shop != shop]
                 forget_shop(table, shop, partition, placed_by)

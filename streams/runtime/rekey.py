@@ -49,10 +49,15 @@ def on_partition(
     return [k for k in keys if k.startswith(prefix) and partition_of(placed_by(k), partitions) == partition]
 
 
+def partition_count(table: faust.Table) -> int:
+    """The table's partitions (None in Faust means the app's default)."""
+    return table.partitions or table.app.conf.topic_partitions
+
+
 def forget_shop(table: faust.Table, shop: str, partition: int, placed_by: PlacedBy = same_key) -> int:
     """Delete the shop's keys that live on `partition` (call from that partition's event, so the
     tombstones go to the changelog partition that holds the keys)."""
-    doomed = on_partition(list(table.keys()), shop, partition, table.partitions, placed_by)
+    doomed = on_partition(list(table.keys()), shop, partition, partition_count(table), placed_by)
     for key in doomed:
         del table[key]
     return len(doomed)
