@@ -64,6 +64,20 @@ async def buy(ingest: httpx.AsyncClient, shop: str, customer_id: int, times: int
     return orders
 
 
+async def counted_customer(
+    ingest: httpx.AsyncClient, client: redis.Redis, shop: str
+) -> tuple[int, list[dict]]:
+    """A new customer with two orders, once the worker has counted them."""
+    c = next_id()
+    orders = await buy(ingest, shop, c, 2)
+
+    async def counted() -> bool:
+        return str(c) in await segments(client, shop)
+
+    await eventually(counted)
+    return c, orders
+
+
 async def data_request(
     services: Services,
     ingest: httpx.AsyncClient,
@@ -165,13 +179,7 @@ async def test_data_requests_are_listed_with_what_is_held_and_marked_answered(
     redis_client: redis.Redis,
     shop: str,
 ) -> None:
-    c = next_id()
-    orders = await buy(ingest, shop, c, 2)
-
-    async def counted() -> bool:
-        return str(c) in await segments(redis_client, shop)
-
-    await eventually(counted)
+    c, orders = await counted_customer(ingest, redis_client, shop)
     await data_request(services, ingest, redis_client, shop, c)
     [listed] = (await admin.get(f"/shops/{shop}/data-requests")).json()["data_requests"]
     assert listed["customer_id"] == str(c) and listed["metrics"]["orders_count"] == 2
@@ -193,13 +201,7 @@ async def test_data_requests_are_listed_with_what_is_held_and_marked_answered(
 async def test_data_request_records_what_is_held_without_logging_it(
     services: Services, ingest: httpx.AsyncClient, redis_client: redis.Redis, shop: str
 ) -> None:
-    c = next_id()
-    orders = await buy(ingest, shop, c, 2)
-
-    async def counted() -> bool:
-        return str(c) in await segments(redis_client, shop)
-
-    await eventually(counted)
+    c, orders = await counted_customer(ingest, redis_client, shop)
     held = await data_request(services, ingest, redis_client, shop, c)
     assert held["customer_id"] == str(c)
     assert held["metrics"]["orders_count"] == 2
