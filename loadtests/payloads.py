@@ -131,6 +131,12 @@ def order(
     }
 
 
+def refund(order: dict[str, Any], amount: str) -> dict[str, Any]:
+    """A refunds/create payload returning `amount` of `order` (it names the order, not the customer)."""
+    tx = {"kind": "refund", "status": "success", "amount": amount}
+    return {"id": next_id(), "order_id": order["id"], "transactions": [tx]}
+
+
 def product(entry: tuple[int, str, str, str], images_url: str | None = None) -> dict[str, Any]:
     """A products/create payload; with its image when `images_url` says where push serves them
     (e.g. http://127.0.0.1:8001/demo-assets), else without one."""

@@ -16,6 +16,7 @@ requests. shop/redact leaves nothing of the shop in any table or Redis key:
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Any
 
@@ -37,13 +38,15 @@ from storepulse.kafka_topics import (
 )
 from streams.domain.customer_metrics import customer_view
 from streams.domain.notifications import notification_id
+from streams.runtime.batches import EventBatch, batches
 from streams.runtime.context import Context
+from streams.runtime.redis_retry import redis_step
 from streams.runtime.rekey import broadcast, forward, shop_of_key
 
 log = structlog.get_logger(__name__)
 
 
-def redact_customer(table: faust.Table, key: bytes, payload: dict[str, Any]) -> list[str]:
+def redact_customer(table: MutableMapping[bytes, Any], key: bytes, payload: dict[str, Any]) -> list[str]:
     """Forget the customer's state; the ids of the orders whose traces must go too."""
     state = table.pop(key, None)
     orders = {str(o) for o in payload.get("orders_to_redact") or ()}
@@ -105,7 +108,7 @@ async def mark_answered(client: redis.Redis, shop: str, request: str, now: datet
 async def withdraw_notifications(ctx: Context, shop: str, order_ids: list[str]) -> None:
     """Delete the storefront notifications a redacted customer's orders caused."""
     ids = {notification_id(shop, "purchase", o, ctx.id_key) for o in order_ids}
-    removed = await ctx.publisher.withdraw(shop, ids)
+    removed = await redis_step(ctx.publisher.withdraw, shop, ids)
     log.info("customer_redacted", shop=shop, notifications_removed=removed)
 
 
@@ -136,13 +139,32 @@ async def forget_shop_in_redis(ctx: Context, shop: str) -> int:
     return removed
 
 
+def customer_of(envelope: Envelope) -> str | None:
+    customer = envelope["payload"].get("customer")
+    customer_id = customer.get("id") if isinstance(customer, dict) else None
+    return str(customer_id) if customer_id is not None else None
+
+
+def requests_in(batch: EventBatch) -> list[tuple[Envelope, str | None]]:
+    """The batch's requests that concern StorePulse, with the customer they name (app/uninstalled
+    concerns nothing here, nor a customer request naming no customer)."""
+    requests = []
+    for event in batch:
+        envelope = decode_envelope(event.value)
+        customer_id = customer_of(envelope)
+        if envelope["topic"] == SHOP_REDACT or (
+            envelope["topic"] in (CUSTOMERS_REDACT, CUSTOMERS_DATA_REQUEST) and customer_id is not None
+        ):
+            requests.append((envelope, customer_id))
+    return requests
+
+
 def register(ctx: Context, products: faust.GlobalTable, settings_topic: faust.TopicT, purchases: str) -> None:
     """`purchases`: the name of the internal topic that feeds product trends."""
     app = ctx.app
     partitions = ctx.settings.kafka_partitions
     customer_events = app.topic(TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
-    # The topics whose tables are co-partitioned with them; raw values, as every envelope is sent
-    # (the trends agent reads its topic as JSON).
+    # The topics whose tables are co-partitioned with them.
     co_partitioned = [
         customer_events,
         app.topic(TOPIC_ORDER_EVENTS, key_type=bytes, value_type=bytes),
@@ -157,21 +179,18 @@ def register(ctx: Context, products: faust.GlobalTable, settings_topic: faust.To
         await forward(beacons, shop_key(shop), envelope)
         await settings_topic.send(key=shop_key(shop), value=None)
         forgotten = forget_products(products, shop)
-        removed = await forget_shop_in_redis(ctx, shop)
+        removed = await redis_step(forget_shop_in_redis, ctx, shop)
         log.info("shop_redacted", shop=shop, products_removed=forgotten, redis_keys_removed=removed)
+
+    async def carry_out(envelope: Envelope, customer_id: str | None) -> None:
+        shop = envelope["shop"]
+        if envelope["topic"] == SHOP_REDACT:
+            await forget_shop(envelope)
+        elif customer_id is not None:
+            await forward(customer_events, item_key(shop, customer_id), envelope, customer_id=customer_id)
 
     @app.agent(app.topic(TOPIC_SHOP, key_type=bytes, value_type=bytes), name="compliance")
     async def compliance(stream: faust.StreamT[bytes]) -> None:
-        async for value in stream:
-            envelope = decode_envelope(value)
-            if envelope is None:
-                continue
-            topic, shop = envelope["topic"], envelope["shop"]
-            if topic in (CUSTOMERS_REDACT, CUSTOMERS_DATA_REQUEST):
-                customer = envelope["payload"].get("customer")
-                customer_id = customer.get("id") if isinstance(customer, dict) else None
-                if customer_id is not None:
-                    key = item_key(shop, str(customer_id))
-                    await forward(customer_events, key, envelope, customer_id=str(customer_id))
-            elif topic == SHOP_REDACT:
-                await forget_shop(envelope)
+        async for batch in batches(stream):
+            for envelope, customer_id in batch.apply(requests_in):
+                await carry_out(envelope, customer_id)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+import orjson
 from faust.types import EventT
 
 from shopify.topics import ORDERS_CREATE, SHOP_REDACT
@@ -52,7 +53,8 @@ def product_purchases(envelope: dict[str, Any], id_key: bytes) -> list[tuple[byt
             "product_id": str(product_id),
             "order": order_pseudonym(str(order["id"]), id_key),
             "at": (at or datetime.now(UTC)).timestamp(),
-            "title": item.get("title"),
+            # A title that is no string would fail the whole record, other orders' purchases too.
+            "title": item["title"] if isinstance(item.get("title"), str) else None,
         }
     return [(item_key(shop, pid), purchase) for pid, purchase in purchases.items()]
 
@@ -73,22 +75,29 @@ class Purchases:
                 # Keyed by its first product: every product in it hashes to the same partition.
                 bundles.setdefault(partition_of(key, self._partitions), (key, []))[1].append(purchase)
         for key, purchases in bundles.values():
-            await self.topic.send(key=key, value={"purchases": purchases})
+            await self.topic.send(key=key, value=orjson.dumps({"purchases": purchases}))
 
 
 def purchases_in(event: EventT) -> list[tuple[bytes, dict[str, Any]]]:
-    return [(item_key(p["shop"], p["product_id"]), p) for p in event.value.get("purchases", ())]
+    return [(item_key(p["shop"], p["product_id"]), p) for p in orjson.loads(event.value)["purchases"]]
 
 
 def redacted_shop(event: EventT) -> str | None:
-    value = event.value
-    return value.get("shop") if value.get("topic") == SHOP_REDACT else None
+    """The shop of a shop/redact the compliance agent sent to every partition of the topic."""
+    value = orjson.loads(event.value)
+    return value["shop"] if value.get("topic") == SHOP_REDACT else None
 
 
 def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable) -> Purchases:
     partitions = ctx.settings.kafka_partitions
+    # Raw values, decoded by the agent's step: Faust's own decoding would crash the agent on a
+    # record that is not JSON instead of letting it be dead-lettered.
     purchases = ctx.app.topic(
-        f"{ctx.settings.app_id}-product-purchases", schema=ctx.schema, partitions=partitions, internal=True
+        f"{ctx.settings.app_id}-product-purchases",
+        key_type=bytes,
+        value_type=bytes,
+        partitions=partitions,
+        internal=True,
     )
     trends = ctx.app.Table("product-trends", partitions=partitions, schema=ctx.schema, key_type=bytes)
 
@@ -117,7 +126,7 @@ def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSetti
         )
 
     @ctx.app.agent(purchases, name="product-trends")
-    async def product_trends(stream: faust.StreamT[dict[str, Any]]) -> None:
+    async def product_trends(stream: faust.StreamT[bytes]) -> None:
         await fold_per_batch(stream, trends, ctx.publisher, purchases_in, on_purchase, redacted_shop)
 
     return Purchases(purchases, partitions, ctx.id_key)

@@ -11,11 +11,10 @@ from datetime import datetime
 
 import faust
 from faust.types import EventT
-from pydantic import ValidationError
 
 from shopify.topics import SHOP_REDACT
 from storepulse.contracts import Beacon, Notification
-from storepulse.envelope import decode_envelope
+from storepulse.envelope import NotAnEnvelope, decode_envelope
 from storepulse.kafka_topics import TOPIC_BEACONS, item_key
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.domain.notifications import product_activity_notification
@@ -26,17 +25,18 @@ from streams.runtime.rekey import shop_of_key
 
 
 def page_view(value: bytes) -> Beacon | None:
-    """The beacon when it is a page view of a product."""
-    try:
-        beacon = Beacon.model_validate_json(value)
-    except ValidationError:
-        return None
+    """The beacon when it is a page view of a product; ValidationError when it is no beacon."""
+    beacon = Beacon.model_validate_json(value)
     return beacon if beacon.type == "page_view" and beacon.product_id else None
 
 
 def redacted_shop(event: EventT) -> str | None:
-    envelope = decode_envelope(event.value)
-    return envelope["shop"] if envelope is not None and envelope["topic"] == SHOP_REDACT else None
+    """The shop of the shop/redact the compliance agent sent to the shop's partition."""
+    try:
+        envelope = decode_envelope(event.value)
+    except NotAnEnvelope:
+        return None  # a beacon (or no record at all: `page_view` says which)
+    return envelope["shop"] if envelope["topic"] == SHOP_REDACT else None
 
 
 def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable) -> faust.Table:

@@ -8,7 +8,7 @@ ever written from its own partition.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import faust
@@ -41,23 +41,21 @@ async def broadcast(topic: faust.TopicT, envelope: dict[str, Any], partitions: i
         await topic.send(key=envelope["shop"].encode(), value=value, partition=partition)
 
 
-def on_partition(
-    keys: Iterable[bytes], shop: str, partition: int, partitions: int, placed_by: PlacedBy = same_key
-) -> list[bytes]:
-    """The shop's keys among `keys` that live on `partition`."""
-    prefix = f"{shop}/".encode()
-    return [k for k in keys if k.startswith(prefix) and partition_of(placed_by(k), partitions) == partition]
-
-
-def partition_count(table: faust.Table) -> int:
-    """The table's partitions (None in Faust means the app's default)."""
-    return table.partitions or table.app.conf.topic_partitions
-
-
-def forget_shop(table: faust.Table, shop: str, partition: int, placed_by: PlacedBy = same_key) -> int:
+def forget_shop(
+    table: MutableMapping[bytes, Any],
+    shop: str,
+    partition: int,
+    partitions: int,
+    placed_by: PlacedBy = same_key,
+) -> int:
     """Delete the shop's keys that live on `partition` (call from that partition's event, so the
     tombstones go to the changelog partition that holds the keys)."""
-    doomed = on_partition(list(table.keys()), shop, partition, partition_count(table), placed_by)
+    prefix = f"{shop}/".encode()
+    doomed = [
+        k
+        for k in list(table.keys())
+        if k.startswith(prefix) and partition_of(placed_by(k), partitions) == partition
+    ]
     for key in doomed:
         del table[key]
     return len(doomed)

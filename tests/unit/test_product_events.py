@@ -1,5 +1,8 @@
 from datetime import UTC, datetime
 
+import pytest
+from pydantic import ValidationError
+
 from loadtests.payloads import CATALOG, order
 from shopify.topics import ORDERS_CREATE, ORDERS_UPDATED
 from storepulse.contracts import Beacon
@@ -49,4 +52,9 @@ def test_only_product_page_views_count_as_viewers() -> None:
     assert page_view(click.model_dump_json().encode()) is None
     home = view.model_copy(update={"product_id": None})
     assert page_view(home.model_dump_json().encode()) is None
-    assert page_view(b"not json") is None
+
+
+def test_a_record_that_is_no_beacon_is_an_error_not_a_skip() -> None:
+    """So the viewers agent dead-letters it with the reason."""
+    with pytest.raises(ValidationError):
+        page_view(b"not json")

