@@ -176,6 +176,46 @@ def customer(*, customer_id: int | None = None, rng: random.Random | None = None
     }
 
 
+# Personal data the shop-level payloads below carry, as Shopify's examples do: nothing reads it.
+CONTACT = {"email": "buyer@example.com", "phone": "+1-555-0100"}
+
+
+def shop_resource(shop: str) -> dict[str, Any]:
+    """An app/uninstalled payload: the shop, with its owner's contact details."""
+    return {
+        "id": next_id(),
+        "name": "Demo Store",
+        "domain": shop,
+        "myshopify_domain": shop,
+        "shop_owner": "Secret-Lastname",
+        "address1": "1 Private Street",
+        **CONTACT,
+    }
+
+
+def customers_redact(shop: str, customer_id: int, order_ids: list[int]) -> dict[str, Any]:
+    return {
+        "shop_id": next_id(),
+        "shop_domain": shop,
+        "customer": {"id": customer_id, **CONTACT},
+        "orders_to_redact": order_ids,
+    }
+
+
+def customers_data_request(shop: str, customer_id: int, request_id: int) -> dict[str, Any]:
+    return {
+        "shop_id": next_id(),
+        "shop_domain": shop,
+        "orders_requested": [],
+        "customer": {"id": customer_id, **CONTACT},
+        "data_request": {"id": request_id},
+    }
+
+
+def shop_redact(shop: str) -> dict[str, Any]:
+    return {"shop_id": next_id(), "shop_domain": shop}
+
+
 # How often a visitor's widget sends each beacon type.
 BEACON_MIX = {"page_view": 6, "impression": 3, "click": 1, "dismiss": 1}
 

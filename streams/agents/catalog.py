@@ -21,9 +21,16 @@ def _text(value: Any) -> str | None:
 
 def register(ctx: Context) -> GlobalTableT:
     topic = ctx.app.topic(TOPIC_PRODUCTS, key_type=bytes, value_type=bytes)
-    # Any worker may describe any order's product, so every worker holds every product.
+    # Any worker may describe any order's product, so every worker holds every product. Writes
+    # go to the key's partition whoever makes them (`use_partitioner`): the catalog's own land
+    # where they always did (its source topic is keyed the same), and shop/redact deletes a
+    # shop's products from the compliance agent (streams/agents/compliance.py).
     products = ctx.app.GlobalTable(
-        "products", partitions=ctx.settings.kafka_partitions, schema=ctx.schema, key_type=bytes
+        "products",
+        partitions=ctx.settings.kafka_partitions,
+        schema=ctx.schema,
+        key_type=bytes,
+        use_partitioner=True,
     )
 
     def update(batch: EventBatch) -> None:

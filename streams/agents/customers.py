@@ -33,7 +33,12 @@ from storepulse.kafka_topics import (
     item_key,
 )
 from streams.agents import standing_timer
-from streams.agents.compliance import data_request_record, redact_customer, withdraw_notifications
+from streams.agents.compliance import (
+    data_request_record,
+    forget_data_requests,
+    redact_customer,
+    withdraw_notifications,
+)
 from streams.agents.order_index import Outbox
 from streams.agents.read_models import DataRequests, Touched, write_read_models
 from streams.domain.customer_metrics import FULL_ORDER_TOPICS, apply_event, has_order, order_id_of, owner_of
@@ -56,7 +61,8 @@ class Batch:
     states: MutableMapping[bytes, CustomerState]  # the table, staged (streams/runtime/batches.py)
     touched: Touched = field(default_factory=dict)
     creates: list[tuple[EventT, Envelope]] = field(default_factory=list)
-    redacted: list[tuple[str, list[str]]] = field(default_factory=list)
+    # (shop, customer id, their order ids) of each customers/redact.
+    redacted: list[tuple[str, str, list[str]]] = field(default_factory=list)
     data_requests: DataRequests = field(default_factory=list)
 
 
@@ -93,8 +99,11 @@ class CustomerBook:
     async def finish(self, batch: Batch) -> None:
         """Send the batch's re-keyed records and tier changes; refresh the Redis read models."""
         await batch.outbox.send()
+        # Before this batch's data requests are stored: one that came after the redaction stays.
+        for shop, customer_id, _ in batch.redacted:
+            await redis_step(forget_data_requests, self._ctx.redis, shop, customer_id)
         await redis_step(write_read_models, self._ctx.redis, batch.touched, batch.data_requests)
-        for shop, order_ids in batch.redacted:
+        for shop, _, order_ids in batch.redacted:
             await withdraw_notifications(self._ctx, shop, order_ids)
         for shop, _, _ in batch.data_requests:
             log.info("data_request_recorded", shop=shop)
@@ -112,7 +121,7 @@ class CustomerBook:
         if key != event.key:
             batch.outbox.add(self.customer_events, key, {**envelope, "customer_id": str(customer_id)})
         elif topic == CUSTOMERS_REDACT:
-            self._redact(key, shop, payload, batch)
+            self._redact(key, shop, str(customer_id), payload, batch)
         elif topic == CUSTOMERS_DATA_REQUEST:
             field_name, record = data_request_record(batch.states.get(key), str(customer_id), envelope, now)
             batch.data_requests.append((shop, field_name, record))
@@ -158,13 +167,17 @@ class CustomerBook:
             batch.outbox.add(self.changes, key, change.record())
         batch.touched[key] = state
 
-    def _redact(self, key: bytes, shop: str, payload: dict[str, Any], batch: Batch) -> None:
+    def _redact(self, key: bytes, shop: str, customer_id: str, payload: dict[str, Any], batch: Batch) -> None:
         orders = redact_customer(batch.states, key, payload)
         for order_id in orders:
             record = {"topic": FORGET_ORDER, "shop": shop, "payload": {"id": order_id}}
             batch.outbox.to_order_index(item_key(shop, order_id), record)
         batch.touched[key] = None
-        batch.redacted.append((shop, orders))
+        # The customer's data requests earlier in this batch go with the stored ones.
+        batch.data_requests = [
+            r for r in batch.data_requests if not (r[0] == shop and r[2]["customer_id"] == customer_id)
+        ]
+        batch.redacted.append((shop, customer_id, orders))
 
 
 def register(ctx: Context, settings_for: SettingsFor) -> CustomerBook:

@@ -24,7 +24,6 @@ import structlog
 from shopify.admin import AdminApi, AdminApiError
 from shopify.http_client import shopify_http
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES
-from storepulse.shops import ShopRegistry, token_cipher
 from streams.domain.standing import SettingsFor
 from streams.runtime.batches import EventBatch, batches
 from streams.runtime.context import Context
@@ -88,10 +87,9 @@ def changes_by_shop(batch: EventBatch) -> dict[str, list[tuple[bytes, Change]]]:
 
 def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
     app, settings = ctx.app, ctx.settings
-    registry = ShopRegistry(ctx.redis, token_cipher(settings))
 
     async def access_token(shop: str) -> str | None:
-        return await redis_step(registry.access_token, shop)
+        return await redis_step(ctx.registry.access_token, shop)
 
     http = shopify_http(settings.shopify_admin_base_url, timeout=httpx.Timeout(10.0, connect=3.0))
     api = AdminApi(

@@ -39,6 +39,7 @@ from streams.runtime.dead_letters import DeadLetters, reason_of
 from streams.runtime.faust_seam import set_writing_event
 from streams.runtime.publisher import NotificationPublisher
 from streams.runtime.redis_retry import redis_step
+from streams.runtime.rekey import PlacedBy, forget_shop, same_key
 
 BATCH = 500
 # How long a batch waits for more events. While a batch body runs, Faust delivers no events, so
@@ -178,6 +179,8 @@ State = dict[str, Any]
 Items = Callable[[EventT], Iterable[tuple[bytes, Any]]]
 # An item folded into its key's state at `now`: the new state (None: unchanged) and what to announce.
 Fold = Callable[[State | None, Any, datetime], tuple[State | None, Notification | None]]
+# The shop an event's shop/redact names, or None for any other event.
+RedactedShop = Callable[[EventT], str | None]
 
 
 async def fold_per_batch(
@@ -186,18 +189,28 @@ async def fold_per_batch(
     publisher: NotificationPublisher,
     items: Items,
     fold: Fold,
+    redacted: RedactedShop,
+    placed_by: PlacedBy = same_key,
 ) -> None:
     """Fold every batch's items into `table`, writing each key once; publish the batch's notifications.
 
     A popular product gets many purchases or views per batch: one changelog record for all of them
-    instead of one each.
+    instead of one each. A shop/redact deletes the shop's keys on its partition (`placed_by` as in
+    `forget_shop`), those the batch folded before it too.
     """
+
+    partitions = table.partitions or table.app.conf.topic_partitions  # None: the app's default
 
     def step(batch: EventBatch) -> list[Notification]:
         now = datetime.now(UTC)
         states = batch.staged(table)
         out: list[Notification] = []
         for event in batch:
+            shop = redacted(event)
+            if shop is not None:
+                forget_shop(states, shop, event.message.partition, partitions, placed_by)
+                out = [n for n in out if n.shop != shop]
+                continue
             for key, item in items(event):
                 new_state, note = fold(states.get(key), item, now)
                 if new_state is not None:

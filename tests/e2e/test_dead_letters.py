@@ -102,7 +102,7 @@ async def test_a_bad_record_in_each_input_goes_to_its_dead_letter_topic_and_the_
     child, app_id = worker
     c, other_shop = next_id(), new_shop_domain()
     fake.tokens[shop] = "shpat_dead_letters"
-    await install_shop(redis_url, shop, fake.tokens[shop])
+    await install_shop(stack, shop, fake.tokens[shop], redis_url=redis_url)
     add_customer(fake, shop, c)
     orders = [order(customer_id=c, product=RUNNER) for _ in range(3)]
     # Decodes, then fails deep in the customer metrics: the rest of its batch must still count.

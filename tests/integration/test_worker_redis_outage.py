@@ -20,7 +20,7 @@ from storepulse.devstack import Child, Stack, start_redis, wait_ready
 from streams.domain.notifications import notification_id
 from tests.support.eventually import eventually
 from tests.support.kafka import produce_webhooks
-from tests.support.stack import ADMIN_AUTH, SECRET, worker_env
+from tests.support.stack import ADMIN_AUTH, worker_env
 from tests.support.state import vips
 
 
@@ -69,7 +69,8 @@ async def test_orders_during_a_redis_outage_notify_once_and_reach_the_read_model
 
         client = redis.Redis.from_url(env["REDIS_URL"])
         try:
-            expected = {notification_id(shop, "purchase", str(o["id"]), SECRET) for o in [*during, after]}
+            key = stack.settings().notification_key  # what the worker keys notification ids with
+            expected = {notification_id(shop, "purchase", str(o["id"]), key) for o in [*during, after]}
 
             async def published() -> Counter[str] | None:
                 entries = await client.xrange(redis_keys.recent_stream(shop))

@@ -52,10 +52,14 @@ def test_every_service_imports_and_builds_with_production_dependencies_only() ->
     script = """
 from tests.support.runtime_only import restrict_imports
 restrict_imports()
+from cryptography.fernet import Fernet
 from storepulse.settings import Settings
 from storepulse.cli import build_parser
 import ingest.app, push.app, streams.app
-settings = Settings(KAFKA_URL="kafka://kafka:9092", REDIS_URL="redis://redis:6379/0", SHOPIFY_API_SECRET="s")
+settings = Settings(
+    KAFKA_URL="kafka://kafka:9092", REDIS_URL="redis://redis:6379/0", SHOPIFY_API_SECRET="s",
+    token_key=Fernet.generate_key().decode(), notification_id_key="n" * 32,
+)
 ingest.app.create_app(settings)
 push.app.create_app(settings)
 streams.app.create_app(settings)
