@@ -129,6 +129,7 @@ def stack_steps(plan: Plan, res: Results, skip: set[str], log_dir: Path) -> None
                             push_url,
                             shops,
                             SECRET,
+                            stack.settings().notification_key,
                             rate,
                             duration_s=plan.latency_s,
                             warmup_s=plan.warmup_s,
