@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _SHOP_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,59}\.myshopify\.com")
+# Languages a shop may enable: every notification carries its text in each of them.
+MAX_LANGUAGES = 10
 
 
 def is_shop_domain(value: str) -> bool:
@@ -39,6 +41,15 @@ class Actor(BaseModel):
 NotificationKind = Literal["purchase", "trending", "viewing"]
 
 
+class Text(BaseModel):
+    """A notification's words in one language."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    message: str
+
+
 class Notification(BaseModel):
     """What a storefront may see. Never email, last name, phone, address, order or customer id."""
 
@@ -52,8 +63,11 @@ class Notification(BaseModel):
     product: ProductRef | None = None
     actor: Actor | None = None
     occurred_at: datetime
-    # BCP 47 language of title/message; the widget lays ar/he out right-to-left.
+    # BCP 47 language of title/message (the shop's default); the widget lays ar/he out right-to-left.
     lang: str = "en"
+    # The same words in each language the shop enabled, the default's included: the widget
+    # shows the one of the visitor's storefront locale (older widgets read title/message).
+    messages: dict[str, Text] = Field(default_factory=dict, max_length=MAX_LANGUAGES)
     # Epoch milliseconds when streams published it: lets clients measure delivery latency.
     published_at: float | None = None
 
@@ -107,7 +121,8 @@ class ShopSettings(BaseModel):
     excluded_products: list[str] = []
     buyer_display: Literal["first_name_city", "city", "anonymous"] = "first_name_city"
     max_purchase_age_s: int = 24 * 3600
-    language: str = "en"
+    # BCP 47 tags of the storefront's languages (`Shopify.locale`'s), the default first.
+    languages: list[str] = Field(["en"], min_length=1, max_length=MAX_LANGUAGES)
     # Per-language overrides of the built-in templates: {lang: {kind: template}}.
     templates: dict[str, dict[str, str]] = {}
     trending_thresholds: list[int] = [5, 10, 25, 50, 100]
@@ -119,3 +134,12 @@ class ShopSettings(BaseModel):
     vip_dropoff_days: int = 365
     writeback_dry_run: bool = False
     updated_at: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_language_before_many(cls, data: Any) -> Any:
+        """Settings from before `languages` (the compacted topic keeps them) had one `language`."""
+        if isinstance(data, dict) and "language" in data and "languages" not in data:
+            data = {**data, "languages": [data["language"]]}
+            del data["language"]
+        return data

@@ -25,7 +25,10 @@
     trending: SVG + '<path d="M12 2c1 4 6 6 6 12a6 6 0 0 1-12 0c0-3 2-5 3-7 1 2 2 3 3 3 1-3 0-6 0-8z"/></svg>',
     viewing: SVG + '<path d="M1 12s4-7 11-7 11 7 11 7-4 7-11 7S1 12 1 12z"/><circle cx="12" cy="12" r="3"/></svg>'
   };
-  var CLOSE = { en: "Dismiss", fr: "Fermer", de: "Schlie\u00DFen", es: "Cerrar", ar: "\u0625\u063A\u0644\u0627\u0642", he: "\u05E1\u05D2\u05D5\u05E8" };
+  var CLOSE = { en: "Dismiss", fr: "Fermer", de: "Schlie\u00DFen", es: "Cerrar", ar: "\u0625\u063A\u0644\u0627\u0642",
+    he: "\u05E1\u05D2\u05D5\u05E8", it: "Chiudi", nl: "Sluiten", pt: "Fechar", cs: "Zav\u0159\u00EDt", da: "Luk",
+    fi: "Sulje", nb: "Lukk", sv: "St\u00E4ng", pl: "Zamknij", tr: "Kapat", ja: "\u9589\u3058\u308B",
+    ko: "\uB2EB\uAE30", zh: "\u5173\u95ED", "zh-TW": "\u95DC\u9589", th: "\u0E1B\u0E34\u0E14" };
   var countKey = "storepulse:shown:" + shop;
   var queue = [], seen = [], lastShown = 0, timer = 0, lastId = "";
 
@@ -83,9 +86,17 @@
     return e;
   }
 
+  // The page's storefront language (Shopify.locale, "pt-BR"), else its base ("pt"), else the
+  // shop's default: the notification's own lang with title/message.
+  function words(n) {
+    var m = n.messages || {}, page = (window.Shopify && Shopify.locale) || "", base = page.split("-")[0];
+    var lang = m[page] ? page : m[base] ? base : n.lang || "en";
+    return { lang: lang, message: (m[lang] || n).message };
+  }
+
   // Renders one notification now (the demo's preview uses it directly; live ones are paced).
   function render(n) {
-    var lang = n.lang || "en", base = lang.split("-")[0], p = n.product || {};
+    var w = words(n), lang = w.lang, base = lang.split("-")[0], p = n.product || {};
     var t = el("div", "sp-toast sp-" + n.kind);
     t.lang = lang;
     t.dir = RTL[base] ? "rtl" : "ltr";
@@ -100,7 +111,7 @@
       icon.innerHTML = ICON[n.kind] || ICON.purchase; // our own constant markup, never event data
       t.appendChild(icon);
     }
-    var body = el(p.url ? "a" : "span", "sp-text", n.message);
+    var body = el(p.url ? "a" : "span", "sp-text", w.message);
     if (p.url) {
       body.href = p.url;
       body.onclick = function () { beacon("click", { notification_id: n.id, product_id: p.id }); };
@@ -109,7 +120,7 @@
     t.appendChild(body);
     var x = el("button", "sp-x", "\u00D7");
     x.type = "button";
-    x.setAttribute("aria-label", CLOSE[base] || CLOSE.en);
+    x.setAttribute("aria-label", CLOSE[lang] || CLOSE[base] || CLOSE.en);
     x.onclick = function () {
       t.remove();
       beacon("dismiss", { notification_id: n.id });

@@ -1,16 +1,25 @@
-"""What a public storefront may be shown: purchases, trending products, live viewers."""
+"""What a public storefront may be shown: purchases, trending products, live viewers.
+
+Each notification is rendered in every language the shop enabled (`messages`): words that
+depend on the language (who bought, a country's name, "this item") are fields given as a
+function of the language, `Localized`.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from storepulse.contracts import Actor, Notification, NotificationKind, ProductRef, ShopSettings
+from storepulse.contracts import Actor, Notification, NotificationKind, ProductRef, ShopSettings, Text
 from storepulse.kafka_topics import item_key
 from streams.domain import templates
 from streams.domain.fields import money, parse_time
+
+# A field whose words depend on the language: called with each language the shop enabled.
+Localized = Callable[[str], object]
 
 
 def shows(rules: ShopSettings, kind: NotificationKind, product_id: str | None = None) -> bool:
@@ -72,15 +81,32 @@ def buyer(order: dict[str, Any]) -> Actor:
     )
 
 
-def product_ref(
-    shop: str, product_id: str, catalog: Mapping[bytes, Any], lang: str, fallback_title: str | None = None
-) -> ProductRef:
-    """The product as the catalog describes it; a line item's title or "this item" otherwise."""
+@dataclass(frozen=True)
+class Product:
+    """A product as a notification names it: by its title when known, else by each language's
+    "this item"."""
+
+    id: str
+    title: str | None
+    url: str | None
+    image: str | None
+
+    def name(self, lang: str) -> str:
+        return self.title or templates.this_product(lang)
+
+    def ref(self, lang: str) -> ProductRef:
+        return ProductRef(id=self.id, title=self.name(lang), url=self.url, image=self.image)
+
+
+def product_of(
+    shop: str, product_id: str, catalog: Mapping[bytes, Any], fallback_title: str | None = None
+) -> Product:
+    """The product as the catalog describes it; a line item's title otherwise."""
     info = catalog.get(item_key(shop, product_id)) or {}
     handle = info.get("handle")
-    return ProductRef(
+    return Product(
         id=product_id,
-        title=info.get("title") or fallback_title or templates.this_product(lang),
+        title=info.get("title") or fallback_title,
         url=f"https://{shop}/products/{handle}" if handle else None,
         image=info.get("image"),
     )
@@ -116,16 +142,19 @@ def purchase_notification(
     item = _shown_item(order, rules)
     if item is None or (now - occurred).total_seconds() > rules.max_purchase_age_s:
         return None
-    lang = templates.language(rules.language, rules.templates)
-    product = product_ref(shop, str(item.get("product_id") or ""), catalog, lang, _clean(item.get("title")))
+    product = product_of(shop, str(item.get("product_id") or ""), catalog, _clean(item.get("title")))
     actor = visible_buyer(buyer(order), rules)
-    where = None
-    if actor is not None:
-        region = _clean(_address(order).get("province"))
-        where = templates.place(actor.city, region, actor.country_code, lang)
-    who = templates.who(actor.first_name if actor else None, where, lang)
-    return _rendered(
-        "purchase", shop, str(order_id), lang, rules, product, occurred, id_key, actor=actor, who=who
+    region = _clean(_address(order).get("province"))
+    return rendered(
+        "purchase",
+        shop,
+        str(order_id),
+        rules,
+        occurred,
+        id_key,
+        product=product,
+        actor=actor,
+        who=lambda lang: who_phrase(actor, region, lang),
     )
 
 
@@ -149,35 +178,50 @@ def product_activity_notification(
     """
     if not shows(rules, kind, product_id):
         return None
-    lang = templates.language(rules.language, rules.templates)
-    product = product_ref(shop, product_id, catalog, lang, fallback_title)
-    return _rendered(
-        kind, shop, f"{product_id}|{cause}", lang, rules, product, occurred_at, id_key, count=count
+    product = product_of(shop, product_id, catalog, fallback_title)
+    return rendered(
+        kind, shop, f"{product_id}|{cause}", rules, occurred_at, id_key, product=product, count=count
     )
 
 
-def _rendered(
+def who_phrase(actor: Actor | None, region: str | None, lang: str) -> str:
+    """ "Maya in Austin, United States", "Someone in Troms, Norway", or "Someone", in `lang`."""
+    where = templates.place(actor.city, region, actor.country_code, lang) if actor else None
+    return templates.who(actor.first_name if actor else None, where, lang)
+
+
+def rendered(
     kind: NotificationKind,
     shop: str,
     cause: str,
-    lang: str,
     rules: ShopSettings,
-    product: ProductRef,
     occurred_at: datetime,
     id_key: bytes,
+    *,
+    product: Product | None = None,
     actor: Actor | None = None,
-    **fields: object,
+    **fields: object | Localized,
 ) -> Notification:
-    """The notification with its title and message rendered in the shop's words."""
-    title, message = templates.render(kind, lang, rules.templates, product=product.title, **fields)
+    """The notification in the shop's words, in each of its languages (the default's also as
+    `title`/`message`); its id from `cause`, so the same cause processed again makes the same one."""
+    if product is not None:
+        fields["product"] = product.name
+    langs = templates.languages(rules.languages, rules.templates)
+    messages = {}
+    for lang in langs:
+        values = {name: value(lang) if callable(value) else value for name, value in fields.items()}
+        title, message = templates.render(kind, lang, rules.templates, **values)
+        messages[lang] = Text(title=title, message=message)
+    default = langs[0]
     return Notification(
         id=notification_id(shop, kind, cause, id_key),
         shop=shop,
         kind=kind,
-        title=title,
-        message=message,
-        product=product,
+        title=messages[default].title,
+        message=messages[default].message,
+        product=product.ref(default) if product else None,
         actor=actor,
         occurred_at=occurred_at,
-        lang=lang,
+        lang=default,
+        messages=messages,
     )

@@ -77,12 +77,23 @@ class SettingsUpdate(ShopSettings):
             raise ValueError("must not be negative")
         return value
 
+    @field_validator("languages")
+    @classmethod
+    def _languages_known(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each language once")
+        unknown = [lang for lang in value if templates.locale(lang) is None]
+        if unknown:
+            raise ValueError(f"not BCP 47 languages CLDR knows: {unknown}")
+        return value
+
     @model_validator(mode="after")
-    def _language_renders(self) -> Self:
-        if templates.language(self.language, self.templates) != self.language:
+    def _languages_render(self) -> Self:
+        missing = [lang for lang in self.languages if not templates.renderable(lang, self.templates)]
+        if missing:
             raise ValueError(
-                f"language {self.language!r} has no built-in templates "
-                f"({sorted(templates.BUILT_IN)}): add templates for it"
+                f"languages {missing} have no built-in templates ({sorted(templates.BUILT_IN)}): "
+                "add templates for them"
             )
         return self
 

@@ -222,7 +222,7 @@ async def test_shop_redact_leaves_nothing_of_the_shop(
     c, other_shop_customer = next_id(), next_id()
     other_shop = f"my{shop}"  # a domain that contains the redacted one
     await install_shop(stack, other_shop, "shpat_other")
-    assert (await admin.put(f"/shops/{shop}/settings", json={"language": "de"})).status_code == 200
+    assert (await admin.put(f"/shops/{shop}/settings", json={"languages": ["de"]})).status_code == 200
     await deliver(ingest, webhook(PRODUCTS_CREATE, shop, product(CATALOG[1])))
     for visitor in ("visitor-aaaa", "visitor-bbbb"):
         seen = orjson.dumps(beacon(shop, "page_view", visitor, str(CATALOG[1][0])))

@@ -143,7 +143,7 @@ async def test_settings_change_what_the_storefront_sees(
     answer = await put_settings(
         services,
         shop,
-        language="de",
+        languages=["de"],
         buyer_display="anonymous",
         excluded_products=[str(RUNNER[0])],
         min_order_value="50",
@@ -151,7 +151,7 @@ async def test_settings_change_what_the_storefront_sees(
     assert answer.status_code == 200, answer.text
     async with httpx.AsyncClient(base_url=services.worker_url, headers=ADMIN_AUTH) as client:
         stored = (await client.get(f"/shops/{shop}/settings")).json()
-    assert stored["language"] == "de" and stored["excluded_products"] == [str(RUNNER[0])]
+    assert stored["languages"] == ["de"] and stored["excluded_products"] == [str(RUNNER[0])]
     # One buyer, so one partition in order: once the shown order is in, the hidden ones would be.
     c = next_id()
     async with listening(f"{services.push_url}/sse/{shop}") as sse:
@@ -165,19 +165,25 @@ async def test_settings_change_what_the_storefront_sees(
     assert shown["actor"] is None
 
 
-async def test_arabic_renders_right_to_left_language(
+async def test_each_order_is_told_in_every_enabled_language(
     services: Services, ingest: httpx.AsyncClient, shop: str
 ) -> None:
-    assert (await put_settings(services, shop, language="ar", buyer_display="city")).status_code == 200
+    answer = await put_settings(services, shop, languages=["en", "ja", "ar"], buyer_display="city")
+    assert answer.status_code == 200
     o = order(product=HOODIE)
+    city = o["shipping_address"]["city"]
     async with listening(f"{services.push_url}/sse/{shop}") as sse:
         await buy(ingest, shop, o)
         [shown] = await sse.wait_for_kind("purchase", 1)
-    assert shown["lang"] == "ar"
-    assert shown["message"].startswith(f"شخص من {o['shipping_address']['city']}, ")
-    assert shown["message"].endswith("اشترى Cloud Hoodie للتو")
+    assert shown["lang"] == "en" and list(shown["messages"]) == ["en", "ja", "ar"]
+    assert shown["messages"]["en"] == {"title": shown["title"], "message": shown["message"]}
+    assert shown["message"].startswith(f"Someone in {city}, ")
+    ja, ar = shown["messages"]["ja"], shown["messages"]["ar"]
+    assert ja["title"] == "購入されました" and ja["message"].startswith(f"{city}, ")
+    assert ja["message"].endswith("のお客様がCloud Hoodieを購入しました")
+    assert ar["message"].startswith(f"شخص من {city}, ") and ar["message"].endswith("اشترى Cloud Hoodie للتو")
     assert shown["actor"]["first_name"] is None
-    assert o["customer"]["first_name"] not in shown["message"]
+    assert o["customer"]["first_name"] not in str(shown["messages"])
 
 
 async def test_admin_api_refuses_requests_without_the_bearer_token(services: Services, shop: str) -> None:
@@ -187,12 +193,12 @@ async def test_admin_api_refuses_requests_without_the_bearer_token(services: Ser
             assert (await client.get(path)).status_code == 401
             bad = await client.get(path, headers={"Authorization": "Bearer wrong-token"})
             assert bad.status_code == 401
-        refused = await client.put(f"/shops/{shop}/settings", json={"language": "fr"})
+        refused = await client.put(f"/shops/{shop}/settings", json={"languages": ["fr"]})
         assert refused.status_code == 401
         # Faust's own table pages would bypass the token: they are not served.
         assert (await client.get("/table/customer-metrics/")).status_code == 404
         stored = (await client.get(f"/shops/{shop}/settings", headers=ADMIN_AUTH)).json()
-    assert stored["language"] == "en"  # the refused PUT changed nothing; defaults when unset
+    assert stored["languages"] == ["en"]  # the refused PUT changed nothing; defaults when unset
 
 
 async def test_invalid_settings_are_refused_with_a_clear_error(services: Services, shop: str) -> None:
@@ -200,7 +206,8 @@ async def test_invalid_settings_are_refused_with_a_clear_error(services: Service
         ({"buyer_display": "full_name"}, "buyer_display"),
         ({"trending_thresholds": [0, 5]}, "at least 1"),
         ({"templates": {"en": {"purchase": "{who} bought {order_id}"}}}, "{order_id}"),
-        ({"language": "pt"}, "add templates"),
+        ({"languages": ["pt"]}, "add templates"),
+        ({"languages": ["en"] * 11}, "at most 10"),
         ({"unknown": 1}, "unknown"),
     ]:
         answer = await put_settings(services, shop, **rules)
@@ -252,13 +259,13 @@ async def test_admin_api_reads_customer_metrics_vips_and_segments(
 
 
 async def test_a_tombstone_on_the_settings_topic_restores_the_defaults(services: Services, shop: str) -> None:
-    assert (await put_settings(services, shop, language="fr")).status_code == 200
+    assert (await put_settings(services, shop, languages=["fr"])).status_code == 200
     await produce(services.stack, TOPIC_SHOP_SETTINGS, [(shop_key(shop), None)])
     async with httpx.AsyncClient(base_url=services.worker_url, headers=ADMIN_AUTH) as client:
 
         async def restored() -> dict[str, Any] | None:
             stored = (await client.get(f"/shops/{shop}/settings")).json()
-            return stored if stored["language"] == "en" else None
+            return stored if stored["languages"] == ["en"] else None
 
         stored = await eventually(restored, timeout=20)
-    assert stored == {**stored, "language": "en", "updated_at": None}
+    assert stored == {**stored, "languages": ["en"], "updated_at": None}

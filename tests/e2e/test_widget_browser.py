@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,7 @@ from playwright.async_api import Browser, Locator, Page, async_playwright
 from loadtests.payloads import CATALOG, order, product, webhook
 from push.app import DEMO_ASSETS_PATH
 from shopify.topics import ORDERS_CREATE, PRODUCTS_CREATE
+from storepulse.contracts import Notification, Text
 from storepulse.devstack import Child, Stack, free_port
 from storepulse.kafka_topics import TOPIC_BEACONS, shop_key
 from tests.support.eventually import eventually
@@ -230,6 +232,62 @@ async def test_rtl_shop_renders_right_to_left_with_a_working_dismiss(
     dismiss = page.get_by_role("button", name="إغلاق")
     await dismiss.click()
     await toast.wait_for(state="detached")
+
+
+# One purchase as a shop with five languages publishes it (the default, English, first).
+IN_FIVE_LANGUAGES = {
+    "en": "Maya in Austin just bought Cloud Hoodie",
+    "ja": "オースティンのMayaさんがCloud Hoodieを購入しました",
+    "de": "Maya aus Austin hat gerade Cloud Hoodie gekauft",
+    "pt-BR": "Maya de Austin acabou de comprar Cloud Hoodie",
+    "ar": "Maya من أوستن اشترى Cloud Hoodie للتو",
+}
+# "2 minutes ago" as Intl.RelativeTimeFormat words it in each.
+TWO_MINUTES_AGO = {"en": "2 minutes ago", "ja": "2 分前", "de": "vor 2 Minuten", "pt-BR": "há 2 minutos"}
+
+
+def in_five_languages(shop: str) -> Notification:
+    texts = {lang: Text(title="-", message=message) for lang, message in IN_FIVE_LANGUAGES.items()}
+    return Notification(
+        id="purchase-languages",
+        shop=shop,
+        kind="purchase",
+        title="-",
+        message=IN_FIVE_LANGUAGES["en"],
+        occurred_at=datetime.now(UTC) - timedelta(minutes=2),
+        lang="en",
+        messages=texts,
+    )
+
+
+@pytest.mark.parametrize(
+    ("locale", "shown"),
+    [
+        ("ja", "ja"),
+        ("pt-BR", "pt-BR"),  # a regional language the shop has
+        ("de-AT", "de"),  # a regional one it lacks: its base language
+        ("ar", "ar"),
+        ("xx", "en"),  # a language the shop lacks: the shop's default
+    ],
+)
+async def test_a_visitor_sees_the_language_of_the_storefront_page(
+    stack: Stack, push: Child, page: Page, shop: str, locale: str, shown: str
+) -> None:
+    await publish(stack.env["REDIS_URL"], [in_five_languages(shop)])
+    await page.goto(demo(push, shop, gap_ms=0, duration_ms=60000, locale=locale))
+    toast = page.locator(".sp-toast")
+    await toast.wait_for()
+    assert await toast.get_attribute("lang") == shown
+    assert await toast.evaluate("t => getComputedStyle(t).direction") == ("rtl" if shown == "ar" else "ltr")
+    text = await toast.locator(".sp-text").inner_text()
+    assert text.startswith(IN_FIVE_LANGUAGES[shown])
+    if shown in TWO_MINUTES_AGO:
+        assert await toast.locator(".sp-time").inner_text() == TWO_MINUTES_AGO[shown]
+    if locale in ("pt-BR", "ar"):
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.wait_for_timeout(500)  # the slide-in animation
+        name = "toast-rtl-ar" if locale == "ar" else "toast-ltr-pt-BR"
+        await toast.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 async def test_tabs_of_one_visitor_share_one_connection(

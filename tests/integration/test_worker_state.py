@@ -62,11 +62,11 @@ async def test_settings_reach_every_worker_and_state_survives_their_loss(
     purchases_topic = f"{env['STOREPULSE_APP_ID']}-product-purchases"
     a, b = start_workers(services.stack, env, "worker-a", "worker-b")
     url_a, url_b = (f"http://127.0.0.1:{w.port}" for w in (a, b))
-    rules = {"language": "es", "trending_thresholds": [2, 3], "enabled_kinds": ["trending"]}
+    rules = {"languages": ["es"], "trending_thresholds": [2, 3], "enabled_kinds": ["trending"]}
     async with httpx.AsyncClient(headers=ADMIN_AUTH, timeout=15) as client:
         assert (await client.put(f"{url_a}/shops/{shop}/settings", json=rules)).status_code == 200
     # A global table: the other worker has them too, whichever partition the shop is on.
-    await get_until(f"{url_b}/shops/{shop}/settings", lambda r: r.json()["language"] == "es")
+    await get_until(f"{url_b}/shops/{shop}/settings", lambda r: r.json()["languages"] == ["es"])
 
     # Any worker answers for any customer: the one without the partition forwards.
     o = order(product=CATALOG[0])

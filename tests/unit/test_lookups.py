@@ -21,7 +21,7 @@ def test_without_a_configured_token_everything_is_refused() -> None:
 
 
 def test_valid_settings_are_normalised() -> None:
-    update = SettingsUpdate(shop=SHOP, trending_thresholds=[10, 5, 10], language="he")
+    update = SettingsUpdate(shop=SHOP, trending_thresholds=[10, 5, 10], languages=["he", "ar"])
     assert update.trending_thresholds == [5, 10]
 
 
@@ -31,7 +31,11 @@ def test_valid_settings_are_normalised() -> None:
         ({"trending_thresholds": [0]}, "at least 1"),
         ({"viewing_min_viewers": 0}, "at least 1"),
         ({"min_order_value": "-1"}, "negative"),
-        ({"language": "pt"}, "add templates for it"),
+        ({"languages": ["pt"]}, "add templates for them"),
+        ({"languages": ["en", "de", "en"]}, "each language once"),
+        ({"languages": ["en", "xx-nope"]}, "CLDR knows"),
+        ({"languages": []}, "at least 1"),
+        ({"languages": ["en", "de", "fr", "es", "it", "nl", "pl", "cs", "da", "fi", "sv"]}, "at most 10"),
         ({"templates": {"de": {"viewing": "{who} schaut"}}}, "{who}"),
         ({"buyer_display": "everything"}, "buyer_display"),
         ({"email": "x"}, "email"),
@@ -45,6 +49,10 @@ def test_invalid_settings_are_refused_with_the_reason(rules: dict, problem: str)
 
 def test_a_language_with_its_own_templates_is_accepted() -> None:
     update = SettingsUpdate(
-        shop=SHOP, language="pt", templates={"pt": {"purchase": "{who} comprou {product}"}}
+        shop=SHOP, languages=["pt", "en"], templates={"pt": {"purchase": "{who} comprou {product}"}}
     )
-    assert update.language == "pt"
+    assert update.languages == ["pt", "en"]
+
+
+def test_settings_stored_with_one_language_read_as_that_language_alone() -> None:
+    assert SettingsUpdate.model_validate({"shop": SHOP, "language": "de"}).languages == ["de"]

@@ -60,7 +60,7 @@ def test_without_protected_data_falls_back_to_someone_in_region_and_country() ->
     assert n.actor.first_name is None and n.actor.city is None
     assert n.message == "Someone in Troms, Norway just bought Cloud Hoodie"
     o["shipping_address"]["province"] = ""
-    assert _purchase(o, language="de").message == "Jemand aus Norwegen hat gerade Cloud Hoodie gekauft"
+    assert _purchase(o, languages=["de"]).message == "Jemand aus Norwegen hat gerade Cloud Hoodie gekauft"
 
 
 def test_buyer_display_city_hides_the_name_and_anonymous_hides_everyone() -> None:
@@ -92,7 +92,7 @@ def test_an_excluded_first_item_shows_the_next_product() -> None:
 
 
 def test_product_activity_uses_catalog_or_falls_back_to_this_item() -> None:
-    rules = ShopSettings(shop=SHOP, language="fr")
+    rules = ShopSettings(shop=SHOP, languages=["fr"])
     known = product_activity_notification(
         "trending", SHOP, str(HOODIE[0]), 5, cause="5|1", occurred_at=NOW, rules=rules, catalog=CATALOG_TABLE
     )
@@ -111,3 +111,25 @@ def test_id_is_stable_per_cause_and_differs_across_causes() -> None:
     assert notification_id(SHOP, "purchase", "1") == notification_id(SHOP, "purchase", "1")
     assert notification_id(SHOP, "purchase", "1") != notification_id(SHOP, "purchase", "2")
     assert notification_id(SHOP, "purchase", "1", b"k") != notification_id(SHOP, "purchase", "1")
+
+
+def test_each_enabled_language_gets_its_own_words_and_the_first_is_the_default() -> None:
+    o = _order(protected_data=False)
+    o["shipping_address"].update(province="", country_code="NO")
+    n = _purchase(o, languages=["ja", "ar", "en"])
+    assert n.lang == "ja" and n.title == "購入されました"
+    assert n.message == "ノルウェーのお客様がCloud Hoodieを購入しました"  # noqa: RUF001 (katakana)
+    assert list(n.messages) == ["ja", "ar", "en"]
+    assert n.messages["ar"].message == "شخص من النرويج اشترى Cloud Hoodie للتو"
+    assert n.messages["en"].message == "Someone in Norway just bought Cloud Hoodie"
+    assert n.messages["ja"].message == n.message
+
+
+def test_an_unknown_product_is_this_item_in_each_language() -> None:
+    rules = ShopSettings(shop=SHOP, languages=["de", "pl"])
+    n = product_activity_notification(
+        "viewing", SHOP, "999", 2, cause="1", occurred_at=NOW, rules=rules, catalog={}
+    )
+    assert n.product.title == "diesen Artikel"
+    assert n.messages["de"].message == "2 Personen sehen sich gerade diesen Artikel an"
+    assert n.messages["pl"].message == "2 osoby oglądają teraz ten produkt"
