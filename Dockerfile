@@ -11,10 +11,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 # Dependencies first, so a code change does not reinstall them.
 COPY pyproject.toml README.md ./
-RUN mkdir -p storepulse ingest streams push loadtests \
+RUN mkdir -p storepulse shopify ingest streams push loadtests \
  && pip install . \
  && pip uninstall -y storepulse
 COPY storepulse storepulse
+COPY shopify shopify
 COPY ingest ingest
 COPY streams streams
 COPY push push

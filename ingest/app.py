@@ -6,7 +6,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import redis.asyncio as redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -17,10 +16,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingest import metrics
 from ingest.beacons import beacon_routes
-from ingest.oauth import oauth_routes
+from ingest.install import install_routes
 from ingest.producer import DurableProducer
 from ingest.shop_gate import ShopGate
 from ingest.webhooks import WebhookEndpoint
+from shopify.admin import AdminApi
+from shopify.http_client import shopify_http
 from storepulse.probes import probe_routes
 from storepulse.redis_client import redis_client
 from storepulse.settings import Settings, get_settings
@@ -62,7 +63,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     client = redis_client(settings, socket_timeout=2.0)
     registry = ShopRegistry(client, token_cipher(settings))
     gate = ShopGate(registry, settings.shop_cache_s, auto_install=settings.dev_auto_install)
-    http = httpx.AsyncClient(timeout=10.0)
+    http = shopify_http(settings.shopify_admin_base_url, timeout=10.0)
+    api = AdminApi(http, registry.access_token, api_version=settings.shopify_api_version)
     webhook = WebhookEndpoint(producer, registry, gate, settings.api_secrets, settings.webhook_max_bytes)
 
     async def ready_check() -> dict[str, bool]:
@@ -83,7 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes = [
         Route(WEBHOOK_PATH, webhook, methods=["POST"]),
-        *oauth_routes(settings, client, registry, gate, http),
+        *install_routes(settings, client, registry, gate, api),
         *beacon_routes(producer, settings),
         *probe_routes(ready_check),
     ]

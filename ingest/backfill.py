@@ -1,7 +1,7 @@
 """`storepulse backfill SHOP`: a shop's existing orders, so metrics and tiers are right from install.
 
 Counts the shop's orders first. Up to `STOREPULSE_BACKFILL_BULK_THRESHOLD` it pages through Admin
-GraphQL `orders` (oldest first, cost-paced by `storepulse/admin_api.py`); a larger shop is read
+GraphQL `orders` (oldest first, cost-paced by `shopify/admin.py`); a larger shop is read
 with one bulk operation instead (`ingest/backfill_bulk.py`). Either way each order goes to
 `shopify.orders` as an `orders/backfill` record with the key and payload shape of its webhooks
 (`ingest/backfill_orders.py`). The customers step treats it like `orders/updated`: the ledger
@@ -22,8 +22,9 @@ from tqdm import tqdm
 from ingest.backfill_bulk import backfill_bulk
 from ingest.backfill_orders import ORDER_FIELDS, produce_order
 from ingest.producer import DurableProducer
+from shopify.admin import AdminApi
+from shopify.http_client import shopify_http
 from storepulse import redis_keys
-from storepulse.admin_api import AdminApi
 from storepulse.redis_client import redis_client
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
@@ -118,13 +119,10 @@ async def run(shop: str, settings: Settings, *, show_progress: bool = True) -> i
     producer = DurableProducer(
         settings.kafka_bootstrap, idempotent=settings.kafka_idempotent, timeout=settings.produce_timeout
     )
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
-        api = AdminApi(
-            http,
-            registry.access_token,
-            base_url=settings.shopify_admin_base_url,
-            api_version=settings.shopify_api_version,
-        )
+    async with shopify_http(
+        settings.shopify_admin_base_url, timeout=httpx.Timeout(30.0, connect=5.0)
+    ) as http:
+        api = AdminApi(http, registry.access_token, api_version=settings.shopify_api_version)
         try:
             return await backfill(
                 shop,

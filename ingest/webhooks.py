@@ -26,7 +26,7 @@ from ingest import metrics
 from ingest.producer import BrokerUnavailable, DurableProducer
 from ingest.routing import ROUTES, route
 from ingest.shop_gate import ShopGate
-from ingest.signature import verify
+from shopify.signature import verify
 from shopify.topics import APP_UNINSTALLED
 from storepulse.contracts import is_shop_domain
 from storepulse.envelope import envelope_bytes

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from ingest.signature import sign
+from shopify.signature import sign
 from storepulse.settings import Settings
 
 FIRST_NAMES = ["Maya", "Liam", "Sofia", "Noah", "Aisha", "Jonas", "Chloé", "Mateo", "Yuki", "Omar"]

@@ -172,7 +172,7 @@ async def _dev_foreground(settings: Settings, secret: bytes) -> None:
 def cmd_backfill(args: argparse.Namespace, settings: Settings) -> None:
     from ingest.backfill import run
     from ingest.producer import BrokerUnavailable
-    from storepulse.admin_api import AdminApiError, Retryable
+    from shopify.admin import AdminApiError, Retryable
 
     try:
         produced = asyncio.run(run(args.shop, settings))

@@ -20,7 +20,8 @@ import httpx
 import orjson
 import structlog
 
-from storepulse.admin_api import AdminApi, AdminApiError, Retryable
+from shopify.admin import AdminApi, AdminApiError, Retryable
+from shopify.http_client import shopify_http
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES, TOPIC_CUSTOMER_CHANGES_DLQ
 from storepulse.shops import ShopRegistry, token_cipher
 from streams.domain.standing import SettingsFor
@@ -72,11 +73,10 @@ class TagWriter:
 def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
     app, settings = ctx.app, ctx.settings
     registry = ShopRegistry(ctx.redis, token_cipher(settings))
-    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
+    http = shopify_http(settings.shopify_admin_base_url, timeout=httpx.Timeout(10.0, connect=3.0))
     api = AdminApi(
         http,
         registry.access_token,
-        base_url=settings.shopify_admin_base_url,
         api_version=settings.shopify_api_version,
         attempts=settings.writeback_attempts,
     )

@@ -17,9 +17,10 @@ import redis.asyncio as redis
 from ingest.backfill import backfill
 from ingest.producer import BrokerUnavailable, DurableProducer
 from loadtests.payloads import CATALOG, next_id, order, webhook
+from shopify.admin import AdminApi, Retryable
+from shopify.http_client import shopify_http
 from shopify.topics import ORDERS_CREATE
 from storepulse import redis_keys
-from storepulse.admin_api import AdminApi, Retryable
 from storepulse.devstack import Stack, service_argv
 from storepulse.envelope import ORDERS_BACKFILL
 from storepulse.kafka_topics import TOPIC_ORDERS
@@ -101,15 +102,8 @@ async def run_backfill(
         else FlakyProducer(bootstrap, broker_fails_after)
     )
     try:
-        async with httpx.AsyncClient() as http:
-            api = AdminApi(
-                http,
-                token_for,
-                base_url=fake.base_url_template(),
-                api_version="2026-10",
-                attempts=attempts,
-                max_backoff_s=0.2,
-            )
+        async with shopify_http(fake.base_url_template(), timeout=10.0) as http:
+            api = AdminApi(http, token_for, api_version="2026-10", attempts=attempts, max_backoff_s=0.2)
             return await backfill(
                 shop,
                 api,

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
 import uvicorn
 from graphql import FieldNode, OperationDefinitionNode, parse, value_from_ast_untyped
 from starlette.applications import Starlette
@@ -18,6 +19,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from storepulse.devstack import free_port, wait_for_port
+
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token"
+OFFLINE_TOKEN = "urn:shopify:params:oauth:token-type:offline-access-token"
 
 # A resolver gets (fake, shop, arguments-with-variables-applied) and returns the field's data.
 Resolver = Callable[["FakeShopify", str, dict[str, Any]], Any]
@@ -75,6 +80,25 @@ class FakeShopify:
         """The value for SHOPIFY_ADMIN_BASE_URL."""
         return self.url + "/{shop}"
 
+    def session_token(
+        self, shop: str, *, secret: str | None = None, audience: str | None = None, ttl_s: float = 60.0
+    ) -> str:
+        """A session token as App Bridge hands the embedded app: an HS256 JWT, by default signed
+        with the app's secret for the app (`aud`), for `shop` (`dest`), valid for `ttl_s`."""
+        now = int(time.time())
+        claims = {
+            "iss": f"https://{shop}/admin",
+            "dest": f"https://{shop}",
+            "aud": self.client_id if audience is None else audience,
+            "sub": "42",
+            "exp": now + int(ttl_s),
+            "nbf": now,
+            "iat": now,
+            "jti": secrets.token_hex(8),
+            "sid": secrets.token_hex(8),
+        }
+        return jwt.encode(claims, self.client_secret if secret is None else secret, algorithm="HS256")
+
     def issue_code(self, shop: str) -> str:
         """An authorization code as Shopify would put on the OAuth callback."""
         code = secrets.token_hex(8)
@@ -98,7 +122,11 @@ class FakeShopify:
             body = await request.json()
             if body.get("client_id") != self.client_id or body.get("client_secret") != self.client_secret:
                 return JSONResponse({"error": "invalid_client"}, status_code=400)
-            if self.codes.pop(body.get("code", ""), None) != shop:
+            if body.get("grant_type") == TOKEN_EXCHANGE:
+                refusal = self._token_exchange_refusal(shop, body)
+                if refusal:
+                    return JSONResponse({"error": refusal}, status_code=400)
+            elif self.codes.pop(body.get("code", ""), None) != shop:
                 return JSONResponse({"error": "invalid_grant"}, status_code=400)
             self.tokens[shop] = f"shpat_{secrets.token_hex(12)}"
             return JSONResponse({"access_token": self.tokens[shop], "scope": "read_orders"})
@@ -123,6 +151,26 @@ class FakeShopify:
                 *self.routes,
             ]
         )
+
+    def _token_exchange_refusal(self, shop: str, body: dict[str, Any]) -> str | None:
+        """Why Shopify would refuse this token exchange, None when it grants it.
+
+        The fake models non-expiring offline tokens only (what the install flow stores too) and
+        refuses any other kind, so no test passes on a token it does not model.
+        """
+        kind = (body.get("subject_token_type"), body.get("requested_token_type"), body.get("expiring"))
+        if kind != (ID_TOKEN, OFFLINE_TOKEN, 0):
+            return "invalid_request"
+        try:
+            claims = jwt.decode(
+                body.get("subject_token", ""),
+                self.client_secret,
+                algorithms=["HS256"],
+                audience=self.client_id,
+            )
+        except jwt.PyJWTError:
+            return "invalid_subject_token"
+        return None if claims.get("dest") == f"https://{shop}" else "invalid_subject_token"
 
     def _execute(self, shop: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         operation = next(d for d in parse(query).definitions if isinstance(d, OperationDefinitionNode))

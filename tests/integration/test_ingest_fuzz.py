@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.routing import ROUTES
-from ingest.signature import sign
+from shopify.signature import sign
 from shopify.topics import APP_UNINSTALLED
 from storepulse.devstack import Stack
 from tests.conftest import SECRET

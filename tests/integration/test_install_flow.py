@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from ingest.routing import SUBSCRIBED_TOPICS
-from ingest.signature import sign_query
-from ingest.webhook_subscriptions import topic_enum
 from loadtests.payloads import order, webhook
+from shopify.signature import sign_query
+from shopify.subscriptions import topic_enum
 from shopify.topics import ORDERS_CREATE
 from storepulse.devstack import Stack
 from storepulse.shops import open_registry

@@ -3,8 +3,9 @@
 import orjson
 import pytest
 
-from ingest.backfill_bulk import stitched
+from ingest.backfill_bulk import CHILD_FIELDS
 from ingest.backfill_orders import order_payload
+from shopify.bulk import stitched
 
 
 def jsonl(*objects: dict) -> list[bytes]:
@@ -37,7 +38,7 @@ def test_children_join_their_parent_wherever_they_stand_in_the_file() -> None:
         order(3),
         refund(93, parent=2, amount="2.00"),
     )
-    orders = list(stitched(lambda: lines))
+    orders = list(stitched(lambda: lines, CHILD_FIELDS))
     assert [o["id"] for o in orders] == [f"gid://shopify/Order/{n}" for n in (1, 2, 3)]
     refunds = {o["id"]: [r["id"] for r in o.get("refunds", [])] for o in orders}
     assert refunds == {
@@ -51,13 +52,15 @@ def test_children_join_their_parent_wherever_they_stand_in_the_file() -> None:
 def test_a_stitched_order_is_the_payload_the_paginated_path_makes() -> None:
     inline = order(5, refunds=[refund(95, parent=None, amount="4.00")])
     as_lines = jsonl(order(5), refund(95, parent=5, amount="4.00"))
-    (stitched_order,) = stitched(lambda: as_lines)
+    (stitched_order,) = stitched(lambda: as_lines, CHILD_FIELDS)
     assert order_payload(stitched_order) == order_payload(inline)
     assert order_payload(stitched_order)["refunds"][0]["transactions"][0]["amount"] == "4.00"
 
 
 def test_blank_lines_are_skipped_and_an_unknown_child_type_is_an_error() -> None:
-    assert [o["id"] for o in stitched(lambda: [b"\n", *jsonl(order(1)), b""])] == ["gid://shopify/Order/1"]
+    assert [o["id"] for o in stitched(lambda: [b"\n", *jsonl(order(1)), b""], CHILD_FIELDS)] == [
+        "gid://shopify/Order/1"
+    ]
     odd = jsonl(order(1), {"id": "gid://shopify/LineItem/1", "__parentId": "gid://shopify/Order/1"})
     with pytest.raises(ValueError, match="LineItem"):
-        list(stitched(lambda: odd))
+        list(stitched(lambda: odd, CHILD_FIELDS))

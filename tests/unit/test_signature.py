@@ -2,7 +2,7 @@ import base64
 import hashlib
 import hmac
 
-from ingest.signature import sign, sign_query, verify, verify_query
+from shopify.signature import sign, sign_query, verify, verify_query
 
 BODY = b'{"id": 1, "total_price": "29.99"}'
 

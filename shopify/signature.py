@@ -1,4 +1,11 @@
-"""Shopify webhook signature: base64 HMAC-SHA256 of the raw body, keyed with the app secret."""
+"""Shopify's signatures: webhooks (base64 HMAC-SHA256 of the raw body) and OAuth redirects (hex HMAC
+of the sorted query), keyed with the app secret.
+
+Our own code, not shopifyapp's `verify_webhook_req`: that one re-parses and re-serialises every
+body as JSON (to redact its log copy) and takes a str body and at most two secrets, which cost
+ingest about a fifth of its webhooks/s (docs/ingest-profile.md, "Webhook HMAC: shopifyapp or
+hmac.digest"). shopifyapp has no check for the OAuth redirect's query.
+"""
 
 from __future__ import annotations
 

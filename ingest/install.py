@@ -8,18 +8,19 @@ webhook subscriptions created → the merchant lands in the app inside their adm
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlencode
 
-import httpx
 import redis.asyncio as redis
 import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ingest.routing import SUBSCRIBED_TOPICS
 from ingest.shop_gate import ShopGate
-from ingest.signature import verify_query
-from ingest.webhook_subscriptions import SubscriptionFailed, subscribe_webhooks
+from shopify.admin import AdminApi, AdminApiError, Retryable
+from shopify.oauth import OAuthError, authorize_url, exchange_code
+from shopify.signature import verify_query
+from shopify.subscriptions import subscribe_webhooks
 from storepulse import redis_keys
 from storepulse.contracts import is_shop_domain
 from storepulse.settings import Settings
@@ -33,9 +34,10 @@ def _error(status: int, message: str) -> Response:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def oauth_routes(
-    settings: Settings, client: redis.Redis, registry: ShopRegistry, gate: ShopGate, http: httpx.AsyncClient
+def install_routes(
+    settings: Settings, client: redis.Redis, registry: ShopRegistry, gate: ShopGate, api: AdminApi
 ) -> list[Route]:
+    """The two routes; `api` reads the shop's token from `registry` once it is stored."""
     secrets_ = settings.api_secrets
     public = settings.public_url.rstrip("/")
 
@@ -45,15 +47,14 @@ def oauth_routes(
             return _error(400, "invalid shop")
         state = secrets.token_urlsafe(24)
         await client.set(redis_keys.oauth_state(state), shop, ex=settings.oauth_state_ttl_s)
-        query = urlencode(
-            {
-                "client_id": settings.shopify_api_key,
-                "scope": settings.shopify_scopes,
-                "redirect_uri": f"{public}/auth/callback",
-                "state": state,
-            }
+        approve = authorize_url(
+            settings.admin_base_url(shop),
+            client_id=settings.shopify_api_key,
+            scopes=settings.shopify_scopes,
+            redirect_uri=f"{public}/auth/callback",
+            state=state,
         )
-        return RedirectResponse(f"{settings.admin_base_url(shop)}/admin/oauth/authorize?{query}", 302)
+        return RedirectResponse(approve, 302)
 
     async def callback(request: Request) -> Response:
         params = request.query_params
@@ -68,30 +69,21 @@ def oauth_routes(
             return _error(403, "unknown or expired state")
         base = settings.admin_base_url(shop)
         try:
-            answer = await http.post(
-                f"{base}/admin/oauth/access_token",
-                json={
-                    "client_id": settings.shopify_api_key,
-                    "client_secret": secrets_[0].decode(),
-                    "code": params.get("code", ""),
-                },
+            grant = await exchange_code(
+                api.http,
+                base,
+                shop,
+                client_id=settings.shopify_api_key,
+                client_secret=secrets_[0].decode(),
+                code=params.get("code", ""),
             )
-        except httpx.HTTPError:
-            return _error(502, "token exchange failed")
-        if answer.status_code != 200:
-            return _error(502, "token exchange refused")
-        grant = answer.json()
-        token = grant["access_token"]
-        await registry.install(shop, token, grant.get("scope", ""))
+        except OAuthError as exc:
+            return _error(502, str(exc))
+        await registry.install(shop, grant.access_token, grant.scope)
         gate.forget(shop)
         try:
-            await subscribe_webhooks(
-                http,
-                f"{base}/admin/api/{settings.shopify_api_version}/graphql.json",
-                token,
-                f"{public}/webhooks/shopify",
-            )
-        except (SubscriptionFailed, httpx.HTTPError) as exc:
+            await subscribe_webhooks(api, shop, f"{public}/webhooks/shopify", SUBSCRIBED_TOPICS)
+        except (AdminApiError, Retryable) as exc:
             log.error("webhook_subscription_failed", shop=shop, error=str(exc))
             return _error(502, "webhook subscription failed; open the app again to retry")
         log.info("shop_installed", shop=shop)

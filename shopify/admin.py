@@ -1,10 +1,12 @@
 """Shopify Admin GraphQL, paced by the cost limit it reports and retried when that is safe.
 
-Used by the streams worker (VIP tag write-back) and the `storepulse backfill` command. Each shop
-has a leaky bucket of query points whose size and restore rate depend on its plan, so the client
-learns both from `extensions.cost.throttleStatus` on every answer and waits, before sending, until
-the bucket should hold the points a request costs. THROTTLED answers, 5xx and network errors are
-retried with exponential backoff and jitter (tenacity); anything else fails at once.
+Used by the streams worker (VIP tag write-back), the install flow (webhook subscriptions) and
+`storepulse backfill`. Each shop has a leaky bucket of query points whose size and restore rate
+depend on its plan, so the client learns both from `extensions.cost.throttleStatus` on every
+answer and waits, before sending, until the bucket should hold the points a request costs. The
+request itself is shopifyapp's `admin_graphql_request_async`, told not to retry: THROTTLED
+answers, 429, 5xx and network errors are retried here, after pacing, with exponential backoff
+and jitter (tenacity); anything else fails at once.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
 import httpx
+import orjson
 import structlog
+from shopify_app import admin_graphql_request_async
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 log = structlog.get_logger(__name__)
@@ -59,26 +63,23 @@ class CostBudget:
 
 
 class AdminApi:
+    """GraphQL for any installed shop: `http` from `shopify_http`, tokens from `token_for`."""
+
     def __init__(
         self,
         http: httpx.AsyncClient,
         token_for: TokenFor,
         *,
-        base_url: str,
         api_version: str,
         attempts: int = 6,
         max_backoff_s: float = 10.0,
     ) -> None:
-        self._http = http
+        self.http = http
         self._token_for = token_for
-        self._base_url = base_url
         self._api_version = api_version
         self._attempts = attempts
         self._max_backoff = max_backoff_s
         self._budgets: dict[str, CostBudget] = {}
-
-    def url(self, shop: str) -> str:
-        return f"{self._base_url.format(shop=shop)}/admin/api/{self._api_version}/graphql.json"
 
     async def query(
         self, shop: str, document: str, variables: dict[str, Any] | None = None, *, cost: float = 10.0
@@ -87,36 +88,13 @@ class AdminApi:
         token = await self._token_for(shop)
         if not token:
             raise AdminApiError("no access token (shop not installed)")
-        async for attempt in self._retrying():
+        async for attempt in self.retrying():
             with attempt:
                 return await self._once(shop, token, document, variables or {}, cost)
         raise AssertionError("unreachable: tenacity reraises the last failure")
 
-    async def download(self, url: str, into: IO[bytes]) -> int:
-        """Stream a bulk operation's result file into `into`; its size in bytes.
-
-        The URL is pre-signed storage, not the Admin API: it gets no access token (and is never
-        logged). A broken transfer starts over from the first byte, with the same retry policy.
-        """
-        async for attempt in self._retrying():
-            with attempt:
-                into.seek(0)
-                into.truncate()
-                try:
-                    async with self._http.stream("GET", url) as answer:
-                        if answer.status_code >= 500 or answer.status_code == 429:
-                            raise Retryable(f"HTTP {answer.status_code}")
-                        if answer.status_code != 200:
-                            raise AdminApiError(f"bulk result download: HTTP {answer.status_code}")
-                        async for chunk in answer.aiter_bytes():
-                            into.write(chunk)
-                except httpx.TransportError as exc:
-                    raise Retryable(type(exc).__name__) from exc
-                into.flush()
-                return into.tell()
-        raise AssertionError("unreachable: tenacity reraises the last failure")
-
-    def _retrying(self) -> AsyncRetrying:
+    def retrying(self) -> AsyncRetrying:
+        """The retry policy for anything that raises `Retryable` (also bulk result downloads)."""
         return AsyncRetrying(
             retry=retry_if_exception_type(Retryable),
             stop=stop_after_attempt(self._attempts),
@@ -129,28 +107,38 @@ class AdminApi:
     ) -> dict[str, Any]:
         budget = self._budgets.setdefault(shop, CostBudget())
         await asyncio.sleep(budget.reserve(cost))
-        try:
-            answer = await self._http.post(
-                self.url(shop),
-                json={"query": document, "variables": variables},
-                headers={"X-Shopify-Access-Token": token},
-            )
-        except httpx.TransportError as exc:
-            raise Retryable(type(exc).__name__) from exc
-        if answer.status_code >= 500 or answer.status_code == 429:
-            raise Retryable(f"HTTP {answer.status_code}")
-        if answer.status_code != 200:
-            raise AdminApiError(f"HTTP {answer.status_code}")
-        body = answer.json()
-        status = (body.get("extensions") or {}).get("cost", {}).get("throttleStatus")
-        if status:
-            budget.observe(status)
+        result = await admin_graphql_request_async(
+            document,
+            shop=shop.removesuffix(".myshopify.com"),
+            access_token=token,
+            api_version=self._api_version,
+            variables=variables,
+            max_retries=0,  # retried above, after pacing, with one policy for every failure
+            http_client=self.http,
+        )
+        status = result.response.status
+        if result.log.code == "network_error":
+            raise Retryable("network error")
+        if status >= 500 or status == 429:
+            raise Retryable(f"HTTP {status}")
+        if status != 200:
+            raise AdminApiError(f"HTTP {status}")
+        if result.ok:
+            _observe(budget, result.extensions)
+            return result.data or {}
+        # GraphQL errors: shopifyapp keeps them (and that answer's cost) only in the raw body.
+        body = orjson.loads(result.response.body)
+        _observe(budget, body.get("extensions"))
         errors = body.get("errors")
         if isinstance(errors, list) and any(
             (e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors if isinstance(e, dict)
         ):
             log.info("shopify_throttled", shop=shop)
             raise Retryable("THROTTLED")
-        if errors:
-            raise AdminApiError("GraphQL errors")
-        return body.get("data") or {}
+        raise AdminApiError("GraphQL errors")
+
+
+def _observe(budget: CostBudget, extensions: dict[str, Any] | None) -> None:
+    status = (extensions or {}).get("cost", {}).get("throttleStatus")
+    if status:
+        budget.observe(status)

@@ -2,10 +2,10 @@
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
-from storepulse.admin_api import AdminApi, AdminApiError, Retryable
+from shopify.admin import AdminApi, AdminApiError, Retryable
+from shopify.http_client import shopify_http
 from storepulse.contracts import ShopSettings
 from streams.agents.writeback import TagWriter
 from tests.fake_shopify import FakeShopify, running_fake_shopify
@@ -29,10 +29,8 @@ async def api(fake: FakeShopify) -> AsyncIterator[AdminApi]:
     async def token_for(shop: str) -> str | None:
         return TOKEN  # what our registry holds, whatever the fake thinks of it
 
-    async with httpx.AsyncClient() as http:
-        yield AdminApi(
-            http, token_for, base_url=fake.base_url_template(), api_version="2026-10", max_backoff_s=0.5
-        )
+    async with shopify_http(fake.base_url_template(), timeout=10.0) as http:
+        yield AdminApi(http, token_for, api_version="2026-10", max_backoff_s=0.5)
 
 
 def change(customer_id: int, add: list[str], remove: list[str] = []) -> dict:  # noqa: B006
