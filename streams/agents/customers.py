@@ -34,9 +34,9 @@ from storepulse.kafka_topics import (
 from streams.agents import standing_timer
 from streams.agents.compliance import data_request_record, redact_customer, withdraw_notifications
 from streams.agents.order_index import Outbox
-from streams.agents.read_models import DataRequests, Touched, write_read_models
+from streams.agents.read_models import DataRequests, ReadModels, Touched
 from streams.domain.customer_metrics import FULL_ORDER_TOPICS, apply_event, new_state, order_id_of, owner_of
-from streams.domain.standing import SettingsFor, refresh, standing_of
+from streams.domain.standing import SettingsFor, TierChange, refresh, standing_of
 from streams.runtime.batches import EventBatch
 from streams.runtime.context import Context
 from streams.runtime.rekey import forget_shop
@@ -53,6 +53,7 @@ class Batch:
     creates: list[Envelope] = field(default_factory=list)
     redacted: list[tuple[str, list[str]]] = field(default_factory=list)
     data_requests: DataRequests = field(default_factory=list)
+    tier_changes: list[TierChange] = field(default_factory=list)
 
 
 class CustomerBook:
@@ -61,6 +62,7 @@ class CustomerBook:
         self._ctx = ctx
         self._settings_for = settings_for
         self._partitions = ctx.settings.kafka_partitions
+        self._read_models = ReadModels(ctx.redis)
         self.table = app.Table("customer-metrics", partitions=self._partitions, schema=ctx.schema)
         self.customer_events = app.topic(TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
         self.order_events = app.topic(TOPIC_ORDER_EVENTS, key_type=bytes, value_type=bytes)
@@ -85,7 +87,7 @@ class CustomerBook:
     async def finish(self, batch: Batch) -> None:
         """Send the batch's re-keyed records and tier changes; refresh the Redis read models."""
         await batch.outbox.send()
-        await write_read_models(self._ctx.redis, batch.touched, batch.data_requests)
+        await self._read_models.write(batch.touched, batch.data_requests, batch.tier_changes)
         for shop, order_ids in batch.redacted:
             await withdraw_notifications(self._ctx, shop, order_ids)
         for shop, _, _ in batch.data_requests:
@@ -146,6 +148,7 @@ class CustomerBook:
             self.table[key] = state
         if change is not None:
             batch.outbox.add(self.changes, key, change.record())
+            batch.tier_changes.append(change)
         batch.touched[key] = state
 
     def _redact(self, key: bytes, shop: str, payload: dict[str, Any], batch: Batch) -> None:

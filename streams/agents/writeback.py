@@ -18,10 +18,12 @@ from typing import Any
 import faust
 import httpx
 import orjson
+import redis.asyncio as redis
 import structlog
 
 from shopify.admin import AdminApi, AdminApiError, Retryable
 from shopify.http_client import shopify_http
+from storepulse import redis_keys
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES, TOPIC_CUSTOMER_CHANGES_DLQ
 from storepulse.shops import ShopRegistry, token_cipher
 from streams.domain.standing import SettingsFor
@@ -70,6 +72,17 @@ class TagWriter:
         return "written"
 
 
+async def remember_tags(client: redis.Redis, change: dict[str, Any]) -> None:
+    """The tier tags StorePulse now holds on the customer, after a change it wrote (the app shows them)."""
+    key, customer_id = redis_keys.customer_tags(change["shop"]), change["customer_id"]
+    held = orjson.loads(await client.hget(key, customer_id) or b"[]")
+    tags = sorted((set(held) - set(change.get("tags_remove") or ())) | set(change.get("tags_add") or ()))
+    if tags:
+        await client.hset(key, customer_id, orjson.dumps(tags))
+    else:
+        await client.hdel(key, customer_id)
+
+
 def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
     app, settings = ctx.app, ctx.settings
     registry = ShopRegistry(ctx.redis, token_cipher(settings))
@@ -88,6 +101,8 @@ def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
             try:
                 outcome = await writer.write(change)
                 log.info("writeback_done", shop=change["shop"], outcome=outcome)
+                if outcome == "written":
+                    await remember_tags(ctx.redis, change)
             except (AdminApiError, Retryable) as exc:
                 log.warning("writeback_failed", shop=change["shop"], reason=str(exc))
                 failed = {**change, "reason": str(exc), "failed_at": datetime.now(UTC).isoformat()}

@@ -8,7 +8,7 @@ by the difference one order's contribution made.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +43,36 @@ def new_state(shop: str, customer_id: str) -> dict[str, Any]:
 def customer_view(state: dict[str, Any]) -> dict[str, Any]:
     """What the admin API returns for a customer: the state without its ledger."""
     return {k: v for k, v in state.items() if k not in INTERNAL_FIELDS}
+
+
+def ledger_orders(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The customer's orders as the ledger knows them, newest first (deleted ones, and refunds
+    whose order has not arrived yet, are left out)."""
+    orders = []
+    for order_id, entry in state["orders"].items():
+        if entry.get("d") or "t" not in entry:
+            continue
+        total = Decimal(entry["t"])
+        refunded = sum((Decimal(a) for a in entry.get("r", {}).values()), Decimal(0))
+        if entry.get("x"):
+            status = "cancelled"
+        elif refunded and refunded >= total:
+            status = "refunded"
+        else:
+            status = "partially refunded" if refunded else "open"
+        orders.append(
+            {
+                "id": order_id,
+                "created_at": entry.get("c"),
+                "total": str(total),
+                "refunded": str(refunded),
+                "refunds": len(entry.get("r", {})),
+                "cancelled": bool(entry.get("x")),
+                "status": status,
+            }
+        )
+    orders.sort(key=lambda o: parse_time(o["created_at"]) or datetime.min.replace(tzinfo=UTC), reverse=True)
+    return orders
 
 
 def owner_of(topic: str, payload: dict[str, Any]) -> str | None:

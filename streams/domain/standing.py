@@ -32,6 +32,10 @@ class TierChange:
     def record(self) -> dict[str, Any]:
         return {"kind": "tier", **self.__dict__}
 
+    def history_entry(self) -> dict[str, Any]:
+        """What the customer's tier history (`customer-history:{shop}:{id}`) keeps of it."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("shop", "customer_id")}
+
 
 def meets(rule: TierRule, orders: int, net_spent: Decimal) -> bool:
     """Either bound qualifies; a bound of 0 is not used."""
@@ -84,6 +88,28 @@ def refresh(state: dict[str, Any], settings: ShopSettings, now: datetime) -> Tie
 def read_model(state: dict[str, Any]) -> dict[str, Any]:
     """The `vips:{shop}` hash value for a customer who holds a tier."""
     return {k: state[k] for k in ("tier", "orders_count", "total_spent", "net_spent")}
+
+
+# A customer's row in `customers:{shop}`: what the merchant's customer list sorts and filters on.
+# `days_since_last_order` is left out: it moves daily, the list computes it from `last_order_at`.
+ROW_FIELDS = (
+    "orders_count",
+    "total_spent",
+    "net_spent",
+    "average_order_value",
+    "currency",
+    "tier",
+    "potential_tier",
+    "segment",
+    "rfm",
+    "first_order_at",
+    "last_order_at",
+)
+
+
+def list_row(state: dict[str, Any]) -> dict[str, Any]:
+    """The `customers:{shop}` hash value of a customer."""
+    return {k: state.get(k) for k in ROW_FIELDS}
 
 
 def standing_of(state: dict[str, Any]) -> tuple[Any, ...]:

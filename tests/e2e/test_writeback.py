@@ -2,10 +2,12 @@
 
 from collections.abc import AsyncIterator, Iterator
 
+import orjson
 import pytest
 
 from loadtests.payloads import CATALOG, next_id, order
 from shopify.topics import ORDERS_CREATE
+from storepulse import redis_keys
 from storepulse.devstack import Child, Stack, wait_ready
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES_DLQ
 from storepulse.settings import Settings
@@ -71,6 +73,18 @@ async def test_new_vips_are_tagged_on_shopify_within_the_cost_limit(
     assert {call.arguments["id"] for call in writes if not call.throttled} == {
         f"gid://shopify/Customer/{c}" for c in customers
     }
+    # What StorePulse wrote, as the merchant's app shows it: its own tag, not the merchant's.
+    client = redis_client(stack)
+
+    async def recorded() -> bool:
+        written = await client.hgetall(redis_keys.customer_tags(shop))
+        expected = {str(c): ["VIP"] for c in customers}
+        return {k.decode(): orjson.loads(v) for k, v in written.items()} == expected
+
+    try:
+        await eventually(recorded)
+    finally:
+        await client.aclose()
 
 
 async def test_an_uninstalled_shop_sends_its_changes_to_the_dead_letter_topic(

@@ -1,6 +1,7 @@
 """The Lua publish step against a real Redis: idempotent, stream-backed, spliced ids."""
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -8,7 +9,7 @@ import redis.asyncio as redis
 
 from push.frames import message_from_entry, stream_id_of
 from storepulse.devstack import Stack
-from storepulse.redis_keys import notification_channel, recent_stream
+from storepulse.redis_keys import notification_channel, notification_days, recent_stream
 from streams.runtime.publisher import NotificationPublisher
 from tests.push.helpers import note
 
@@ -29,6 +30,9 @@ async def test_publish_is_idempotent_and_stream_matches_channel(client, shop) ->
     again = await publisher.publish([note(shop, 1), note(shop, 2), note(shop, 3)])
 
     assert all(first) and again[:2] == [None, None] and again[2]
+    # The day's count (the merchant's overview) counts each notification once.
+    today = datetime.now(UTC).date().isoformat()
+    assert await client.hgetall(notification_days(shop)) == {today.encode(): b"3"}
     entries = await client.xrange(recent_stream(shop))
     assert [e[0].decode() for e in entries] == [*first, again[2]]
     received = []
