@@ -15,8 +15,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingest import metrics
+from ingest.backfill_runs import BackfillRuns
 from ingest.beacons import beacon_routes
-from ingest.install import install_routes
+from ingest.install import Installer, install_routes
 from ingest.producer import DurableProducer
 from ingest.shop_gate import ShopGate
 from ingest.webhooks import WebhookEndpoint
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     gate = ShopGate(registry, settings.shop_cache_s, auto_install=settings.dev_auto_install)
     http = shopify_http(settings.shopify_admin_base_url, timeout=10.0)
     api = AdminApi(http, registry.access_token, api_version=settings.shopify_api_version)
+    backfills = BackfillRuns(client, api, producer, settings)
+    installer = Installer(settings, registry, gate, api, backfills)
     webhook = WebhookEndpoint(producer, registry, gate, settings.api_secrets, settings.webhook_max_bytes)
 
     async def ready_check() -> dict[str, bool]:
@@ -79,13 +82,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
+        await backfills.aclose()
         await producer.stop()
         await http.aclose()
         await client.aclose()
 
     routes = [
         Route(WEBHOOK_PATH, webhook, methods=["POST"]),
-        *install_routes(settings, client, registry, gate, api),
+        *install_routes(settings, client, installer, api),
         *beacon_routes(producer, settings),
         *probe_routes(ready_check),
     ]

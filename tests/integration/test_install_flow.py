@@ -12,10 +12,13 @@ from loadtests.payloads import order, webhook
 from shopify.signature import sign_query
 from shopify.subscriptions import topic_enum
 from shopify.topics import ORDERS_CREATE
+from storepulse import redis_keys
 from storepulse.devstack import Stack
 from storepulse.shops import open_registry
 from tests.conftest import SECRET, new_shop_domain
-from tests.fake_shopify import FakeShopify, running_fake_shopify
+from tests.customer_state import eventually, redis_client
+from tests.fake_shopify import FakeShopify, customers, running_fake_shopify
+from tests.fake_shopify.customers import add_order
 from tests.fake_shopify.webhooks import register, subscriptions
 from tests.ingest_harness import in_process_ingest, ingest_settings, post
 
@@ -24,7 +27,7 @@ PUBLIC = "https://ingest.storepulse.test"
 
 @pytest.fixture
 def fake() -> Iterator[FakeShopify]:
-    with running_fake_shopify(register(FakeShopify())) as fake:
+    with running_fake_shopify(register(customers.install(FakeShopify()))) as fake:
         yield fake
 
 
@@ -67,6 +70,7 @@ async def test_install_stores_the_token_and_subscribes_every_topic(
     shop = new_shop_domain()
     hook = webhook(ORDERS_CREATE, shop, order())
     assert await post(ingest, hook) == 200  # not installed yet: dropped (and remembered a while)
+    add_order(fake, shop, backfilled_order())
 
     callback = await ingest.get("/auth/callback", params=await start_install(ingest, fake, shop))
     assert callback.status_code == 302
@@ -82,6 +86,13 @@ async def test_install_stores_the_token_and_subscribes_every_topic(
     assert sorted(s["topic"] for s in held) == sorted(topic_enum(t) for t in SUBSCRIBED_TOPICS)
     assert {s["uri"] for s in held} == {f"{PUBLIC}/webhooks/shopify"}
     assert {s["format"] for s in held} == {"JSON"}
+    # A new install imports the shop's existing orders in the background.
+    client = redis_client(stack)
+    try:
+        run = await eventually(lambda: _finished(client, shop), timeout=30)
+    finally:
+        await client.aclose()
+    assert (run[b"state"], run[b"done"], run[b"total"]) == (b"done", b"1", b"1")
 
     # Installed now: the same process takes the shop's webhooks at once.
     before = len(fake.calls)
@@ -92,6 +103,23 @@ async def test_install_stores_the_token_and_subscribes_every_topic(
     again = await ingest.get("/auth/callback", params=await start_install(ingest, fake, shop))
     assert again.status_code == 302
     assert len(subscriptions(fake, shop)) == len(SUBSCRIBED_TOPICS)
+
+
+def backfilled_order() -> dict:
+    return {
+        "id": "gid://shopify/Order/1",
+        "createdAt": "2026-01-02T03:04:05Z",
+        "updatedAt": "2026-01-02T03:04:05Z",
+        "cancelledAt": None,
+        "customer": {"id": "gid://shopify/Customer/2"},
+        "totalPriceSet": {"shopMoney": {"amount": "12.00", "currencyCode": "EUR"}},
+        "refunds": [],
+    }
+
+
+async def _finished(client, shop: str) -> dict | None:
+    run = await client.hgetall(redis_keys.backfill_run(shop))
+    return run if run.get(b"finished_at") else None
 
 
 async def test_forged_replayed_or_foreign_callbacks_are_refused(
