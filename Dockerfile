@@ -11,12 +11,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 # Dependencies first, so a code change does not reinstall them.
 COPY pyproject.toml README.md ./
-RUN mkdir -p storepulse shopify ingest streams push loadtests \
+RUN mkdir -p storepulse shopify ingest admin streams push loadtests \
  && pip install . \
  && pip uninstall -y storepulse
 COPY storepulse storepulse
 COPY shopify shopify
 COPY ingest ingest
+COPY admin admin
 COPY streams streams
 COPY push push
 COPY loadtests loadtests

@@ -11,9 +11,11 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from admin.app import create_admin_app
+from admin.context import APP_PATH
 from ingest import metrics
 from ingest.backfill_runs import BackfillRuns
 from ingest.beacons import beacon_routes
@@ -68,6 +70,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     api = AdminApi(http, registry.access_token, api_version=settings.shopify_api_version)
     backfills = BackfillRuns(client, api, producer, settings)
     installer = Installer(settings, registry, gate, api, backfills)
+    admin = create_admin_app(
+        settings, client, http, registry, status_of=gate.status, installer=installer, backfills=backfills
+    )
     webhook = WebhookEndpoint(producer, registry, gate, settings.api_secrets, settings.webhook_max_bytes)
 
     async def ready_check() -> dict[str, bool]:
@@ -83,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         await backfills.aclose()
+        await admin.aclose()
         await producer.stop()
         await http.aclose()
         await client.aclose()
@@ -92,5 +98,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *install_routes(settings, client, installer, api),
         *beacon_routes(producer, settings),
         *probe_routes(ready_check),
+        Mount(APP_PATH, app=admin),
     ]
     return IngestApp(webhook, routes=routes, lifespan=lifespan, exception_handlers={405: method_not_allowed})

@@ -71,6 +71,9 @@ class Installer:
             await subscribe_webhooks(self._api, shop, self._callback_url, SUBSCRIBED_TOPICS)
         except (AdminApiError, Retryable) as exc:
             log.error("webhook_subscription_failed", shop=shop, error=str(exc))
+            # Not installed until subscribed: the next visit (callback or session) tries again.
+            await self._registry.mark_uninstalled(shop)
+            self._gate.forget(shop)
             raise InstallFailed("webhook subscription failed; open the app again to retry") from exc
         try:
             await self._backfills.start(shop)

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     worker_port: int = 8002
+    # Where ingest's merchant app reaches the worker's admin API; empty: http://{host}:{worker_port}.
+    worker_url: str = ""
+    # Customers the merchant app's in-memory indexes hold in one ingest process, all shops together.
+    admin_index_max_rows: int = 1_000_000
     # Idempotent producers need InitProducerId, which the embedded Tansu broker rejects;
     # the dev launcher turns this off, production Kafka keeps it on.
     kafka_idempotent: bool = True
@@ -104,6 +108,10 @@ class Settings(BaseSettings):
         """Every secret currently accepted (comma-separated for rotation)."""
         raw = self.shopify_api_secret.get_secret_value()
         return [s.strip().encode() for s in raw.split(",") if s.strip()]
+
+    @property
+    def worker_api_url(self) -> str:
+        return self.worker_url or f"http://{self.host}:{self.worker_port}"
 
     def admin_base_url(self, shop: str) -> str:
         """The shop's Admin API origin, e.g. `https://x.myshopify.com`."""
