@@ -12,18 +12,20 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import redis.asyncio as redis
 
 from loadtests.payloads import CATALOG, next_id, order, webhook
 from shopify.topics import ORDERS_CREATE, REFUNDS_CREATE
 from storepulse import redis_keys
 from storepulse.settings import Settings
-from storepulse.shops import open_registry
-from tests.conftest import ADMIN_TOKEN, SECRET, Services, new_shop_domain
-from tests.customer_state import eventually, redis_client
+from storepulse.shops import ShopRegistry
 from tests.fake_shopify import FakeShopify, customers, running_fake_shopify
 from tests.fake_shopify.customers import add_customer, add_order, deny_names
 from tests.fake_shopify.webhooks import register, subscriptions
-from tests.ingest_harness import in_process_ingest, ingest_settings, post
+from tests.support.eventually import eventually
+from tests.support.ingest import in_process_ingest, ingest_settings
+from tests.support.stack import ADMIN_TOKEN, Services, new_shop_domain
+from tests.support.webhooks import deliver
 
 PUBLIC = "https://storepulse.test"
 Json = dict[str, Any]
@@ -40,7 +42,7 @@ def app_settings(services: Services, fake: FakeShopify) -> Settings:
         services.stack,
         SHOPIFY_API_KEY=fake.client_id,
         SHOPIFY_ADMIN_BASE_URL=fake.base_url_template(),
-        worker_url=services.worker_url,
+        admin_api_url=services.worker_url,
         admin_token=ADMIN_TOKEN,
         public_url=PUBLIC,
     )
@@ -77,7 +79,7 @@ class Merchant:
             "created_at": at,
             "updated_at": at,
         }
-        assert await post(self.app, webhook(ORDERS_CREATE, self.shop, o)) == 200
+        await deliver(self.app, webhook(ORDERS_CREATE, self.shop, o))
         return o
 
     async def refund(self, o: Json, amount: str) -> None:
@@ -86,7 +88,7 @@ class Merchant:
             "order_id": o["id"],
             "transactions": [{"kind": "refund", "status": "success", "amount": amount}],
         }
-        assert await post(self.app, webhook(REFUNDS_CREATE, self.shop, payload)) == 200
+        await deliver(self.app, webhook(REFUNDS_CREATE, self.shop, payload))
 
     async def counted(self, orders: int) -> list[Json]:
         """Every customer of the shop, once the worker has counted `orders` orders."""
@@ -120,16 +122,6 @@ class Merchant:
             cursor = page["next"]
             if cursor is None:
                 return rows
-
-
-async def installed(services: Services, shop: str, token: str, scopes: str = "") -> None:
-    registry = open_registry(
-        Settings(REDIS_URL=services.stack.env["REDIS_URL"], SHOPIFY_API_SECRET=SECRET.decode())
-    )
-    try:
-        await registry.install(shop, token, scopes)
-    finally:
-        await registry.aclose()
 
 
 @pytest.fixture
@@ -262,28 +254,26 @@ async def test_a_walk_neither_skips_nor_repeats_while_customers_change(merchant:
     assert other.status_code == 422 and "cursor" in other.json()["errors"]
 
 
-async def test_an_expired_walk_continues_after_its_last_row(merchant: Merchant, services: Services) -> None:
+async def test_an_expired_walk_continues_after_its_last_row(
+    merchant: Merchant, redis_client: redis.Redis
+) -> None:
     for i in range(5):
         await merchant.buy(next_id(), f"{i + 1}.00")
     rows = await merchant.counted(5)
     first = await merchant.json("customers", limit=2, sort="net_spent", order="asc")
-    client = redis_client(services.stack)
-    try:
-        doomed = [k async for k in client.scan_iter(match=redis_keys.customer_walks(merchant.shop))]
-        assert doomed
-        await client.delete(*doomed)
-    finally:
-        await client.aclose()
+    doomed = [k async for k in redis_client.scan_iter(match=redis_keys.customer_walks(merchant.shop))]
+    assert doomed
+    await redis_client.delete(*doomed)
     rest = await merchant.json("customers", limit=10, sort="net_spent", order="asc", cursor=first["next"])
     walked = [r["net_spent"] for r in first["customers"] + rest["customers"]]
     assert walked == sorted(r["net_spent"] for r in rows) == ["1.00", "2.00", "3.00", "4.00", "5.00"]
 
 
 async def test_names_come_from_shopify_one_request_per_page_and_q_searches_there(
-    app: httpx.AsyncClient, fake: FakeShopify, services: Services
+    app: httpx.AsyncClient, fake: FakeShopify, registry: ShopRegistry
 ) -> None:
     shop = new_shop_domain()
-    await installed(services, shop, "shpat_names", "read_orders,read_customers")
+    await registry.install(shop, "shpat_names", "read_orders,read_customers")
     fake.tokens[shop] = "shpat_names"
     m = Merchant(app, fake, shop)
     people = {"Maya Lindqvist": next_id(), "Liam Ortega": next_id(), "Maya Brown": next_id()}
@@ -315,10 +305,10 @@ async def test_names_come_from_shopify_one_request_per_page_and_q_searches_there
 
 
 async def test_a_shop_that_did_not_grant_names_gets_none_and_no_search(
-    app: httpx.AsyncClient, fake: FakeShopify, services: Services
+    app: httpx.AsyncClient, fake: FakeShopify, registry: ShopRegistry
 ) -> None:
     shop = new_shop_domain()
-    await installed(services, shop, "shpat_denied", "read_orders,read_customers")
+    await registry.install(shop, "shpat_denied", "read_orders,read_customers")
     fake.tokens[shop] = "shpat_denied"
     deny_names(fake, shop)
     m = Merchant(app, fake, shop)
@@ -450,10 +440,10 @@ async def test_overview_counts_the_shop(merchant: Merchant) -> None:
 
 
 async def test_a_backfill_runs_once_at_a_time_and_reports_progress(
-    app: httpx.AsyncClient, fake: FakeShopify, services: Services
+    app: httpx.AsyncClient, fake: FakeShopify, registry: ShopRegistry
 ) -> None:
     shop = new_shop_domain()
-    await installed(services, shop, "shpat_backfill")
+    await registry.install(shop, "shpat_backfill")
     fake.tokens[shop] = "shpat_backfill"
     customer = next_id()
     for i in range(6):
@@ -494,11 +484,11 @@ async def test_a_backfill_runs_once_at_a_time_and_reports_progress(
 
 
 async def test_one_shop_never_sees_or_changes_another(
-    app: httpx.AsyncClient, fake: FakeShopify, services: Services
+    app: httpx.AsyncClient, fake: FakeShopify, registry: ShopRegistry
 ) -> None:
     a, b = Merchant(app, fake, new_shop_domain()), Merchant(app, fake, new_shop_domain())
     for m in (a, b):
-        await installed(services, m.shop, "shpat_tenant")
+        await registry.install(m.shop, "shpat_tenant")
     a_customer, b_customer = next_id(), next_id()
     for _ in range(3):
         await a.buy(a_customer, "70.00")
@@ -566,20 +556,14 @@ async def test_every_route_refuses_a_bad_token_with_401(merchant: Merchant) -> N
 
 
 async def test_a_session_for_a_new_shop_installs_it(
-    app: httpx.AsyncClient, fake: FakeShopify, services: Services
+    app: httpx.AsyncClient, fake: FakeShopify, registry: ShopRegistry
 ) -> None:
     shop = new_shop_domain()
     m = Merchant(app, fake, shop)
     assert (await m.json("backfill"))["state"] in ("running", "done", "failed")
     assert shop in fake.tokens  # the session token was exchanged for an offline access token
-    registry = open_registry(
-        Settings(REDIS_URL=services.stack.env["REDIS_URL"], SHOPIFY_API_SECRET=SECRET.decode())
-    )
-    try:
-        assert (await registry.get(shop)).installed
-        assert await registry.access_token(shop) == fake.tokens[shop]
-    finally:
-        await registry.aclose()
+    assert (await registry.get(shop)).installed
+    assert await registry.access_token(shop) == fake.tokens[shop]
     assert {s["uri"] for s in subscriptions(fake, shop)} == {f"{PUBLIC}/webhooks/shopify"}
     done = await eventually(lambda: _finished_backfill(m))
     assert (done["state"], done["total"]) == ("done", 0)
