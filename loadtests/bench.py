@@ -50,7 +50,7 @@ STEPS = ("latency", "ingest", "worker", "push", "admin")
 
 @dataclass(frozen=True)
 class Plan:
-    """How long each step runs: the full run takes ~4 minutes here, quick mode in seconds."""
+    """How long each step runs: the full run takes ~8 minutes here, quick mode in seconds."""
 
     warmup_s: float
     ingest_s: float
