@@ -23,6 +23,7 @@ WORKDIR /app
 COPY storepulse storepulse
 COPY shopify shopify
 COPY ingest ingest
+COPY admin admin
 COPY streams streams
 COPY push push
 COPY widget widget

@@ -43,6 +43,37 @@ def segments(shop: str) -> str:
     return f"segments:{shop}"
 
 
+def customers(shop: str) -> str:
+    """Hash customer id → JSON list row of every customer (metrics, tier, segment, dates)."""
+    return f"customers:{shop}"
+
+
+def customer_versions(shop: str) -> str:
+    """Sorted set customer id → the shop-wide sequence number of the last change to its row
+    (kept for removed rows too), so a reader learns what changed since it last looked."""
+    return f"customer-versions:{shop}"
+
+
+def customer_history(shop: str, customer_id: str) -> str:
+    """List (newest first, capped) of the customer's tier changes as sent to `customer.changes`."""
+    return f"customer-history:{shop}:{customer_id}"
+
+
+def customer_tags(shop: str) -> str:
+    """Hash customer id → JSON list of the tier tags StorePulse wrote to the Shopify customer."""
+    return f"customer-tags:{shop}"
+
+
+def customer_walk(shop: str, walk: str) -> str:
+    """String (short TTL): one customer-list walk's frozen order, packed customer ids."""
+    return f"customer-walk:{shop}:{walk}"
+
+
+def notification_days(shop: str) -> str:
+    """Hash UTC day (`YYYY-MM-DD`) → notifications first published that day."""
+    return f"notification-days:{shop}"
+
+
 def data_requests(shop: str) -> str:
     """Hash `{customer_id}:{request id}` → what was held when customers/data_request arrived."""
     return f"data-requests:{shop}"
@@ -51,6 +82,16 @@ def data_requests(shop: str) -> str:
 def backfill_state(shop: str) -> str:
     """Hash: the shop's backfill cursor and bulk operation id, so a rerun resumes."""
     return f"backfill:{shop}"
+
+
+def backfill_run(shop: str) -> str:
+    """Hash: the shop's last backfill started from the app (state, times, done/total, error)."""
+    return f"backfill-run:{shop}"
+
+
+def backfill_lease(shop: str) -> str:
+    """String with a TTL the running backfill keeps renewing: at most one runs per shop."""
+    return f"backfill-lease:{shop}"
 
 
 def oauth_state(state: str) -> str:
@@ -69,8 +110,14 @@ SHOP_KEYS: tuple[Callable[[str], str], ...] = (
     recent_stream,
     vips,
     segments,
+    customers,
+    customer_versions,
+    customer_tags,
+    notification_days,
     data_requests,
     backfill_state,
+    backfill_run,
+    backfill_lease,
 )
 
 
@@ -79,5 +126,15 @@ def notified_markers(shop: str) -> str:
     return notified(shop, "*")
 
 
+def customer_histories(shop: str) -> str:
+    """The SCAN pattern of the shop's `customer-history` lists."""
+    return customer_history(shop, "*")
+
+
+def customer_walks(shop: str) -> str:
+    """The SCAN pattern of the shop's `customer-walk` snapshots."""
+    return customer_walk(shop, "*")
+
+
 # Families of per-shop keys, one key per item, found with SCAN.
-SHOP_KEY_PATTERNS: tuple[Callable[[str], str], ...] = (notified_markers,)
+SHOP_KEY_PATTERNS: tuple[Callable[[str], str], ...] = (notified_markers, customer_histories, customer_walks)

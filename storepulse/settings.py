@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     # for a customer this worker owns is forwarded); empty: http://{host}:{worker_port}, with
     # the machine's host name when `host` is a wildcard address, so each container names itself.
     worker_url: str = ""
+    # Where ingest's merchant app reaches a worker's admin API (any worker answers for any shop);
+    # empty: http://{host}:{worker_port}.
+    admin_api_url: str = ""
+    # Customers the merchant app's in-memory indexes hold in one ingest process, all shops together.
+    admin_index_max_rows: int = 1_000_000
     # Idempotent producers need InitProducerId, which the embedded Tansu broker rejects;
     # the dev launcher turns this off, production Kafka keeps it on.
     kafka_idempotent: bool = True
@@ -142,6 +147,10 @@ class Settings(BaseSettings):
         """Every secret currently accepted (comma-separated for rotation)."""
         raw = self.shopify_api_secret.get_secret_value()
         return [s.strip().encode() for s in raw.split(",") if s.strip()]
+
+    @property
+    def worker_api_url(self) -> str:
+        return self.admin_api_url or f"http://{self.host}:{self.worker_port}"
 
     def admin_base_url(self, shop: str) -> str:
         """The shop's Admin API origin, e.g. `https://x.myshopify.com`."""

@@ -40,10 +40,10 @@ from streams.agents.compliance import (
     withdraw_notifications,
 )
 from streams.agents.order_index import Outbox
-from streams.agents.read_models import DataRequests, Touched, write_read_models
+from streams.agents.read_models import DataRequests, ReadModels, Touched
 from streams.domain.customer_metrics import FULL_ORDER_TOPICS, apply_event, has_order, order_id_of, owner_of
 from streams.domain.customer_state import CustomerState, decode_state
-from streams.domain.standing import SettingsFor, refresh, standing_of
+from streams.domain.standing import SettingsFor, TierChange, refresh, standing_of
 from streams.runtime.batches import EventBatch
 from streams.runtime.context import Context
 from streams.runtime.redis_retry import redis_step
@@ -64,6 +64,7 @@ class Batch:
     # (shop, customer id, their order ids) of each customers/redact.
     redacted: list[tuple[str, str, list[str]]] = field(default_factory=list)
     data_requests: DataRequests = field(default_factory=list)
+    tier_changes: list[TierChange] = field(default_factory=list)
 
 
 class CustomerBook:
@@ -72,6 +73,7 @@ class CustomerBook:
         self._ctx = ctx
         self._settings_for = settings_for
         self._partitions = ctx.settings.kafka_partitions
+        self._read_models = ReadModels(ctx.redis)
         self.table: TableT[bytes, CustomerState] = app.Table(
             "customer-metrics",
             partitions=self._partitions,
@@ -102,7 +104,7 @@ class CustomerBook:
         # Before this batch's data requests are stored: one that came after the redaction stays.
         for shop, customer_id, _ in batch.redacted:
             await redis_step(forget_data_requests, self._ctx.redis, shop, customer_id)
-        await redis_step(write_read_models, self._ctx.redis, batch.touched, batch.data_requests)
+        await redis_step(self._read_models.write, batch.touched, batch.data_requests, batch.tier_changes)
         for shop, _, order_ids in batch.redacted:
             await withdraw_notifications(self._ctx, shop, order_ids)
         for shop, _, _ in batch.data_requests:
@@ -165,6 +167,7 @@ class CustomerBook:
             batch.states[key] = state
         if change is not None:
             batch.outbox.add(self.changes, key, change.record())
+            batch.tier_changes.append(change)
         batch.touched[key] = state
 
     def _redact(self, key: bytes, shop: str, customer_id: str, payload: dict[str, Any], batch: Batch) -> None:

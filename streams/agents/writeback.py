@@ -19,10 +19,12 @@ from typing import Any, cast
 import faust
 import httpx
 import orjson
+import redis.asyncio as redis
 import structlog
 
 from shopify.admin import AdminApi, AdminApiError
 from shopify.http_client import shopify_http
+from storepulse import redis_keys
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES
 from streams.domain.standing import SettingsFor
 from streams.runtime.batches import EventBatch, batches
@@ -85,6 +87,17 @@ def changes_by_shop(batch: EventBatch) -> dict[str, list[tuple[bytes, Change]]]:
     return by_shop
 
 
+async def remember_tags(client: redis.Redis, change: Change) -> None:
+    """The tier tags StorePulse now holds on the customer, after a change it wrote (the app shows them)."""
+    key, customer_id = redis_keys.customer_tags(change["shop"]), change["customer_id"]
+    held = orjson.loads(await client.hget(key, customer_id) or b"[]")
+    tags = sorted((set(held) - set(change.get("tags_remove") or ())) | set(change.get("tags_add") or ()))
+    if tags:
+        await client.hset(key, customer_id, orjson.dumps(tags))
+    else:
+        await client.hdel(key, customer_id)
+
+
 def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
     app, settings = ctx.app, ctx.settings
 
@@ -113,6 +126,8 @@ def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
                     remove=change.get("tags_remove"),
                     outcome=outcome,
                 )
+                if outcome == "written":
+                    await redis_step(remember_tags, ctx.redis, change)
             except REDIS_DOWN:
                 raise  # redis_step waits those out; one that gets here is no fault of the change
             except Exception as exc:  # whatever went wrong with this change, the next one is written

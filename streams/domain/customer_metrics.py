@@ -9,7 +9,7 @@ totals move by the difference one order's contribution made.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,36 @@ from streams.domain.fields import money, parse_time
 
 # Topics whose payload is a whole order: Shopify's, and what the backfill produces.
 FULL_ORDER_TOPICS = WHOLE_ORDER | {ORDERS_BACKFILL}
+
+
+def ledger_orders(state: CustomerState) -> list[dict[str, Any]]:
+    """The customer's orders as the ledger knows them, newest first (deleted ones, and refunds
+    whose order has not arrived yet, are left out)."""
+    orders = []
+    for order_id, entry in state.orders.items():
+        if entry.deleted or entry.total is None:
+            continue
+        total = Decimal(entry.total)
+        refunded = sum((Decimal(a) for a in entry.refunds.values()), Decimal(0))
+        if entry.cancelled:
+            status = "cancelled"
+        elif refunded and refunded >= total:
+            status = "refunded"
+        else:
+            status = "partially refunded" if refunded else "open"
+        orders.append(
+            {
+                "id": order_id,
+                "created_at": entry.created_at,
+                "total": str(total),
+                "refunded": str(refunded),
+                "refunds": len(entry.refunds),
+                "cancelled": entry.cancelled,
+                "status": status,
+            }
+        )
+    orders.sort(key=lambda o: parse_time(o["created_at"]) or datetime.min.replace(tzinfo=UTC), reverse=True)
+    return orders
 
 
 def owner_of(topic: str, payload: dict[str, Any]) -> str | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from storepulse.contracts import ShopSettings, TierRule
 from streams.domain.customer_metrics import days_since
-from streams.domain.customer_state import CustomerState, RfmScores
+from streams.domain.customer_state import CustomerState, RfmScores, customer_view
 from streams.domain.rfm import score
 
 # Where a shop's settings come from (the `shop.settings` global table in the worker).
@@ -33,6 +33,10 @@ class TierChange:
 
     def record(self) -> dict[str, Any]:
         return {"kind": "tier", **self.__dict__}
+
+    def history_entry(self) -> dict[str, Any]:
+        """What the customer's tier history (`customer-history:{shop}:{id}`) keeps of it."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("shop", "customer_id")}
 
 
 def meets(rule: TierRule, orders: int, net_spent: Decimal) -> bool:
@@ -60,6 +64,16 @@ def potential_tier(rules: list[TierRule], orders: int, net_spent: Decimal) -> Ti
     return None
 
 
+def tier_tags(
+    rules: list[TierRule], before: str | None, after: TierRule | None
+) -> tuple[list[str], list[str]]:
+    """(tags to add, tags to remove) when a customer moves from tier `before` to `after`."""
+    old_tag = next((r.tag for r in rules if r.name == before), None)
+    add = [after.tag] if after and after.tag != old_tag else []
+    remove = [old_tag] if old_tag and (not after or after.tag != old_tag) else []
+    return add, remove
+
+
 def refresh(state: CustomerState, settings: ShopSettings, now: datetime) -> TierChange | None:
     """Recompute the standing fields of `state` in place; the tier change they made, if any."""
     days = days_since(state, now)
@@ -75,9 +89,7 @@ def refresh(state: CustomerState, settings: ShopSettings, now: datetime) -> Tier
     state.potential_tier = potential.name if potential else None
     if state.tier == before:
         return None
-    old_tag = next((r.tag for r in settings.tiers if r.name == before), None)
-    add = [tier.tag] if tier and tier.tag != old_tag else []
-    remove = [old_tag] if old_tag and (not tier or tier.tag != old_tag) else []
+    add, remove = tier_tags(settings.tiers, before, tier)
     return TierChange(state.shop, state.customer_id, before, state.tier, add, remove, now.isoformat())
 
 
@@ -89,6 +101,29 @@ def read_model(state: CustomerState) -> dict[str, Any]:
         "total_spent": state.total_spent,
         "net_spent": state.net_spent,
     }
+
+
+# A customer's row in `customers:{shop}`: what the merchant's customer list sorts and filters on.
+# `days_since_last_order` is left out: it moves daily, the list computes it from `last_order_at`.
+ROW_FIELDS = (
+    "orders_count",
+    "total_spent",
+    "net_spent",
+    "average_order_value",
+    "currency",
+    "tier",
+    "potential_tier",
+    "segment",
+    "rfm",
+    "first_order_at",
+    "last_order_at",
+)
+
+
+def list_row(state: CustomerState) -> dict[str, Any]:
+    """The `customers:{shop}` hash value of a customer."""
+    view = customer_view(state)
+    return {k: view[k] for k in ROW_FIELDS}
 
 
 def standing_of(state: CustomerState) -> tuple[object, ...]:

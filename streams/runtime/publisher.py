@@ -1,9 +1,11 @@
-"""Idempotent notification publishing (one Lua step does SET NX, XADD and PUBLISH), and withdrawal."""
+"""Idempotent notification publishing (one Lua step does SET NX, XADD, PUBLISH and counts the
+day's notifications), and withdrawal."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import cast
 
 import orjson
@@ -11,15 +13,16 @@ import redis.asyncio as redis
 
 from storepulse.contracts import Notification
 from storepulse.redis_client import StreamEntries
-from storepulse.redis_keys import notification_channel, notified, recent_stream
+from storepulse.redis_keys import notification_channel, notification_days, notified, recent_stream
 
-# KEYS: dedupe marker, recent stream. ARGV: payload, ttl, maxlen, channel.
+# KEYS: dedupe marker, recent stream, per-day counts. ARGV: payload, ttl, maxlen, channel, UTC day.
 # The channel message is the payload with the stream id spliced in as "event_id", so a
 # push process learns the SSE id without a second round trip.
 _PUBLISH = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
   local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'n', ARGV[1])
   redis.call('PUBLISH', ARGV[4], '{"event_id":"' .. id .. '",' .. string.sub(ARGV[1], 2))
+  redis.call('HINCRBY', KEYS[3], ARGV[5], 1)
   return id
 end
 return false
@@ -39,12 +42,13 @@ class NotificationPublisher:
         """Stream ids of the notifications published now (None for ones already published)."""
         if not notifications:
             return []
+        day = datetime.now(UTC).date().isoformat()
         async with self._client.pipeline(transaction=False) as pipe:
             for n in notifications:
                 n.published_at = time.time() * 1000
                 await self._script(
-                    keys=[notified(n.shop, n.id), recent_stream(n.shop)],
-                    args=[n.model_dump_json(), self._ttl, self._maxlen, notification_channel(n.shop)],
+                    keys=[notified(n.shop, n.id), recent_stream(n.shop), notification_days(n.shop)],
+                    args=[n.model_dump_json(), self._ttl, self._maxlen, notification_channel(n.shop), day],
                     client=pipe,
                 )
             results = await pipe.execute()

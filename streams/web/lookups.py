@@ -1,7 +1,7 @@
 """The admin API, served by every worker (Faust web, STOREPULSE_WORKER_PORT).
 
     GET/PUT /shops/{shop}/settings           the shop's settings (PUT replaces them)
-    GET     /shops/{shop}/customers/{id}     a customer's metrics (the `customer-metrics` table)
+    GET     /shops/{shop}/customers/{id}     a customer's metrics and orders (the `customer-metrics` table)
     GET     /shops/{shop}/vips               the VIP list (Redis `vips:{shop}`)
     GET     /shops/{shop}/segments           customers per RFM segment (Redis `segments:{shop}`)
     GET     /shops/{shop}/data-requests      customers/data_request webhooks and what was held
@@ -30,6 +30,7 @@ from storepulse.contracts import ShopSettings, is_shop_domain
 from streams.agents.compliance import data_requests_of, mark_answered
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.domain import templates
+from streams.domain.customer_metrics import ledger_orders
 from streams.domain.customer_state import CustomerState, customer_view
 from streams.domain.fields import money
 from streams.runtime.context import Context
@@ -151,7 +152,7 @@ def register(ctx: Context, shop_settings: ShopSettingsTable, customers: TableT[b
             metrics = customers.get(key.encode())
             if metrics is None:
                 return self.error(404, "unknown customer")
-            return self.json(customer_view(metrics))
+            return self.json({**customer_view(metrics), "orders": ledger_orders(metrics)})
 
     @app.page("/shops/{shop}/vips")
     class Vips(Admin):

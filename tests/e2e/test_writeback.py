@@ -2,12 +2,14 @@
 
 from collections.abc import Iterator
 
+import orjson
 import pytest
 import redis.asyncio as redis
 from cryptography.fernet import Fernet
 
 from loadtests.payloads import CATALOG, next_id, order
 from shopify.topics import ORDERS_CREATE
+from storepulse import redis_keys
 from storepulse.devstack import Child, Stack, wait_ready
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES_DLQ
 from storepulse.shops import ShopRegistry, token_cipher
@@ -41,7 +43,12 @@ def worker(stack: Stack, fake: FakeShopify) -> Iterator[Child]:
 
 
 async def test_new_vips_are_tagged_on_shopify_within_the_cost_limit(
-    stack: Stack, fake: FakeShopify, worker: Child, registry: ShopRegistry, shop: str
+    stack: Stack,
+    fake: FakeShopify,
+    worker: Child,
+    registry: ShopRegistry,
+    redis_client: redis.Redis,
+    shop: str,
 ) -> None:
     fake.tokens[shop] = "shpat_writeback"
     await registry.install(shop, "shpat_writeback")
@@ -65,6 +72,14 @@ async def test_new_vips_are_tagged_on_shopify_within_the_cost_limit(
     assert {call.arguments["id"] for call in writes if not call.throttled} == {
         f"gid://shopify/Customer/{c}" for c in customers
     }
+
+    # What StorePulse wrote, as the merchant's app shows it: its own tag, not the merchant's.
+    async def recorded() -> bool:
+        written = await redis_client.hgetall(redis_keys.customer_tags(shop))
+        expected = {str(c): ["VIP"] for c in customers}
+        return {k.decode(): orjson.loads(v) for k, v in written.items()} == expected
+
+    await eventually(recorded)
 
 
 async def test_an_uninstalled_shop_sends_its_changes_to_the_dead_letter_topic(

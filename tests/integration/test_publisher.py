@@ -1,10 +1,12 @@
 """The Lua publish step against a real Redis: idempotent, stream-backed, spliced ids."""
 
+from datetime import UTC, datetime
+
 import orjson
 import redis.asyncio as redis
 
 from push.frames import message_from_entry, stream_id_of
-from storepulse.redis_keys import notification_channel, recent_stream
+from storepulse.redis_keys import notification_channel, notification_days, recent_stream
 from streams.runtime.publisher import NotificationPublisher
 from tests.support.push import note
 
@@ -18,6 +20,9 @@ async def test_publish_is_idempotent_and_stream_matches_channel(redis_client: re
     again = await publisher.publish([note(shop, 1), note(shop, 2), note(shop, 3)])
 
     assert all(first) and again[:2] == [None, None] and again[2]
+    # The day's count (the merchant's overview) counts each notification once.
+    today = datetime.now(UTC).date().isoformat()
+    assert await redis_client.hgetall(notification_days(shop)) == {today.encode(): b"3"}
     entries = await redis_client.xrange(recent_stream(shop))
     assert [e[0].decode() for e in entries] == [*first, again[2]]
     received = []

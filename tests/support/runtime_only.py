@@ -21,7 +21,7 @@ from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements.lock"
-SERVICE_PACKAGES = frozenset({"storepulse", "ingest", "streams", "push", "shopify"})
+SERVICE_PACKAGES = frozenset({"storepulse", "ingest", "admin", "streams", "push", "shopify"})
 NOT_IN_IMAGE = frozenset({"loadtests", "tests"})
 
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shopify.topics import ORDERS_CANCELLED, ORDERS_CREATE, ORDERS_DELETE, ORDERS_UPDATED, REFUNDS_CREATE
-from streams.domain.customer_metrics import apply_event
+from streams.domain.customer_metrics import apply_event, ledger_orders
 from streams.domain.customer_state import CustomerState, customer_view
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -95,6 +95,36 @@ def test_refunds_listed_on_an_order_update_are_not_counted_twice() -> None:
         (ORDERS_UPDATED, updated),
     )
     assert s.net_spent == "7.00"
+
+
+def test_the_ledger_lists_orders_newest_first_with_their_status() -> None:
+    s = run(
+        (ORDERS_CREATE, order(1, "10.00", day=1)),
+        (ORDERS_CREATE, order(2, "20.00", day=2)),
+        (REFUNDS_CREATE, refund(9, 2, "5.00")),
+        (ORDERS_CREATE, order(3, "30.00", day=3)),
+        (REFUNDS_CREATE, refund(10, 3, "30.00")),
+        (ORDERS_CANCELLED, order(4, "40.00", day=4, cancelled=True)),
+        (ORDERS_CREATE, order(5, "50.00", day=5)),
+        (ORDERS_DELETE, {"id": 5}),
+        (REFUNDS_CREATE, refund(11, 6, "1.00")),  # its order has not arrived
+    )
+    assert [(o["id"], o["status"], o["refunded"]) for o in ledger_orders(s)] == [
+        ("4", "cancelled", "0"),
+        ("3", "refunded", "30.00"),
+        ("2", "partially refunded", "5.00"),
+        ("1", "open", "0"),
+    ]
+    first = ledger_orders(s)[-1]
+    assert first == {
+        "id": "1",
+        "created_at": order(1, "0", day=1)["created_at"],
+        "total": "10.00",
+        "refunded": "0",
+        "refunds": 0,
+        "cancelled": False,
+        "status": "open",
+    }
 
 
 def test_shop_money_is_preferred_over_presentment_total() -> None:

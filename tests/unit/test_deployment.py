@@ -145,7 +145,8 @@ def test_image_holds_the_services_and_the_widget_but_no_tests_or_load_tests(
     dockerfile: DockerfileParser,
 ) -> None:
     copied = {v.split()[0] for v in instructions(dockerfile, "COPY") if not v.startswith("--from")}
-    assert copied - {"requirements.lock"} == {"storepulse", "shopify", "ingest", "streams", "push", "widget"}
+    services = {"storepulse", "shopify", "ingest", "admin", "streams", "push", "widget"}
+    assert copied - {"requirements.lock"} == services
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {"loadtests", "tests", "requirements-dev.lock"} <= ignored
 
