@@ -46,6 +46,7 @@ def authenticated(ctx: AdminContext, handler: Handler, *, query_token: bool = Fa
             return JSONResponse({"error": NOT_CONFIGURED}, status_code=503)
         try:
             session = await ctx.auth.api(request, query_token=query_token)
+            await ctx.staff.admit(request, session)  # 403 for a role that may not do this
             return await handler(request, session)
         except Refused as exc:
             return refusal(exc)
@@ -140,6 +141,7 @@ def api_routes(ctx: AdminContext) -> list[Route]:
             errors = {".".join(map(str, e["loc"])) or "settings": e["msg"] for e in reasons.get("detail", [])}
             raise BadParameters(errors or {"settings": reasons.get("error", "invalid settings")})
         answer.raise_for_status()
+        await ctx.audit.settings_saved(request, session.shop, current, answer.json())
         return _json(answer.json(), answer.status_code)
 
     async def get_vip_preview(request: Request, session: Session) -> Response:
@@ -153,7 +155,9 @@ def api_routes(ctx: AdminContext) -> list[Route]:
 
     async def start_backfill(request: Request, session: Session) -> Response:
         try:
-            return _json(await ctx.backfills.start(session.shop), 202)
+            started = await ctx.backfills.start(session.shop)
+            await ctx.audit.record(request, session.shop, "backfill.started")
+            return _json(started, 202)
         except BackfillRunning as exc:
             return _json({"error": str(exc), "backfill": exc.state}, 409)
 
@@ -167,15 +171,15 @@ def api_routes(ctx: AdminContext) -> list[Route]:
         route("/api/customers.csv", export("csv"), ["GET"], query_token=True),
         route("/api/customers.json", export("jsonl"), ["GET"], query_token=True),
         route("/api/customers/{customer_id:int}", customer, ["GET"]),
-        Route("/api/settings", _by_method(ctx, get=get_settings, put=put_settings), methods=["GET", "PUT"]),
+        Route("/api/settings", by_method(ctx, get=get_settings, put=put_settings), methods=["GET", "PUT"]),
         route("/api/vip-preview", get_vip_preview, ["GET"]),
         Route(
-            "/api/backfill", _by_method(ctx, get=get_backfill, post=start_backfill), methods=["GET", "POST"]
+            "/api/backfill", by_method(ctx, get=get_backfill, post=start_backfill), methods=["GET", "POST"]
         ),
     ]
 
 
-def _by_method(ctx: AdminContext, **handlers: Handler) -> Callable:
+def by_method(ctx: AdminContext, **handlers: Handler) -> Callable:
     endpoints = {method.upper(): authenticated(ctx, h) for method, h in handlers.items()}
 
     async def endpoint(request: Request) -> Response:

@@ -16,15 +16,18 @@ from starlette.applications import Starlette
 from starlette.templating import Jinja2Templates
 
 from admin.api import api_routes
+from admin.audit import AuditLog, audit_routes
 from admin.context import PATCH_ID_TOKEN_PATH, AdminContext
 from admin.customer_index import CustomerIndexes
 from admin.customers import CustomerList
 from admin.names import CustomerNames
 from admin.pages import page_routes
+from admin.roles import StaffRoles, role_routes, shopify_exchange
 from admin.session import SessionAuth, StatusOf
 from admin.worker_api import WorkerApi
 from ingest.backfill_runs import BackfillRuns
 from ingest.install import Installer
+from ingest.producer import DurableProducer
 from shopify.admin import AdminApi
 from shopify.oauth import SessionTokens
 from storepulse.settings import Settings
@@ -51,13 +54,15 @@ def create_admin_app(
     status_of: StatusOf,
     installer: Installer,
     backfills: BackfillRuns,
+    producer: DurableProducer,
 ) -> AdminApp:
     """The app on ingest's Redis client and Shopify HTTP client (`status_of`: the shop registry's
     cached answer; `installer` installs a shop a session token names for the first time)."""
-    auth = None
+    auth, exchange = None, None
     if settings.shopify_api_key and settings.api_secrets:
         tokens = SessionTokens(settings.shopify_api_key, settings.api_secrets, http)
         auth = SessionAuth(tokens, status_of, installer, PATCH_ID_TOKEN_PATH)
+        exchange = shopify_exchange(tokens)
     # Names are a nicety on a page someone waits for: two quick tries, not the write-back's six.
     names_api = AdminApi(
         http, registry.access_token, api_version=settings.shopify_api_version, attempts=2, max_backoff_s=0.5
@@ -74,5 +79,8 @@ def create_admin_app(
         worker=WorkerApi(settings.worker_api_url, settings.admin_token.get_secret_value()),
         backfills=backfills,
         templates=Jinja2Templates(directory=TEMPLATES),
+        staff=StaffRoles(client, exchange, dev=settings.dev_auto_install),
+        audit=AuditLog(client, producer),
     )
-    return AdminApp(ctx, routes=[*api_routes(ctx), *page_routes(ctx)])
+    routes = [*api_routes(ctx), *audit_routes(ctx), *role_routes(ctx), *page_routes(ctx)]
+    return AdminApp(ctx, routes=routes)

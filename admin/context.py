@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import redis.asyncio as redis
 from starlette.templating import Jinja2Templates
@@ -14,6 +15,10 @@ from admin.session import SessionAuth
 from admin.worker_api import WorkerApi
 from ingest.backfill_runs import BackfillRuns
 from storepulse.settings import Settings
+
+if TYPE_CHECKING:  # they build routes on this context
+    from admin.audit import AuditLog
+    from admin.roles import StaffRoles
 
 # Where ingest mounts the app: the public URL Shopify opens is `{public_url}/app`.
 APP_PATH = "/app"
@@ -32,3 +37,5 @@ class AdminContext:
     worker: WorkerApi
     backfills: BackfillRuns
     templates: Jinja2Templates
+    staff: StaffRoles
+    audit: AuditLog

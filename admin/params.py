@@ -55,5 +55,13 @@ def parse(model: type[Model], values: Mapping[str, Any]) -> Model:
         raise BadParameters(field_errors(exc)) from exc
 
 
+def parse_body(model: type[Model], body: bytes) -> Model:
+    """A JSON request body as `model`."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise BadParameters(field_errors(exc)) from exc
+
+
 def unprocessable(exc: BadParameters, message: str = "invalid parameters") -> JSONResponse:
     return JSONResponse({"error": message, "errors": exc.errors}, status_code=422)

@@ -57,6 +57,8 @@ class Session:
     shop: str
     user_id: str | None
     page_headers: Mapping[str, str]
+    # The verified token itself, for exchanges on the staff member's behalf (admin/roles.py).
+    id_token: IdTokenDetails | None = None
 
 
 class Refused(Exception):
@@ -150,7 +152,7 @@ class SessionAuth:
         shop = shop_of(result.id_token.claims)
         if await self._status_of(shop) != INSTALLED:
             await self._install(shop, result.id_token)
-        return Session(shop, result.user_id, dict(result.response.headers))
+        return Session(shop, result.user_id, dict(result.response.headers), result.id_token)
 
     async def _install(self, shop: str, id_token: IdTokenDetails) -> None:
         """The managed install, once per shop however many requests arrive meanwhile."""

@@ -71,7 +71,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     backfills = BackfillRuns(client, api, producer, settings)
     installer = Installer(settings, registry, gate, api, backfills)
     admin = create_admin_app(
-        settings, client, http, registry, status_of=gate.status, installer=installer, backfills=backfills
+        settings,
+        client,
+        http,
+        registry,
+        status_of=gate.status,
+        installer=installer,
+        backfills=backfills,
+        producer=producer,
     )
     webhook = WebhookEndpoint(producer, registry, gate, settings.api_secrets, settings.webhook_max_bytes)
 

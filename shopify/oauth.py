@@ -15,7 +15,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 from pydantic import BaseModel, Field, ValidationError
-from shopify_app import IdTokenDetails, RequestInput, Res, ResultWithExchangeableIdToken, ShopifyApp
+from shopify_app import IdTokenDetails, RequestInput, Res, ResultWithExchangeableIdToken, ShopifyApp, User
 
 
 @dataclass(frozen=True)
@@ -117,3 +117,13 @@ class SessionTokens:
             raise OAuthError(f"token exchange refused: {result.log.code}")
         shop = urlsplit(id_token.claims["dest"]).hostname or ""
         return Grant(shop, result.access_token.token, result.access_token.scope)
+
+    async def staff_member(self, id_token: IdTokenDetails) -> User:
+        """Who a verified token's user is (name, whether they own the shop's account), from an
+        online token exchange; the online access token itself is not kept."""
+        result = await self._apps[0].exchange_using_token_exchange_async(
+            "online", id_token=id_token, expiring=True, http_client=self._http
+        )
+        if not result.ok or result.access_token is None or result.access_token.user is None:
+            raise OAuthError(f"online token exchange refused: {result.log.code}")
+        return result.access_token.user

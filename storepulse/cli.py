@@ -90,7 +90,9 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> None:
 def cmd_topics(_: argparse.Namespace, settings: Settings) -> None:
     from storepulse.kafka_topics import ensure_topics
 
-    created = asyncio.run(ensure_topics(settings.kafka_bootstrap, settings.kafka_partitions))
+    created = asyncio.run(
+        ensure_topics(settings.kafka_bootstrap, settings.kafka_partitions, settings.audit_retention_days)
+    )
     print("created: " + (", ".join(created) or "nothing, all topics exist"))
 
 

@@ -20,6 +20,9 @@ TOPIC_BEACONS = "widget.beacons"  # key `{shop}`: storepulse.contracts.Beacon
 TOPIC_NOTIFICATIONS = "notifications"  # key `{shop}`: the durable record of what was shown
 TOPIC_CUSTOMER_CHANGES = "customer.changes"  # key `{shop}/{customer_id}`: tier changes
 TOPIC_SHOP_SETTINGS = "shop.settings"  # key `{shop}`, compacted: storepulse.contracts.ShopSettings
+# Key `{shop}`: storepulse.audit.AuditEntry, or the envelope of a `shop/redact`; kept for the
+# audit retention (STOREPULSE_AUDIT_RETENTION_DAYS).
+TOPIC_AUDIT = "admin.audit"
 # Internal to streams: events re-keyed to the partition that owns them.
 TOPIC_CUSTOMER_EVENTS = "streams.customer-events"  # key `{shop}/{customer_id}`
 TOPIC_ORDER_EVENTS = "streams.order-events"  # key `{shop}/{order_id}`
@@ -41,6 +44,7 @@ TOPIC_CUSTOMER_CHANGES_DLQ = dead_letter_topic(TOPIC_CUSTOMER_CHANGES)
 TOPIC_SHOP_SETTINGS_DLQ = dead_letter_topic(TOPIC_SHOP_SETTINGS)
 TOPIC_CUSTOMER_EVENTS_DLQ = dead_letter_topic(TOPIC_CUSTOMER_EVENTS)
 TOPIC_ORDER_EVENTS_DLQ = dead_letter_topic(TOPIC_ORDER_EVENTS)
+TOPIC_AUDIT_DLQ = dead_letter_topic(TOPIC_AUDIT)
 
 ALL_TOPICS = (
     TOPIC_ORDERS,
@@ -61,6 +65,8 @@ ALL_TOPICS = (
     TOPIC_SHOP_SETTINGS_DLQ,
     TOPIC_CUSTOMER_EVENTS_DLQ,
     TOPIC_ORDER_EVENTS_DLQ,
+    TOPIC_AUDIT,
+    TOPIC_AUDIT_DLQ,
 )
 COMPACTED_TOPICS = frozenset({TOPIC_SHOP_SETTINGS})
 
@@ -81,17 +87,21 @@ def partition_of(key: bytes, partitions: int) -> int:
     return partition
 
 
-_WEEK_MS = str(7 * 24 * 3600 * 1000)
+_DAY_MS = 24 * 3600 * 1000
+DEFAULT_AUDIT_RETENTION_DAYS = 365
 
 
-def topic_configs(name: str) -> dict[str, str]:
+def topic_configs(name: str, audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS) -> dict[str, str]:
     # Tansu reports only configs that were set explicitly, so set what clients read.
     if name in COMPACTED_TOPICS:
         return {"cleanup.policy": "compact", "retention.ms": "-1"}
-    return {"cleanup.policy": "delete", "retention.ms": _WEEK_MS}
+    days = audit_retention_days if name == TOPIC_AUDIT else 7
+    return {"cleanup.policy": "delete", "retention.ms": str(days * _DAY_MS)}
 
 
-async def ensure_topics(bootstrap: str, partitions: int) -> list[str]:
+async def ensure_topics(
+    bootstrap: str, partitions: int, audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
+) -> list[str]:
     """Create every missing contract topic; returns the names it created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
     await admin.start()
@@ -99,7 +109,10 @@ async def ensure_topics(bootstrap: str, partitions: int) -> list[str]:
         existing = set(await admin.list_topics())
         missing = [t for t in ALL_TOPICS if t not in existing]
         if missing:
-            new = [NewTopic(t, partitions, 1, topic_configs=topic_configs(t)) for t in missing]
+            new = [
+                NewTopic(t, partitions, 1, topic_configs=topic_configs(t, audit_retention_days))
+                for t in missing
+            ]
             try:
                 await admin.create_topics(new)
             except TopicAlreadyExistsError:

@@ -94,6 +94,21 @@ def backfill_lease(shop: str) -> str:
     return f"backfill-lease:{shop}"
 
 
+def audit_log(shop: str) -> str:
+    """Sorted set (one score, by member): `{entry id}\t{AuditEntry JSON}`, oldest first."""
+    return f"audit:{shop}"
+
+
+def staff(shop: str) -> str:
+    """Hash staff user id (a session token's `sub`) → JSON profile: name, account owner, seen."""
+    return f"staff:{shop}"
+
+
+def staff_roles(shop: str) -> str:
+    """Hash `user:{id}` → the role the owner gave that person, and `default` → staff's default."""
+    return f"staff-roles:{shop}"
+
+
 def oauth_state(state: str) -> str:
     """The shop an install's OAuth `state` nonce was issued for (short TTL)."""
     return f"oauth:state:{state}"
@@ -118,6 +133,9 @@ SHOP_KEYS: tuple[Callable[[str], str], ...] = (
     backfill_state,
     backfill_run,
     backfill_lease,
+    audit_log,
+    staff,
+    staff_roles,
 )
 
 

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     admin_api_url: str = ""
     # Customers the merchant app's in-memory indexes hold in one ingest process, all shops together.
     admin_index_max_rows: int = 1_000_000
+    # How long the audit log keeps an entry (the read model, and the audit topic when created).
+    audit_retention_days: int = Field(365, ge=1)
     # Idempotent producers need InitProducerId, which the embedded Tansu broker rejects;
     # the dev launcher turns this off, production Kafka keeps it on.
     kafka_idempotent: bool = True

@@ -15,6 +15,7 @@ from storepulse.redis_client import redis_client
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 from streams.agents import (
+    audit_log,
     catalog,
     compliance,
     customers,
@@ -86,9 +87,10 @@ def create_app(settings: Settings) -> StreamsApp:
     purchases = trends.register(ctx, products, settings_table)
     orders.register(ctx, products, settings_table, book, purchases)
     order_owners.register(ctx)
-    compliance.register(ctx, products, settings_table.topic, purchases.topic.get_topic_name())
+    audit = audit_log.register(ctx)
+    compliance.register(ctx, products, settings_table.topic, purchases.topic.get_topic_name(), audit)
     writeback.register(ctx, settings_table.settings_for)
     viewers.register(ctx, products, settings_table)
-    lookups.register(ctx, settings_table, book.table)
+    lookups.register(ctx, settings_table, book.table, audit)
     health.register(ctx)
     return app

@@ -11,7 +11,10 @@ requests. shop/redact leaves nothing of the shop in any table or Redis key:
 - product viewers live on the shop's partition of `widget.beacons`: one copy goes there;
 - the `products` global table is written by key (`use_partitioner`): its keys are deleted here;
 - `shop.settings` is compacted: a tombstone, which the shop-settings agent also applies;
+- the audit log: a copy onto the shop's partition of the audit topic, after the shop's entries;
 - here every per-shop Redis key goes.
+A customers/redact is recorded in the shop's audit log (Shopify asked, no staff member did),
+naming no customer.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from faust.types.tables import GlobalTableT
 
 from shopify.topics import CUSTOMERS_DATA_REQUEST, CUSTOMERS_REDACT, SHOP_REDACT
 from storepulse import redis_keys
+from storepulse.audit import new_entry
 from storepulse.envelope import Envelope, decode_envelope
 from storepulse.kafka_topics import (
     TOPIC_BEACONS,
@@ -38,6 +42,7 @@ from storepulse.kafka_topics import (
     shop_key,
 )
 from streams.domain.customer_state import CustomerState, customer_view
+from streams.domain.fields import parse_time
 from streams.domain.notifications import notification_id
 from streams.runtime.batches import EventBatch, batches
 from streams.runtime.context import Context
@@ -163,8 +168,26 @@ def requests_in(batch: EventBatch) -> list[tuple[Envelope, str | None]]:
     return requests
 
 
-def register(ctx: Context, products: GlobalTableT, settings_topic: faust.TopicT, purchases: str) -> None:
-    """`purchases`: the name of the internal topic that feeds product trends."""
+def redaction_entry(envelope: Envelope) -> bytes:
+    """The audit entry of a customers/redact: one per webhook, however often it is delivered. It
+    names no customer (a redaction leaves nothing that does), only how many orders went."""
+    at = parse_time(envelope.get("triggered_at")) or parse_time(envelope.get("received_at"))
+    orders = envelope["payload"].get("orders_to_redact")
+    webhook_id = envelope.get("webhook_id")
+    entry = new_entry(
+        envelope["shop"],
+        "customer.redacted",
+        details={"orders": len(orders) if isinstance(orders, list) else 0, "webhook_id": webhook_id},
+        at=at,
+        cause=webhook_id or str(envelope.get("received_at")),
+    )
+    return entry.model_dump_json().encode()
+
+
+def register(
+    ctx: Context, products: GlobalTableT, settings_topic: faust.TopicT, purchases: str, audit: faust.TopicT
+) -> None:
+    """`purchases`: the name of the internal topic that feeds product trends; `audit`: the audit log's."""
     app = ctx.app
     partitions = ctx.settings.kafka_partitions
     customer_events = app.topic(TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
@@ -181,6 +204,7 @@ def register(ctx: Context, products: GlobalTableT, settings_topic: faust.TopicT,
         for topic in co_partitioned:
             await broadcast(topic, envelope, partitions)
         await forward(beacons, shop_key(shop), envelope)
+        await forward(audit, shop_key(shop), envelope)
         await settings_topic.send(key=shop_key(shop), value=None)
         forgotten = forget_products(products, shop)
         removed = await redis_step(forget_shop_in_redis, ctx, shop)
@@ -192,6 +216,8 @@ def register(ctx: Context, products: GlobalTableT, settings_topic: faust.TopicT,
             await forget_shop(envelope)
         elif customer_id is not None:
             await forward(customer_events, item_key(shop, customer_id), envelope, customer_id=customer_id)
+            if envelope["topic"] == CUSTOMERS_REDACT:
+                await audit.send(key=shop_key(shop), value=redaction_entry(envelope))
 
     @app.agent(app.topic(TOPIC_SHOP, key_type=bytes, value_type=bytes), name="compliance")
     async def compliance(stream: faust.StreamT[bytes]) -> None:

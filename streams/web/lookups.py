@@ -20,13 +20,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Self
 
+import faust
 import orjson
 from faust.types import TableT
 from faust.web import Request, Response, View
 from pydantic import ValidationError, field_validator, model_validator
 
 from storepulse import redis_keys
+from storepulse.audit import new_entry
 from storepulse.contracts import ShopSettings, is_shop_domain
+from storepulse.kafka_topics import shop_key
 from streams.agents.compliance import data_requests_of, mark_answered
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.domain import templates
@@ -112,7 +115,13 @@ class AdminView(View):
         return await super().dispatch(request)
 
 
-def register(ctx: Context, shop_settings: ShopSettingsTable, customers: TableT[bytes, CustomerState]) -> None:
+def register(
+    ctx: Context,
+    shop_settings: ShopSettingsTable,
+    customers: TableT[bytes, CustomerState],
+    audit: faust.TopicT,
+) -> None:
+    """`audit`: the audit log's topic (an answered data request is recorded there)."""
     app = ctx.app
     redis = ctx.redis
 
@@ -183,4 +192,8 @@ def register(ctx: Context, shop_settings: ShopSettingsTable, customers: TableT[b
             record = await mark_answered(redis, shop, request_id, datetime.now(UTC))
             if record is None:
                 return self.error(404, "unknown data request")
+            # Shopify's request id only: a later customers/redact must leave nothing naming them.
+            details = {"data_request_id": record.get("request_id")}
+            entry = new_entry(shop, "data_request.answered", details=details)
+            await audit.send(key=shop_key(shop), value=entry.model_dump_json().encode())
             return self.json({"id": request_id, **record})

@@ -37,7 +37,7 @@ from tests.support.eventually import eventually
 from tests.support.held import everything, ids_pattern, naming, places, shop_pattern
 from tests.support.kafka import produce_webhooks
 from tests.support.stack import ADMIN_AUTH, Services, install_shop
-from tests.support.state import data_requests, recent_messages, segments, vips
+from tests.support.state import audit_entries, data_requests, recent_messages, segments, vips
 from tests.support.webhooks import deliver
 
 # Where the worker keeps something of a shop that sold, was browsed and has settings.
@@ -170,6 +170,9 @@ async def test_customers_redact_leaves_nothing_naming_the_customer(
 
     await nothing_left(services, redis_client, subject)
     assert await held_naming(services, redis_client, ids_pattern([stays]))  # the other customer is kept
+    # Recorded in the shop's audit log, as Shopify's request (no staff member), naming no one.
+    [entry] = await eventually(lambda: audit_entries(redis_client, shop))
+    assert (entry["action"], entry["user_id"], entry["details"]["orders"]) == ("customer.redacted", None, 4)
 
 
 async def test_data_requests_are_listed_with_what_is_held_and_marked_answered(
@@ -230,6 +233,9 @@ async def test_shop_redact_leaves_nothing_of_the_shop(
     await buy(ingest, shop, c, 3)
     await buy(ingest, other_shop, other_shop_customer, 1)
     await data_request(services, ingest, redis_client, shop, c)
+    # The shop's audit log has an entry (a redaction of someone else): shop/redact removes the log.
+    await deliver(ingest, webhook(CUSTOMERS_REDACT, shop, customers_redact(shop, next_id(), [])))
+    await eventually(lambda: audit_entries(redis_client, shop))
 
     async def held_everywhere() -> bool:
         found = places(await held_naming(services, redis_client, shop_pattern(shop)), services.worker_app_id)

@@ -23,6 +23,26 @@ from storepulse.devstack import free_port, wait_for_port
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token"
 OFFLINE_TOKEN = "urn:shopify:params:oauth:token-type:offline-access-token"
+ONLINE_TOKEN = "urn:shopify:params:oauth:token-type:online-access-token"
+# The staff users online token exchanges name (`sub` → Shopify's `associated_user`): the shop's
+# account owner, and a member of staff.
+OWNER, STAFF = "42", "43"
+STAFF_USERS: dict[str, dict[str, Any]] = {
+    OWNER: {
+        "id": 42,
+        "first_name": "Ada",
+        "last_name": "Owner",
+        "email": "ada@example.com",
+        "account_owner": True,
+    },
+    STAFF: {
+        "id": 43,
+        "first_name": "Ben",
+        "last_name": "Staff",
+        "email": "ben@example.com",
+        "account_owner": False,
+    },
+}
 
 # A resolver gets (fake, shop, arguments-with-variables-applied) and returns the field's data.
 Resolver = Callable[["FakeShopify", str, dict[str, Any]], Any]
@@ -91,16 +111,23 @@ class FakeShopify:
         return self.url + "/{shop}"
 
     def session_token(
-        self, shop: str, *, secret: str | None = None, audience: str | None = None, ttl_s: float = 60.0
+        self,
+        shop: str,
+        *,
+        secret: str | None = None,
+        audience: str | None = None,
+        ttl_s: float = 60.0,
+        user: str = OWNER,
     ) -> str:
         """A session token as App Bridge hands the embedded app: an HS256 JWT, by default signed
-        with the app's secret for the app (`aud`), for `shop` (`dest`), valid for `ttl_s`."""
+        with the app's secret for the app (`aud`), for `shop` (`dest`), valid for `ttl_s`, of
+        staff user `user` (`sub`; by default the account owner)."""
         now = int(time.time())
         claims = {
             "iss": f"https://{shop}/admin",
             "dest": f"https://{shop}",
             "aud": self.client_id if audience is None else audience,
-            "sub": "42",
+            "sub": user,
             "exp": now + int(ttl_s),
             "nbf": now,
             "iat": now,
@@ -136,6 +163,8 @@ class FakeShopify:
                 refusal = self._token_exchange_refusal(shop, body)
                 if refusal:
                     return JSONResponse({"error": refusal}, status_code=400)
+                if body.get("requested_token_type") == ONLINE_TOKEN:
+                    return JSONResponse(self._online_token(body))
             elif self.codes.pop(body.get("code", ""), None) != shop:
                 return JSONResponse({"error": "invalid_grant"}, status_code=400)
             elif self.odd_grants:
@@ -167,11 +196,12 @@ class FakeShopify:
     def _token_exchange_refusal(self, shop: str, body: dict[str, Any]) -> str | None:
         """Why Shopify would refuse this token exchange, None when it grants it.
 
-        The fake models non-expiring offline tokens only (what the install flow stores too) and
-        refuses any other kind, so no test passes on a token it does not model.
+        The fake models non-expiring offline tokens (what the install flow stores too) and online
+        tokens of its staff users, and refuses any other kind, so no test passes on a token it
+        does not model.
         """
         kind = (body.get("subject_token_type"), body.get("requested_token_type"), body.get("expiring"))
-        if kind != (ID_TOKEN, OFFLINE_TOKEN, 0):
+        if kind not in ((ID_TOKEN, OFFLINE_TOKEN, 0), (ID_TOKEN, ONLINE_TOKEN, 1)):
             return "invalid_request"
         try:
             claims = jwt.decode(
@@ -182,7 +212,23 @@ class FakeShopify:
             )
         except jwt.PyJWTError:
             return "invalid_subject_token"
-        return None if claims.get("dest") == f"https://{shop}" else "invalid_subject_token"
+        if claims.get("dest") != f"https://{shop}":
+            return "invalid_subject_token"
+        if kind[1] == ONLINE_TOKEN and claims.get("sub") not in STAFF_USERS:
+            return "invalid_subject_token"
+        return None
+
+    @staticmethod
+    def _online_token(body: dict[str, Any]) -> dict[str, Any]:
+        """An online access token's answer: it names the user the session token is for."""
+        claims = jwt.decode(body["subject_token"], options={"verify_signature": False})
+        return {
+            "access_token": f"shpua_{secrets.token_hex(12)}",
+            "scope": "read_orders",
+            "expires_in": 86399,
+            "associated_user_scope": "read_orders",
+            "associated_user": STAFF_USERS[claims["sub"]],
+        }
 
     def _execute(self, shop: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         operation = next(d for d in parse(query).definitions if isinstance(d, OperationDefinitionNode))

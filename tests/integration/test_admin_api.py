@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,41 +16,17 @@ import redis.asyncio as redis
 from loadtests.payloads import CATALOG, next_id, order, webhook
 from shopify.topics import CUSTOMERS_REDACT, ORDERS_CREATE, REFUNDS_CREATE
 from storepulse import redis_keys
-from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry
 from tests.fake_shopify import FakeShopify, customers, running_fake_shopify
 from tests.fake_shopify.customers import add_customer, add_order, deny_names
-from tests.fake_shopify.webhooks import register, subscriptions
+from tests.fake_shopify.webhooks import subscriptions
 from tests.support.eventually import eventually
-from tests.support.ingest import in_process_ingest, ingest_settings
-from tests.support.stack import ADMIN_TOKEN, Services, new_shop_domain
+from tests.support.ingest import in_process_ingest
+from tests.support.merchant_app import PUBLIC, app_settings
+from tests.support.stack import Services, new_shop_domain
 from tests.support.webhooks import deliver
 
-PUBLIC = "https://storepulse.test"
 Json = dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeShopify]:
-    with running_fake_shopify(register(customers.install(FakeShopify()))) as fake:
-        yield fake
-
-
-def app_settings(services: Services, fake: FakeShopify) -> Settings:
-    return ingest_settings(
-        services.stack,
-        SHOPIFY_API_KEY=fake.client_id,
-        SHOPIFY_ADMIN_BASE_URL=fake.base_url_template(),
-        admin_api_url=services.worker_url,
-        admin_token=ADMIN_TOKEN,
-        public_url=PUBLIC,
-    )
-
-
-@pytest.fixture
-async def app(services: Services, fake: FakeShopify) -> AsyncIterator[httpx.AsyncClient]:
-    async with in_process_ingest(app_settings(services, fake)) as client:
-        yield client
 
 
 class Merchant:
@@ -409,7 +384,7 @@ async def test_settings_are_read_and_changed_field_by_field(merchant: Merchant) 
         return now["min_order_value"] == "25.00" and now["vip_dropoff_days"] == 200
 
     await eventually(applied)
-    assert (await merchant.json("settings"))["language"] == settings["language"]  # untouched
+    assert (await merchant.json("settings"))["languages"] == settings["languages"]  # untouched
 
     bad = await merchant.app.put(
         "/app/api/settings",

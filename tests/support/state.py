@@ -39,3 +39,9 @@ async def data_requests(client: redis.Redis, shop: str) -> dict[str, dict[str, A
 async def recent_messages(client: redis.Redis, shop: str) -> list[str]:
     """The notifications a storefront's first visit replays from, oldest first."""
     return [fields[b"n"].decode() for _, fields in await client.xrange(redis_keys.recent_stream(shop))]
+
+
+async def audit_entries(client: redis.Redis, shop: str) -> list[dict[str, Any]]:
+    """The shop's audit log as the worker keeps it, oldest first (streams/agents/audit_log.py)."""
+    members = await client.zrange(redis_keys.audit_log(shop), 0, -1)
+    return [orjson.loads(m.partition(b"\t")[2]) for m in members]

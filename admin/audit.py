@@ -1,0 +1,156 @@
+"""The audit log in the app: recording what staff did, and reading the shop's log back.
+
+`AuditLog.record` produces an entry to the audit topic once the action took effect; the
+worker's `audit-log` agent keeps it in `audit:{shop}` (streams/agents/audit_log.py), which
+`GET /app/api/audit` pages through newest first and `GET /app/api/audit.csv` exports.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+import orjson
+import redis.asyncio as redis
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from admin.api import authenticated
+from admin.params import parse
+from admin.roles import member_of
+from admin.session import Session
+from ingest.producer import DurableProducer
+from storepulse import redis_keys
+from storepulse.audit import AuditAction, AuditEntry, Change, diff, new_entry, settings_action
+from storepulse.kafka_topics import TOPIC_AUDIT, shop_key
+
+if TYPE_CHECKING:
+    from admin.context import AdminContext
+
+# Fields the worker sets itself: a save does not change them.
+UNAUDITED = frozenset({"updated_at", "shop"})
+CSV_COLUMNS = ("at", "action", "user_id", "user_name", "changes", "details", "id")
+# Entries an export or a filtered page reads from Redis at a time.
+SCAN = 500
+SEPARATOR = b"\t"
+
+
+class AuditQuery(BaseModel):
+    """`GET /app/api/audit`'s parameters: a page of at most `limit` entries older than `cursor`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    cursor: str | None = Field(None, pattern=r"^[0-9]{13}-[0-9a-f]{8}$")
+    limit: int = Field(50, ge=1, le=500)
+    action: AuditAction | None = None
+
+
+class AuditLog:
+    def __init__(self, client: redis.Redis, producer: DurableProducer) -> None:
+        self._client = client
+        self._producer = producer
+
+    async def record(
+        self,
+        request: Request,
+        shop: str,
+        action: AuditAction,
+        *,
+        changes: list[Change] | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Record `action` as done by the request's staff member (admin/roles.py admitted them)."""
+        member = member_of(request)
+        entry = new_entry(
+            shop,
+            action,
+            user_id=member.user_id,
+            user_name=member.name,
+            changes=changes,
+            details=details,
+        )
+        await self._producer.send(TOPIC_AUDIT, shop_key(shop), entry.model_dump_json().encode())
+        return entry
+
+    async def settings_saved(
+        self, request: Request, shop: str, before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> AuditEntry | None:
+        """Record a settings save with its field-level changes; nothing when it changed nothing."""
+        changes = diff(
+            {k: v for k, v in before.items() if k not in UNAUDITED},
+            {k: v for k, v in after.items() if k not in UNAUDITED},
+        )
+        if not changes:
+            return None
+        return await self.record(request, shop, settings_action(changes), changes=changes)
+
+    async def page(self, shop: str, query: AuditQuery) -> dict[str, Any]:
+        """`{"entries": [...], "next": cursor or None}`, newest first."""
+        entries: list[dict[str, Any]] = []
+        cursor = query.cursor
+        async for entry in self._newest_first(shop, cursor):
+            if query.action is None or entry["action"] == query.action:
+                entries.append(entry)
+            cursor = entry["id"]
+            if len(entries) == query.limit:
+                break
+        else:
+            cursor = None
+        return {"entries": entries, "next": cursor}
+
+    async def export(self, shop: str, action: str | None) -> AsyncIterator[str]:
+        """The shop's log as CSV, newest first (changes and details as JSON)."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        async for entry in self._newest_first(shop, None):
+            if action is None or entry["action"] == action:
+                row = {**entry, "changes": orjson.dumps(entry["changes"]).decode()}
+                row["details"] = orjson.dumps(entry["details"]).decode()
+                writer.writerow([row.get(c) for c in CSV_COLUMNS])
+            if out.tell() > 64 * 1024:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
+
+    async def _newest_first(self, shop: str, cursor: str | None) -> AsyncIterator[dict[str, Any]]:
+        """Entries older than `cursor` (from the newest without one), a chunk of `SCAN` at a time."""
+        key = redis_keys.audit_log(shop)
+        # A member is `{id}\t{json}`: "(id" excludes the cursor's own member and everything after it.
+        high = b"(" + cursor.encode() if cursor else b"+"
+        while True:
+            members = cast(
+                list[bytes],
+                await self._client.zrange(key, high, b"-", desc=True, bylex=True, offset=0, num=SCAN),
+            )
+            for raw in members:
+                yield orjson.loads(raw.partition(SEPARATOR)[2])
+            if len(members) < SCAN:
+                return
+            high = b"(" + members[-1].partition(SEPARATOR)[0]
+
+
+def audit_routes(ctx: AdminContext) -> list[Route]:
+    async def get_audit(request: Request, session: Session) -> Response:
+        page = await ctx.audit.page(session.shop, parse(AuditQuery, request.query_params))
+        return Response(orjson.dumps(page), media_type="application/json")
+
+    async def export(request: Request, session: Session) -> Response:
+        query = parse(AuditQuery, request.query_params)
+        name = f"audit-{session.shop.removesuffix('.myshopify.com')}.csv"
+        return StreamingResponse(
+            ctx.audit.export(session.shop, query.action),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    return [
+        Route("/api/audit", authenticated(ctx, get_audit), methods=["GET"]),
+        # A download is a navigation, which cannot add a header: ?id_token= too.
+        Route("/api/audit.csv", authenticated(ctx, export, query_token=True), methods=["GET"]),
+    ]
