@@ -39,6 +39,7 @@ from streams.domain.customer_metrics import FULL_ORDER_TOPICS, apply_event, new_
 from streams.domain.standing import SettingsFor, refresh, standing_of
 from streams.runtime.batches import EventBatch
 from streams.runtime.context import Context
+from streams.runtime.metrics import TIER_CHANGES, tier_change
 from streams.runtime.rekey import forget_shop
 
 log = structlog.get_logger(__name__)
@@ -145,7 +146,10 @@ class CustomerBook:
         if changed or standing_of(state) != standing:
             self.table[key] = state
         if change is not None:
-            batch.outbox.add(self.changes, key, change.record())
+            TIER_CHANGES.labels(tier_change(change.tier_from, change.tier_to)).inc()
+            # The webhook that moved the tier travels with the change, into the write-back's logs.
+            record = {**change.record(), "webhook_id": envelope.get("webhook_id")}
+            batch.outbox.add(self.changes, key, record)
         batch.touched[key] = state
 
     def _redact(self, key: bytes, shop: str, payload: dict[str, Any], batch: Batch) -> None:

@@ -20,6 +20,7 @@ from streams.agents.trends import Purchases
 from streams.domain.notifications import purchase_notification
 from streams.runtime.batches import batches
 from streams.runtime.context import Context
+from streams.runtime.metrics import ORDERS_PROCESSED
 
 
 def register(
@@ -48,7 +49,9 @@ def register(
                     id_key=ctx.id_key,
                 )
                 if note is not None:
+                    note.webhook_id = envelope.get("webhook_id")
                     out.append(note)
+            ORDERS_PROCESSED.inc(len(batch.creates))
             # Storefronts first: what follows does not decide what they see, except a redaction
             # in this batch, which `finish` applies after this and so removes its notifications.
             await ctx.publisher.publish(out)

@@ -44,6 +44,7 @@ def product_purchases(envelope: dict[str, Any]) -> list[tuple[bytes, dict[str, A
             "order_id": str(order["id"]),
             "at": (at or datetime.now(UTC)).timestamp(),
             "title": item.get("title"),
+            "webhook_id": envelope.get("webhook_id"),
         }
     return [(item_key(shop, pid), purchase) for pid, purchase in purchases.items()]
 
@@ -88,7 +89,7 @@ def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSetti
         state, crossing = recorded
         if crossing is None:
             return state, None
-        return state, product_activity_notification(
+        note = product_activity_notification(
             "trending",
             shop,
             purchase["product_id"],
@@ -100,6 +101,9 @@ def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSetti
             fallback_title=purchase.get("title"),
             id_key=ctx.id_key,
         )
+        if note is not None:
+            note.webhook_id = purchase.get("webhook_id")  # the order that crossed the threshold
+        return state, note
 
     @ctx.app.agent(purchases, name="product-trends")
     async def product_trends(stream: faust.StreamT[dict[str, Any]]) -> None:

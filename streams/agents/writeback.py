@@ -27,6 +27,8 @@ from storepulse.shops import ShopRegistry, token_cipher
 from streams.domain.standing import SettingsFor
 from streams.runtime.batches import batches
 from streams.runtime.context import Context
+from streams.runtime.correlation import bind_webhook_id
+from streams.runtime.metrics import WRITEBACK_DEAD_LETTERED, WRITEBACKS
 
 log = structlog.get_logger(__name__)
 
@@ -84,8 +86,12 @@ def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
 
     async def write_shop(changes: list[tuple[bytes, dict[str, Any]]]) -> None:
         for key, change in changes:
+            # Each shop's changes are written in a task of its own: its log lines name the
+            # webhook that moved the tier.
+            bind_webhook_id(change.get("webhook_id"))
             try:
                 outcome = await writer.write(change)
+                WRITEBACKS.labels(outcome).inc()
                 log.info(
                     "writeback_done",
                     shop=change["shop"],
@@ -95,9 +101,11 @@ def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
                     outcome=outcome,
                 )
             except (AdminApiError, Retryable) as exc:
+                WRITEBACKS.labels("failed").inc()
                 log.warning("writeback_failed", shop=change["shop"], reason=str(exc))
                 failed = {**change, "reason": str(exc), "failed_at": datetime.now(UTC).isoformat()}
                 await dlq.send(key=key, value=orjson.dumps(failed))
+                WRITEBACK_DEAD_LETTERED.inc()
 
     @app.agent(app.topic(TOPIC_CUSTOMER_CHANGES, key_type=bytes, value_type=bytes), name="writeback")
     async def writeback(stream: faust.StreamT[bytes]) -> None:

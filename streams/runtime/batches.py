@@ -3,6 +3,8 @@
 An agent takes its stream `async for batch in batches(stream)`. Iterating a batch makes each
 event in turn the one table writes belong to; once the loop ends, no event is, so a write after it
 fails loudly (Faust: "outside of stream iteration") unless it names its event with `batch.writing_as`.
+The event being iterated also lends its webhook id to log lines (streams/runtime/correlation.py),
+and each batch is measured (size and time, by agent: streams/runtime/metrics.py).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import faust
 from faust.types import EventT
 
 from storepulse.contracts import Notification
+from streams.runtime.correlation import bind_event
 from streams.runtime.faust_seam import set_writing_event
+from streams.runtime.metrics import BatchTimer
 from streams.runtime.publisher import NotificationPublisher
 
 BATCH = 500
@@ -34,8 +38,10 @@ class EventBatch:
     def __iter__(self) -> Iterator[EventT]:
         for event in self.events:
             set_writing_event(event)
+            bind_event(event)
             yield event
         set_writing_event(None)
+        bind_event(None)
 
     def __len__(self) -> int:
         return len(self.events)
@@ -49,9 +55,13 @@ async def batches(
     stream: faust.StreamT, size: int = BATCH, within_s: float = BATCH_WITHIN_S
 ) -> AsyncIterator[EventBatch]:
     """The stream's events, up to `size` at a time, waiting at most `within_s` for more."""
+    timer = BatchTimer(stream.prefix or "unnamed")  # an agent's stream is prefixed with its name
     async for events in stream.take_events(size, within=within_s):
+        timer.start(events)
         yield EventBatch(events)
+        timer.stop()
         set_writing_event(None)
+        bind_event(None)
 
 
 State = dict[str, Any]
