@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +25,7 @@ from typing import Any
 
 import orjson
 import redis.asyncio as redis
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
@@ -35,8 +34,8 @@ from storepulse.contracts import is_shop_domain
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES, TOPIC_CUSTOMER_CHANGES_DLQ
 from storepulse.redis_client import redis_client
 from storepulse.settings import Settings
+from storepulse.topic_reader import read_topic
 
-READ_TIMEOUT_S = 30.0
 # What the write-back added to the change when it dead-lettered it.
 FAILURE_FIELDS = ("reason", "failed_at")
 PENDING = "pending"
@@ -99,37 +98,6 @@ def dead_letter(record: ConsumerRecord) -> DeadLetter:
     except orjson.JSONDecodeError:
         value = {}
     return DeadLetter(record.partition, record.offset, record.key, value if isinstance(value, dict) else {})
-
-
-async def read_topic(bootstrap: str, topic: str, timeout_s: float = READ_TIMEOUT_S) -> list[ConsumerRecord]:
-    """Every record of `topic`, read to the end as it is now, in no consumer group (commits nothing)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not partitions:
-            raise LookupError(f"the broker has no topic {topic}")
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        records: list[ConsumerRecord] = []
-        deadline = time.monotonic() + timeout_s
-        # The end is the high watermark a fetch reports (the broker's ListOffsets may undercount).
-        while not await _at_end(consumer, partitions):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{topic} not read to its end in {timeout_s:.0f}s")
-            for batch in (await consumer.getmany(timeout_ms=200)).values():
-                records.extend(batch)
-        return records
-    finally:
-        await consumer.stop()
-
-
-async def _at_end(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> bool:
-    for tp in partitions:
-        end = consumer.highwater(tp)
-        if end is None or await consumer.position(tp) < end:
-            return False
-    return True
 
 
 class Replays:

@@ -1,6 +1,7 @@
 """Which dead letters `storepulse dlq replay` writes again, and which it leaves as superseded."""
 
 from storepulse.dlq_cli import REPLAYED, SUPERSEDED, DeadLetter, latest_per_customer, outcome_of
+from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES
 
 SHOP = "dlq.myshopify.com"
 
@@ -29,9 +30,7 @@ def test_the_change_replayed_is_the_one_the_write_back_read_without_why_it_faile
 
 def test_a_record_that_is_no_tier_change_is_never_replayed() -> None:
     not_json = DeadLetter(0, 1, None, {})
-    bad_record = DeadLetter(
-        0, 2, b"k", {"reason": "ValueError: …", "topic": "customer.changes", "value": "x"}
-    )
+    bad_record = DeadLetter(0, 2, b"k", {"reason": "ValueError: x", "topic": TOPIC_CUSTOMER_CHANGES})
     assert not_json.change() is None and bad_record.change() is None
     assert outcome_of(bad_record, bad_record, None) == SUPERSEDED
 
