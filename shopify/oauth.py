@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 import httpx
+from pydantic import BaseModel, Field, ValidationError
 from shopify_app import IdTokenDetails, RequestInput, ResultWithExchangeableIdToken, ShopifyApp
 
 
@@ -28,6 +29,13 @@ class Grant:
 
 class OAuthError(Exception):
     """Shopify refused a grant or could not be reached; the message says which."""
+
+
+class _CodeGrant(BaseModel):
+    """What Shopify answers a code grant with (other fields, e.g. `associated_user`, ignored)."""
+
+    access_token: str = Field(min_length=1)
+    scope: str = ""
 
 
 def authorize_url(admin_base: str, *, client_id: str, scopes: str, redirect_uri: str, state: str) -> str:
@@ -49,8 +57,11 @@ async def exchange_code(
         raise OAuthError("token exchange failed") from exc
     if answer.status_code != 200:
         raise OAuthError("token exchange refused")
-    grant = answer.json()
-    return Grant(shop, grant["access_token"], grant.get("scope", ""))
+    try:
+        grant = _CodeGrant.model_validate_json(answer.content)
+    except ValidationError as exc:
+        raise OAuthError("token exchange answered without an access token") from exc
+    return Grant(shop, grant.access_token, grant.scope)
 
 
 class SessionTokens:

@@ -17,12 +17,13 @@ from storepulse import metrics_registry
 from storepulse.dlq_cli import add_arguments as add_dlq_arguments
 from storepulse.dlq_cli import cmd_dlq
 from storepulse.logging import configure_logging
-from storepulse.settings import Settings, get_settings
+from storepulse.settings import MissingSecret, Settings, get_settings
 from storepulse.shops_cli import add_arguments as add_shops_arguments
 from storepulse.shops_cli import cmd_shops
 
 if TYPE_CHECKING:
     from storepulse.console import Console
+    from storepulse.devstack import Stack
 
 DEV_SECRET = "storepulse-dev-secret"
 
@@ -59,6 +60,9 @@ def ingest_app() -> Any:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> None:
+    from storepulse.shops import token_cipher
+
+    token_cipher(settings)  # here, not in each uvicorn worker's factory: one clear refusal
     _serve("storepulse.cli:ingest_app", settings.ingest_port, settings, args.workers)
 
 
@@ -145,7 +149,7 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
         signal.signal(sig, _first_stop_signal)
     try:
         stack.start_infra(settings.kafka_partitions)
-        asyncio.run(_register_demo_shop(settings.demo_shop, stack.env))
+        asyncio.run(_register_demo_shop(settings.demo_shop, stack))
         services = [
             stack.start_service("ingest", settings.ingest_port),
             stack.start_service("worker", settings.worker_port),
@@ -167,12 +171,11 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
         console.say("stopped")
 
 
-async def _register_demo_shop(shop: str, env: dict[str, str]) -> None:
+async def _register_demo_shop(shop: str, stack: Stack) -> None:
     """The demo shop is installed like any other, so ingest takes its webhooks."""
     from storepulse.shops import open_registry
 
-    dev = Settings(REDIS_URL=env["REDIS_URL"], SHOPIFY_API_SECRET=env["SHOPIFY_API_SECRET"])
-    registry = open_registry(dev)
+    registry = open_registry(stack.settings())
     try:
         await registry.install(shop, "dev-token-not-a-real-shop")
     finally:
@@ -226,10 +229,11 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> None:
     from ingest.backfill import run
     from ingest.producer import BrokerUnavailable
     from shopify.admin import AdminApiError, Retryable
+    from storepulse.shops import UnreadableToken
 
     try:
         produced = asyncio.run(run(args.shop, settings))
-    except (AdminApiError, Retryable, BrokerUnavailable) as exc:
+    except (AdminApiError, Retryable, BrokerUnavailable, UnreadableToken) as exc:
         # What was produced stays produced; the saved progress lets the next run resume.
         print(f"{args.shop}: backfill stopped: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)
@@ -268,5 +272,9 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
-    COMMANDS[args.command][0](args, settings)
+    try:
+        COMMANDS[args.command][0](args, settings)
+    except MissingSecret as exc:
+        print(f"storepulse {args.command}: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
     sys.exit(0)

@@ -9,6 +9,7 @@ dies with the process that started it even when that one is SIGKILLed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import ctypes
 import functools
 import os
@@ -23,14 +24,22 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
 from storepulse.console import Console
 from storepulse.kafka_topics import ensure_topics
+from storepulse.settings import Settings
 
 LOOPBACK = "127.0.0.1"
+# The embedded stack's secrets (`storepulse dev`, the tests, the benchmarks), which services
+# refuse to start without: public, and fixed so tokens stay readable and notification ids stable
+# when a stack restarts on the same Redis. A value in the environment wins.
+DEV_SECRETS = {
+    "STOREPULSE_TOKEN_KEY": base64.urlsafe_b64encode(b"storepulse dev token key, public").decode(),
+    "STOREPULSE_NOTIFICATION_ID_KEY": "storepulse-dev-notification-id-key",
+}
 
 
 def free_port() -> int:
@@ -257,6 +266,23 @@ class Stack:
     # Without a log directory: where the children's output shows, each line under its name
     # (None: straight onto this process's stdout/stderr).
     console: Console | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in DEV_SECRETS.items():
+            self.env.setdefault(name, os.environ.get(name) or value)
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Settings of a process that uses the stack as its services do (a test's registry)."""
+        env = self.env
+        base = {
+            "KAFKA_URL": env.get("KAFKA_URL", ""),
+            "REDIS_URL": env.get("REDIS_URL", ""),
+            "SHOPIFY_API_SECRET": env.get("SHOPIFY_API_SECRET", ""),
+            "token_key": env["STOREPULSE_TOKEN_KEY"],
+            "notification_id_key": env["STOREPULSE_NOTIFICATION_ID_KEY"],
+            "kafka_idempotent": env.get("STOREPULSE_KAFKA_IDEMPOTENT", "true"),
+        }
+        return Settings(**{**base, **overrides})
 
     def log(self, name: str) -> Path | None:
         return self.log_dir / f"{name}.log" if self.log_dir else None

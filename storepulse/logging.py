@@ -5,11 +5,27 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import sys
 from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor
+
+# A URL's query string: a pre-signed link (a bulk operation's result file, a bearer link to every
+# order of a shop) carries its credential there, and httpx logs each request's URL at INFO.
+_QUERY = re.compile(r"(\w+://[^\s?#\"']*)\?[^\s#\"']*")
+
+
+class WithoutQueryStrings(logging.Filter):
+    """Replaces the query string of every URL in a library's log line with `?…`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = _QUERY.sub(r"\1?…", message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
 
 
 def console_wanted(log_format: str, stream: TextIO | io.TextIOBase) -> bool:
@@ -73,6 +89,7 @@ def configure_logging(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         )
     )
+    handler.addFilter(WithoutQueryStrings())
     if console and numeric > logging.DEBUG:
         handler.setLevel(max(numeric, logging.WARNING))
     root = logging.getLogger()

@@ -9,6 +9,7 @@ re-keyed. `finish` then sends what the batch produced and refreshes the read mod
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +33,12 @@ from storepulse.kafka_topics import (
     item_key,
 )
 from streams.agents import standing_timer
-from streams.agents.compliance import data_request_record, redact_customer, withdraw_notifications
+from streams.agents.compliance import (
+    data_request_record,
+    forget_data_requests,
+    redact_customer,
+    withdraw_notifications,
+)
 from streams.agents.order_index import Outbox
 from streams.agents.read_models import DataRequests, Touched, write_read_models
 from streams.domain.customer_metrics import FULL_ORDER_TOPICS, apply_event, new_state, order_id_of, owner_of
@@ -40,6 +46,7 @@ from streams.domain.standing import SettingsFor, refresh, standing_of
 from streams.runtime.batches import EventBatch
 from streams.runtime.context import Context
 from streams.runtime.metrics import TIER_CHANGES, tier_change
+from streams.runtime.redis_retry import redis_step
 from streams.runtime.rekey import forget_shop
 
 log = structlog.get_logger(__name__)
@@ -50,10 +57,13 @@ class Batch:
     """What one batch leaves to send and store once its table writes are done."""
 
     outbox: Outbox
+    states: MutableMapping[bytes, Any]  # the table, staged (streams/runtime/batches.py)
     touched: Touched = field(default_factory=dict)
-    creates: list[Envelope] = field(default_factory=list)
-    redacted: list[tuple[str, list[str]]] = field(default_factory=list)
+    creates: list[tuple[EventT, Envelope]] = field(default_factory=list)
+    # (shop, customer id, their order ids) of each customers/redact.
+    redacted: list[tuple[str, str, list[str]]] = field(default_factory=list)
     data_requests: DataRequests = field(default_factory=list)
+    tier_changes: list[str] = field(default_factory=list)  # "gained", "lost", "moved" (counted once sent)
 
 
 class CustomerBook:
@@ -68,7 +78,7 @@ class CustomerBook:
         self.changes = app.topic(TOPIC_CUSTOMER_CHANGES, key_type=bytes, value_type=bytes)
 
     def apply(self, events: EventBatch) -> Batch:
-        """Apply a batch to the table; `batch.creates` holds the envelope of every orders/create.
+        """Apply a batch to the table; `batch.creates` holds every orders/create (event, envelope).
 
         Re-deliveries are included: the publisher's SET NX makes their notification a no-op, and a
         batch replayed after a crash between the table write and the publish still notifies once.
@@ -76,18 +86,21 @@ class CustomerBook:
         batch leaves to send and store is done by `finish`.
         """
         now = datetime.now(UTC)
-        batch = Batch(Outbox(self.order_events, self._partitions))
+        batch = Batch(Outbox(self.order_events, self._partitions), events.staged(self.table))
         for event in events:
-            envelope = decode_envelope(event.value)
-            if envelope is not None:
-                self._apply_one(event, envelope, now, batch)
+            self._apply_one(event, decode_envelope(event.value), now, batch)
         return batch
 
     async def finish(self, batch: Batch) -> None:
         """Send the batch's re-keyed records and tier changes; refresh the Redis read models."""
         await batch.outbox.send()
-        await write_read_models(self._ctx.redis, batch.touched, batch.data_requests)
-        for shop, order_ids in batch.redacted:
+        for change in batch.tier_changes:
+            TIER_CHANGES.labels(change).inc()
+        # Before this batch's data requests are stored: one that came after the redaction stays.
+        for shop, customer_id, _ in batch.redacted:
+            await redis_step(forget_data_requests, self._ctx.redis, shop, customer_id)
+        await redis_step(write_read_models, self._ctx.redis, batch.touched, batch.data_requests)
+        for shop, _, order_ids in batch.redacted:
             await withdraw_notifications(self._ctx, shop, order_ids)
         for shop, _, _ in batch.data_requests:
             log.info("data_request_recorded", shop=shop)
@@ -95,24 +108,24 @@ class CustomerBook:
     def _apply_one(self, event: EventT, envelope: Envelope, now: datetime, batch: Batch) -> None:
         topic, shop, payload = envelope["topic"], envelope["shop"], envelope["payload"]
         if topic == SHOP_REDACT:
-            forget_shop(self.table, shop, event.message.partition, self._partitions)
+            forget_shop(batch.states, shop, event.message.partition, self._partitions)
             return
         customer_id = envelope.get("customer_id") or owner_of(topic, payload)
         if customer_id is None:
-            self._without_customer(envelope, batch)
+            self._without_customer(event, envelope, batch)
             return
         key = item_key(shop, customer_id)
         if key != event.key:
             batch.outbox.add(self.customer_events, key, {**envelope, "customer_id": str(customer_id)})
         elif topic == CUSTOMERS_REDACT:
-            self._redact(key, shop, payload, batch)
+            self._redact(key, shop, str(customer_id), payload, batch)
         elif topic == CUSTOMERS_DATA_REQUEST:
-            field_name, record = data_request_record(self.table.get(key), str(customer_id), envelope, now)
+            field_name, record = data_request_record(batch.states.get(key), str(customer_id), envelope, now)
             batch.data_requests.append((shop, field_name, record))
         else:
-            self._update(key, str(customer_id), envelope, now, batch)
+            self._update(event, key, str(customer_id), envelope, now, batch)
 
-    def _without_customer(self, envelope: Envelope, batch: Batch) -> None:
+    def _without_customer(self, event: EventT, envelope: Envelope, batch: Batch) -> None:
         topic, shop = envelope["topic"], envelope["shop"]
         order_id = order_id_of(topic, envelope["payload"])
         if order_id is None:
@@ -121,12 +134,14 @@ class CustomerBook:
             batch.outbox.to_order_index(item_key(shop, order_id), dict(envelope))
         elif topic == ORDERS_CREATE:
             # A guest order: shown on the storefront, counted for no one.
-            batch.creates.append(envelope)
+            batch.creates.append((event, envelope))
             batch.outbox.owner(shop, order_id, None)
 
-    def _update(self, key: bytes, customer_id: str, envelope: Envelope, now: datetime, batch: Batch) -> None:
+    def _update(
+        self, event: EventT, key: bytes, customer_id: str, envelope: Envelope, now: datetime, batch: Batch
+    ) -> None:
         topic, shop, payload = envelope["topic"], envelope["shop"], envelope["payload"]
-        state = self.table.get(key)
+        state = batch.states.get(key)
         created = state is None
         if created:
             state = new_state(shop, customer_id)
@@ -138,27 +153,31 @@ class CustomerBook:
             if changed and not known and topic in FULL_ORDER_TOPICS:
                 batch.outbox.owner(shop, str(order_id), customer_id)
             if topic == ORDERS_CREATE:
-                batch.creates.append(envelope)
+                batch.creates.append((event, envelope))
         if created and not changed:
             return  # nothing about this customer is worth keeping
         standing = standing_of(state)
         change = refresh(state, self._settings_for(shop), now)
         if changed or standing_of(state) != standing:
-            self.table[key] = state
+            batch.states[key] = state
         if change is not None:
-            TIER_CHANGES.labels(tier_change(change.tier_from, change.tier_to)).inc()
             # The webhook that moved the tier travels with the change, into the write-back's logs.
             record = {**change.record(), "webhook_id": envelope.get("webhook_id")}
             batch.outbox.add(self.changes, key, record)
+            batch.tier_changes.append(tier_change(change.tier_from, change.tier_to))
         batch.touched[key] = state
 
-    def _redact(self, key: bytes, shop: str, payload: dict[str, Any], batch: Batch) -> None:
-        orders = redact_customer(self.table, key, payload)
+    def _redact(self, key: bytes, shop: str, customer_id: str, payload: dict[str, Any], batch: Batch) -> None:
+        orders = redact_customer(batch.states, key, payload)
         for order_id in orders:
             record = {"topic": FORGET_ORDER, "shop": shop, "payload": {"id": order_id}}
             batch.outbox.to_order_index(item_key(shop, order_id), record)
         batch.touched[key] = None
-        batch.redacted.append((shop, orders))
+        # The customer's data requests earlier in this batch go with the stored ones.
+        batch.data_requests = [
+            r for r in batch.data_requests if not (r[0] == shop and r[2]["customer_id"] == customer_id)
+        ]
+        batch.redacted.append((shop, customer_id, orders))
 
 
 def register(ctx: Context, settings_for: SettingsFor) -> CustomerBook:

@@ -44,5 +44,6 @@ async def write_read_models(client: redis.Redis, touched: Touched, data_requests
             if gone:
                 pipe.hdel(redis_keys.segments(shop), *gone)
         for shop, field_name, record in data_requests:
-            pipe.hset(redis_keys.data_requests(shop), field_name, orjson.dumps(record))
+            # NX: a replayed request must not overwrite the mark that it was answered.
+            pipe.hsetnx(redis_keys.data_requests(shop), field_name, orjson.dumps(record))
         await pipe.execute()

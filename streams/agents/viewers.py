@@ -1,7 +1,8 @@
 """Live viewers: page-view beacons → "N people are viewing this now" notifications.
 
 Beacons arrive keyed `{shop}`, so every beacon of a shop is on one partition and the
-`product-viewers` table (keyed `{shop}/{product_id}`) needs no re-keying.
+`product-viewers` table (keyed `{shop}/{product_id}`) needs no re-keying; its keys live on their
+shop's partition, where shop/redact (streams/agents/compliance.py) sends the shop's envelope.
 """
 
 from __future__ import annotations
@@ -10,24 +11,32 @@ from datetime import datetime
 
 import faust
 from faust.types import EventT
-from pydantic import ValidationError
 
+from shopify.topics import SHOP_REDACT
 from storepulse.contracts import Beacon, Notification
+from storepulse.envelope import NotAnEnvelope, decode_envelope
 from storepulse.kafka_topics import TOPIC_BEACONS, item_key
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.domain.notifications import product_activity_notification
 from streams.domain.windows import VIEW_ANNOUNCE_EVERY_S, record_view
 from streams.runtime.batches import State, fold_per_batch
 from streams.runtime.context import Context
+from streams.runtime.rekey import shop_of_key
 
 
 def page_view(value: bytes) -> Beacon | None:
-    """The beacon when it is a page view of a product."""
-    try:
-        beacon = Beacon.model_validate_json(value)
-    except ValidationError:
-        return None
+    """The beacon when it is a page view of a product; ValidationError when it is no beacon."""
+    beacon = Beacon.model_validate_json(value)
     return beacon if beacon.type == "page_view" and beacon.product_id else None
+
+
+def redacted_shop(event: EventT) -> str | None:
+    """The shop of the shop/redact the compliance agent sent to the shop's partition."""
+    try:
+        envelope = decode_envelope(event.value)
+    except NotAnEnvelope:
+        return None  # a beacon (or no record at all: `page_view` says which)
+    return envelope["shop"] if envelope["topic"] == SHOP_REDACT else None
 
 
 def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable) -> faust.Table:
@@ -63,6 +72,8 @@ def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSetti
 
     @ctx.app.agent(topic, name="viewers")
     async def product_viewers(stream: faust.StreamT[bytes]) -> None:
-        await fold_per_batch(stream, viewers, ctx.publisher, views_in, on_view)
+        await fold_per_batch(
+            stream, viewers, ctx.publisher, views_in, on_view, redacted_shop, placed_by=shop_of_key
+        )
 
     return viewers

@@ -14,8 +14,8 @@ checks each one still exists, so an upgrade that moves one fails loudly.
    (`AckTrackingProducer`): Faust's own flush gives up after 0.1 s per buffered record and cannot
    see records its buffer holds, so a SIGKILL lost committed work. Its send buffer may also hold
    10,000 records instead of 100 before it stops all consumption (private `buffer.max_messages`).
-4. A batch body writes tables as if it were processing one event (`set_writing_event`): a table
-   write finds its changelog partition through the private context variable `_current_event`.
+4. A batch's table writes are committed each as the event that made it (`set_writing_event`): a
+   table write finds its changelog partition through the private context variable `_current_event`.
    `Stream._set_current_event` would also set `stream.current_event`, which `take_events` reads
    after the body returns to learn which event its buffer is receiving: a body that called it made
    the next batch hold the previous batch's last event twice and drop the one really next

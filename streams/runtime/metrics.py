@@ -35,8 +35,10 @@ WRITEBACKS = Counter(
     "Tier changes the write-back finished with: written, dry_run (logged only) or failed",
     ["outcome"],
 )
-WRITEBACK_DEAD_LETTERED = Counter(
-    "storepulse_worker_writeback_dead_lettered", "Failed tier changes sent to customer.changes.dlq"
+DEAD_LETTERS = Counter(
+    "storepulse_worker_dead_letters",
+    "Records sent to a dead-letter topic, by their own topic (customer.changes: failed tag write-backs)",
+    ["topic"],
 )
 BATCH_SIZE = Histogram(
     "storepulse_worker_batch_size",

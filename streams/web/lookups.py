@@ -4,6 +4,8 @@
     GET     /shops/{shop}/customers/{id}     a customer's metrics (the `customer-metrics` table)
     GET     /shops/{shop}/vips               the VIP list (Redis `vips:{shop}`)
     GET     /shops/{shop}/segments           customers per RFM segment (Redis `segments:{shop}`)
+    GET     /shops/{shop}/data-requests      customers/data_request webhooks and what was held
+    POST    /shops/{shop}/data-requests/{id}/answered   the merchant answered it: what was held goes
 
 Every request needs `Authorization: Bearer $STOREPULSE_ADMIN_TOKEN`; without a configured
 token the API refuses everything. A customer lives on one partition: `table_route` forwards
@@ -25,6 +27,7 @@ from pydantic import ValidationError, field_validator, model_validator
 
 from storepulse import redis_keys
 from storepulse.contracts import ShopSettings, is_shop_domain
+from streams.agents.compliance import data_requests_of, mark_answered
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.domain import templates
 from streams.domain.customer_metrics import customer_view
@@ -155,3 +158,16 @@ def register(ctx: Context, shop_settings: ShopSettingsTable, customers: faust.Ta
                 [segment.decode() async for _, segment in redis.hscan_iter(redis_keys.segments(shop))]
             )
             return self.json({"segments": dict(counts), "customers": counts.total()})
+
+    @app.page("/shops/{shop}/data-requests")
+    class DataRequests(Admin):
+        async def get(self, request: Request, shop: str) -> Response:
+            return self.json({"data_requests": await data_requests_of(redis, shop)})
+
+    @app.page("/shops/{shop}/data-requests/{request_id}/answered")
+    class DataRequestAnswered(Admin):
+        async def post(self, request: Request, shop: str, request_id: str) -> Response:
+            record = await mark_answered(redis, shop, request_id, datetime.now(UTC))
+            if record is None:
+                return self.error(404, "unknown data request")
+            return self.json({"id": request_id, **record})

@@ -84,7 +84,7 @@ def test_the_alerts_the_operations_guide_promises_exist(rules: list[dict[str, An
     exprs = " ".join(rule["expr"] for rule in rules)
     for watched in (
         "storepulse_worker_consumer_lag",  # consumer lag
-        "storepulse_worker_writeback_dead_lettered_total",  # DLQ growth
+        "storepulse_worker_dead_letters_total",  # DLQ growth
         'reason=~"broker_unavailable|registry_unavailable"',  # the 5xx rate
         "storepulse_push_redis_reconnects_total",
         "storepulse_push_connections_rejected_total",
