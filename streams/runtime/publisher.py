@@ -70,14 +70,16 @@ class NotificationPublisher:
         for n, stream_id in zip(notifications, ids, strict=True):
             if stream_id is not None:
                 NOTIFICATIONS_PUBLISHED.labels(n.kind).inc()
-                log.debug(
-                    "notification_published",
-                    shop=n.shop,
-                    kind=n.kind,
-                    notification_id=n.id,
-                    event_id=stream_id,
-                    webhook_id=n.webhook_id,
-                )
+            # A repeat (a re-delivery, or another consumer group's worker first) is logged too, so
+            # every event's path shows in the logs whichever worker published it.
+            log.debug(
+                "notification_published" if stream_id is not None else "notification_repeated",
+                shop=n.shop,
+                kind=n.kind,
+                notification_id=n.id,
+                event_id=stream_id,
+                webhook_id=n.webhook_id,
+            )
         return ids
 
     async def withdraw(self, shop: str, notification_ids: set[str]) -> int:
