@@ -37,6 +37,7 @@ chromium:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: $(STAMP) chromium lint
 	$(BIN)/pytest
@@ -56,4 +57,4 @@ lock: $(STAMP)
 	$(COMPILE) $(COMPILE_FLAGS) --extra test --extra dev --extra bench -c requirements.lock -o requirements-dev.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts

@@ -14,6 +14,7 @@ resumes where it stopped; a finished one starts over (harmless, idempotent).
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 import httpx
 import redis.asyncio as redis
@@ -25,7 +26,7 @@ from ingest.producer import DurableProducer
 from shopify.admin import AdminApi
 from shopify.http_client import shopify_http
 from storepulse import redis_keys
-from storepulse.redis_client import redis_client
+from storepulse.redis_client import Hash, redis_client
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 
@@ -59,7 +60,7 @@ async def backfill(
     `page` orders are produced per request (paginated) or per saved batch (bulk); a bulk
     operation's status is polled after `poll_s`, then ever less often.
     """
-    saved = await client.hgetall(redis_keys.backfill_state(shop))
+    saved = cast(Hash, await client.hgetall(redis_keys.backfill_state(shop)))
     counted = (await api.query(shop, COUNT_QUERY, cost=1.0))["ordersCount"]
     total = int(counted["count"])
     large = total > bulk_threshold or counted.get("precision") == "AT_LEAST"
@@ -107,8 +108,9 @@ async def _pages(
             if not orders["pageInfo"]["hasNextPage"]:
                 await client.delete(redis_keys.backfill_state(shop))
                 return produced
+            # A page with a next one always has an end cursor: `or ""` only satisfies the type.
             await client.hset(
-                redis_keys.backfill_state(shop), mapping={"cursor": cursor, "done": done + produced}
+                redis_keys.backfill_state(shop), mapping={"cursor": cursor or "", "done": done + produced}
             )
 
 

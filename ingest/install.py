@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import cast
 
 import redis.asyncio as redis
 import structlog
@@ -97,7 +98,7 @@ def install_routes(
             return refusal
         shop = params["shop"].lower()
         # One use only: a replayed callback finds no state.
-        expected = await client.getdel(redis_keys.oauth_state(params.get("state", "")))
+        expected = cast(bytes | None, await client.getdel(redis_keys.oauth_state(params.get("state", ""))))
         if expected is None or expected.decode() != shop:
             return _error(403, "unknown or expired state")
         base = settings.admin_base_url(shop)

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import resource
 import signal
-import sys
 import tempfile
 import time
 import traceback
@@ -131,6 +130,7 @@ def stack_steps(plan: Plan, res: Results, skip: set[str], log_dir: Path) -> None
                             push_url,
                             shops,
                             SECRET,
+                            stack.settings().notification_key,
                             rate,
                             duration_s=plan.latency_s,
                             warmup_s=plan.warmup_s,
@@ -218,4 +218,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -71,7 +71,7 @@ class SSEProtocol(asyncio.Protocol):
             self.state["open"] -= 1
 
 
-def run_clients(port: int, shops: list[str], count: int, offset: int, pipe, stop) -> None:  # type: ignore[no-untyped-def]
+def run_clients(port: int, shops: list[str], count: int, offset: int, pipe, stop) -> None:
     """One load-generator process: open `count` clients, report, then hand back latencies."""
     import uvloop
 

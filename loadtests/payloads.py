@@ -83,7 +83,7 @@ def order(
     names and cities are blank."""
     rng = rng or random.Random()
     product_id, title, _handle, price = product or rng.choice(CATALOG)
-    city, country, province = city or rng.choice(CITIES)
+    town, country, province = city or rng.choice(CITIES)
     first = first_name or rng.choice(FIRST_NAMES)
     now = (created_at or datetime.now(UTC)).isoformat()
     customer_id = customer_id or next_id()
@@ -92,7 +92,7 @@ def order(
         "last_name": "Secret-Lastname" if protected_data else "",
         "address1": "1 Private Street" if protected_data else "",
         "phone": "+1-555-0100" if protected_data else "",
-        "city": city if protected_data else "",
+        "city": town if protected_data else "",
         "province_code": province,
         "country_code": country,
     }

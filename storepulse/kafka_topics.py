@@ -77,7 +77,8 @@ def shop_key(shop: str) -> bytes:
 
 def partition_of(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner (and so ingest) gives `key`."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    partition: int = (murmur2(key) & 0x7FFFFFFF) % partitions
+    return partition
 
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)

@@ -7,7 +7,7 @@ import logging
 import os
 import re
 import sys
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import structlog
 from structlog.typing import EventDict, Processor
@@ -63,6 +63,7 @@ def configure_logging(
         numeric = logging.INFO
     console = console_wanted(log_format, stream)
     renderer: Processor
+    shown: list[Processor]
     if console:
         stamp = structlog.processors.TimeStamper(fmt="%H:%M:%S", utc=False)
         renderer = structlog.dev.ConsoleRenderer(
@@ -73,13 +74,18 @@ def configure_logging(
         stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
         renderer = structlog.processors.JSONRenderer()
         shown = [structlog.processors.format_exc_info, renderer]
-    shared = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level, stamp]
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        stamp,
+    ]
     structlog.configure(
         processors=[*shared, *shown],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         # One write per line (PrintLogger's print() makes two without buffering, PYTHONUNBUFFERED):
         # the dev stack's processes share one output, and half lines would interleave.
-        logger_factory=structlog.WriteLoggerFactory(file=stream),
+        # Typed for TextIO; it only writes and flushes, which the launcher's TextIOBase streams do.
+        logger_factory=structlog.WriteLoggerFactory(file=cast(TextIO, stream)),
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(stream)

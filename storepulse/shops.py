@@ -11,12 +11,13 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import redis.asyncio as redis
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from storepulse import redis_keys
-from storepulse.redis_client import redis_client
+from storepulse.redis_client import Hash, redis_client
 from storepulse.settings import MissingSecret, Settings
 
 INSTALLED = "installed"
@@ -107,7 +108,7 @@ class ShopRegistry:
         return bool(deleted)
 
     async def get(self, domain: str) -> Shop | None:
-        raw = await self._client.hgetall(redis_keys.shop_record(domain))
+        raw = cast(Hash, await self._client.hgetall(redis_keys.shop_record(domain)))
         if not raw:
             return None
         return Shop(
@@ -140,7 +141,8 @@ class ShopRegistry:
         await self._client.aclose()
 
     async def all(self) -> list[Shop]:
-        domains = sorted(d.decode() for d in await self._client.smembers(redis_keys.SHOPS))
+        members = cast(set[bytes], await self._client.smembers(redis_keys.SHOPS))
+        domains = sorted(d.decode() for d in members)
         shops = [await self.get(d) for d in domains]
         return [s for s in shops if s is not None]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import faust
+from faust.types.tables import GlobalTableT
 
 from shopify.topics import PRODUCTS_DELETE
 from storepulse.envelope import decode_envelope
@@ -18,7 +19,7 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def register(ctx: Context) -> faust.GlobalTable:
+def register(ctx: Context) -> GlobalTableT:
     topic = ctx.app.topic(TOPIC_PRODUCTS, key_type=bytes, value_type=bytes)
     # Any worker may describe any order's product, so every worker holds every product. Writes
     # go to the key's partition whoever makes them (`use_partitioner`): the catalog's own land

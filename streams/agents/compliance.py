@@ -24,6 +24,7 @@ import faust
 import orjson
 import redis.asyncio as redis
 import structlog
+from faust.types.tables import GlobalTableT
 
 from shopify.topics import CUSTOMERS_DATA_REQUEST, CUSTOMERS_REDACT, SHOP_REDACT
 from storepulse import redis_keys
@@ -36,7 +37,7 @@ from storepulse.kafka_topics import (
     item_key,
     shop_key,
 )
-from streams.domain.customer_metrics import customer_view
+from streams.domain.customer_state import CustomerState, customer_view
 from streams.domain.notifications import notification_id
 from streams.runtime.batches import EventBatch, batches
 from streams.runtime.context import Context
@@ -46,28 +47,31 @@ from streams.runtime.rekey import broadcast, forward, shop_of_key
 log = structlog.get_logger(__name__)
 
 
-def redact_customer(table: MutableMapping[bytes, Any], key: bytes, payload: dict[str, Any]) -> list[str]:
+def redact_customer(
+    table: MutableMapping[bytes, CustomerState], key: bytes, payload: dict[str, Any]
+) -> list[str]:
     """Forget the customer's state; the ids of the orders whose traces must go too."""
     state = table.pop(key, None)
     orders = {str(o) for o in payload.get("orders_to_redact") or ()}
     if state is not None:
-        orders |= set(state["orders"])
+        orders |= set(state.orders)
     return sorted(orders)
 
 
 def data_request_record(
-    state: dict[str, Any] | None, customer_id: str, envelope: Envelope, now: datetime
+    state: CustomerState | None, customer_id: str, envelope: Envelope, now: datetime
 ) -> tuple[str, dict[str, Any]]:
     """(hash field, record) of what is held about the customer, for `data-requests:{shop}`."""
     payload = envelope["payload"]
-    request = payload.get("data_request") if isinstance(payload.get("data_request"), dict) else {}
+    request = payload.get("data_request")
+    request = request if isinstance(request, dict) else {}
     record = {
         "request_id": request.get("id"),
         "customer_id": customer_id,
         "requested_at": envelope.get("triggered_at") or envelope.get("received_at"),
         "recorded_at": now.isoformat(),
         "metrics": customer_view(state) if state else None,
-        "order_ids": sorted(state["orders"]) if state else [],
+        "order_ids": sorted(state.orders) if state else [],
     }
     return f"{customer_id}:{request.get('id') or envelope.get('webhook_id')}", record
 
@@ -121,7 +125,7 @@ async def forget_data_requests(client: redis.Redis, shop: str, customer_id: str)
     return await client.hdel(key, *fields) if fields else 0
 
 
-def forget_products(products: faust.GlobalTable, shop: str) -> int:
+def forget_products(products: GlobalTableT, shop: str) -> int:
     """Delete the shop's products (the table writes each key to its own partition)."""
     doomed = [k for k in list(products.keys()) if shop_of_key(k) == shop.encode()]
     for key in doomed:
@@ -159,7 +163,7 @@ def requests_in(batch: EventBatch) -> list[tuple[Envelope, str | None]]:
     return requests
 
 
-def register(ctx: Context, products: faust.GlobalTable, settings_topic: faust.TopicT, purchases: str) -> None:
+def register(ctx: Context, products: GlobalTableT, settings_topic: faust.TopicT, purchases: str) -> None:
     """`purchases`: the name of the internal topic that feeds product trends."""
     app = ctx.app
     partitions = ctx.settings.kafka_partitions

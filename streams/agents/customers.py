@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from faust.types import EventT
+from faust.types import EventT, TableT
 
 from shopify.topics import (
     CUSTOMERS_DATA_REQUEST,
@@ -41,13 +41,15 @@ from streams.agents.compliance import (
 )
 from streams.agents.order_index import Outbox
 from streams.agents.read_models import DataRequests, Touched, write_read_models
-from streams.domain.customer_metrics import FULL_ORDER_TOPICS, apply_event, new_state, order_id_of, owner_of
+from streams.domain.customer_metrics import FULL_ORDER_TOPICS, apply_event, has_order, order_id_of, owner_of
+from streams.domain.customer_state import CustomerState, decode_state
 from streams.domain.standing import SettingsFor, refresh, standing_of
 from streams.runtime.batches import EventBatch
 from streams.runtime.context import Context
 from streams.runtime.metrics import TIER_CHANGES, tier_change
 from streams.runtime.redis_retry import redis_step
 from streams.runtime.rekey import forget_shop
+from streams.runtime.typed_table import TypedJsonSchema
 
 log = structlog.get_logger(__name__)
 
@@ -57,7 +59,7 @@ class Batch:
     """What one batch leaves to send and store once its table writes are done."""
 
     outbox: Outbox
-    states: MutableMapping[bytes, Any]  # the table, staged (streams/runtime/batches.py)
+    states: MutableMapping[bytes, CustomerState]  # the table, staged (streams/runtime/batches.py)
     touched: Touched = field(default_factory=dict)
     creates: list[tuple[EventT, Envelope]] = field(default_factory=list)
     # (shop, customer id, their order ids) of each customers/redact.
@@ -72,7 +74,12 @@ class CustomerBook:
         self._ctx = ctx
         self._settings_for = settings_for
         self._partitions = ctx.settings.kafka_partitions
-        self.table = app.Table("customer-metrics", partitions=self._partitions, schema=ctx.schema)
+        self.table: TableT[bytes, CustomerState] = app.Table(
+            "customer-metrics",
+            partitions=self._partitions,
+            schema=TypedJsonSchema(decode_state),
+            key_type=bytes,
+        )
         self.customer_events = app.topic(TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
         self.order_events = app.topic(TOPIC_ORDER_EVENTS, key_type=bytes, value_type=bytes)
         self.changes = app.topic(TOPIC_CUSTOMER_CHANGES, key_type=bytes, value_type=bytes)
@@ -143,12 +150,12 @@ class CustomerBook:
         topic, shop, payload = envelope["topic"], envelope["shop"], envelope["payload"]
         state = batch.states.get(key)
         created = state is None
-        if created:
-            state = new_state(shop, customer_id)
+        if state is None:
+            state = CustomerState(shop, customer_id)
         changed = False
         if topic != REEVALUATE:
             order_id = order_id_of(topic, payload)
-            known = order_id in state["orders"] and "u" in state["orders"][order_id]
+            known = order_id is not None and has_order(state, order_id)
             changed = apply_event(state, topic, payload)
             if changed and not known and topic in FULL_ORDER_TOPICS:
                 batch.outbox.owner(shop, str(order_id), customer_id)

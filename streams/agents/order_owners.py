@@ -14,10 +14,10 @@ nothing downstream, because the customer's ledger keys refunds by id.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, cast
 
 import faust
-from faust.types import EventT
+from faust.types import EventT, TableT
 
 from shopify.topics import SHOP_REDACT
 from storepulse.envelope import FORGET_ORDER, ORDER_OWNERS, Envelope, decode_envelope
@@ -42,34 +42,35 @@ class OrderIndex:
         self.forwards: list[Forward] = []
 
     def handle(self, event: EventT, envelope: Envelope) -> None:
-        topic, shop = envelope["topic"], envelope["shop"]
+        topic, shop, key = envelope["topic"], envelope["shop"], cast(bytes, event.key)
         if topic == ORDER_OWNERS:
             for order_id, customer_id in envelope["payload"].get("owners", {}).items():
                 self._set_owner(item_key(shop, order_id), shop, customer_id)
             return
-        entry = self._owners.get(event.key)
+        entry = self._owners.get(key)
         if topic == SHOP_REDACT:
             forget_shop(self._owners, shop, event.message.partition, self._partitions)
         elif topic == FORGET_ORDER:
-            self._owners.pop(event.key, None)
+            self._owners.pop(key, None)
         elif entry is not None and "customer_id" in entry:
             if entry["customer_id"] is not None:
                 self.forwards.append((shop, entry["customer_id"], dict(envelope)))
         else:
             pending = (entry or {}).get("pending", [])
             if all(p.get("webhook_id") != envelope.get("webhook_id") for p in pending):
-                self._owners[event.key] = {"pending": [*pending, envelope][-MAX_PENDING:]}
+                self._owners[key] = {"pending": [*pending, envelope][-MAX_PENDING:]}
 
     def _set_owner(self, key: bytes, shop: str, customer_id: str | None) -> None:
         entry = self._owners.get(key)
         if entry is not None and "customer_id" in entry:
             return
         self._owners[key] = {"customer_id": customer_id}
-        for waiting in (entry or {}).get("pending", ()) if customer_id else ():
-            self.forwards.append((shop, customer_id, waiting))
+        if customer_id:
+            for waiting in (entry or {}).get("pending", ()):
+                self.forwards.append((shop, customer_id, waiting))
 
 
-def register(ctx: Context) -> faust.Table:
+def register(ctx: Context) -> TableT[bytes, dict[str, Any]]:
     app = ctx.app
     partitions = ctx.settings.kafka_partitions
     owners = app.Table("order-owners", partitions=partitions, schema=ctx.schema, key_type=bytes)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import faust
+from faust.types.tables import GlobalTableT
 
 from storepulse.contracts import Notification
 from storepulse.kafka_topics import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDERS
@@ -26,7 +27,7 @@ from streams.runtime.redis_retry import redis_step
 
 def register(
     ctx: Context,
-    products: faust.GlobalTable,
+    products: GlobalTableT,
     shop_settings: ShopSettingsTable,
     book: CustomerBook,
     purchases: Purchases,

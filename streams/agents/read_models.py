@@ -11,12 +11,16 @@ from typing import Any
 
 import orjson
 import redis.asyncio as redis
+from redis.typing import EncodableT, FieldT
 
 from storepulse import redis_keys
+from streams.domain.customer_state import CustomerState
 from streams.domain.standing import read_model
 
 # A customer's state after the batch; None: the customer is gone (redacted).
-Touched = dict[bytes, dict[str, Any] | None]
+Touched = dict[bytes, CustomerState | None]
+# Hash fields to set, typed as redis-py's HSET takes them.
+Fields = dict[FieldT, EncodableT]
 # (shop, hash field, record) of each data request the batch answered.
 DataRequests = list[tuple[str, str, dict[str, Any]]]
 
@@ -25,15 +29,17 @@ async def write_read_models(client: redis.Redis, touched: Touched, data_requests
     """One pipeline: each touched customer's tier and segment, each data request's record."""
     if not (touched or data_requests):
         return
-    by_shop: dict[str, list[tuple[str, dict[str, Any] | None]]] = defaultdict(list)
+    by_shop: dict[str, list[tuple[str, CustomerState | None]]] = defaultdict(list)
     for key, state in touched.items():
         shop, customer_id = key.decode().split("/", 1)
         by_shop[shop].append((customer_id, state))
     async with client.pipeline(transaction=False) as pipe:
         for shop, customers in by_shop.items():
-            vips = {c: orjson.dumps(read_model(s)) for c, s in customers if s and s.get("tier")}
-            not_vip = [c for c, s in customers if not (s and s.get("tier"))]
-            segments = {c: s["segment"] for c, s in customers if s}
+            vips: dict[FieldT, EncodableT] = {
+                c: orjson.dumps(read_model(s)) for c, s in customers if s and s.tier
+            }
+            not_vip = [c for c, s in customers if not (s and s.tier)]
+            segments: Fields = {c: s.segment for c, s in customers if s and s.segment}
             gone = [c for c, s in customers if s is None]
             if vips:
                 pipe.hset(redis_keys.vips(shop), mapping=vips)

@@ -9,8 +9,10 @@ looks for partitions of the default changelog name and the group never forms.)
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 import faust
+from faust.types.tables import GlobalTableT
 
 from storepulse.contracts import ShopSettings
 from storepulse.kafka_topics import TOPIC_SHOP_SETTINGS
@@ -21,7 +23,7 @@ from streams.runtime.context import Context
 class ShopSettingsTable:
     """Every shop's settings; `settings_for(shop)` is what agents and the admin API read."""
 
-    def __init__(self, table: faust.GlobalTable, topic: faust.TopicT) -> None:
+    def __init__(self, table: GlobalTableT, topic: faust.TopicT) -> None:
         self.table = table
         self.topic = topic
         # Parsed settings per shop, reused while the table holds the same value object.
@@ -68,7 +70,7 @@ def register(ctx: Context) -> ShopSettingsTable:
         staged = batch.staged(table)
         for event in batch:
             if event.value is None:  # a tombstone: the shop is back to the defaults
-                staged.pop(event.key, None)
+                staged.pop(cast(bytes, event.key), None)
                 continue
             # Invalid settings are dead-lettered: the shop keeps the ones it had. (Templates are
             # checked where they are rendered, so ones stored before that check cannot break it.)

@@ -19,9 +19,11 @@ from typing import Any
 import faust
 import orjson
 from faust.types import EventT
+from faust.types.tables import GlobalTableT
 
 from shopify.topics import ORDERS_CREATE, SHOP_REDACT
 from storepulse.contracts import Notification
+from storepulse.envelope import Envelope
 from storepulse.kafka_topics import item_key, partition_of
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.domain.fields import parse_time
@@ -36,7 +38,7 @@ def order_pseudonym(order_id: str, key: bytes) -> str:
     return hashlib.blake2b(order_id.encode(), key=key[:64], digest_size=12, person=b"trend-order").hexdigest()
 
 
-def product_purchases(envelope: dict[str, Any], id_key: bytes) -> list[tuple[bytes, dict[str, Any]]]:
+def product_purchases(envelope: Envelope, id_key: bytes) -> list[tuple[bytes, dict[str, Any]]]:
     """One (key, purchase) per distinct product of a new order, keyed `{shop}/{product_id}`."""
     if envelope["topic"] != ORDERS_CREATE or envelope["payload"].get("id") is None:
         return []
@@ -68,7 +70,7 @@ class Purchases:
         self._partitions = partitions
         self._id_key = id_key
 
-    async def send(self, envelopes: list[dict[str, Any]]) -> None:
+    async def send(self, envelopes: list[Envelope]) -> None:
         """Re-key a batch's new orders' products (other records have none): one record per partition."""
         bundles: dict[int, tuple[bytes, list[dict[str, Any]]]] = {}
         for envelope in envelopes:
@@ -89,7 +91,7 @@ def redacted_shop(event: EventT) -> str | None:
     return value["shop"] if value.get("topic") == SHOP_REDACT else None
 
 
-def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable) -> Purchases:
+def register(ctx: Context, products: GlobalTableT, shop_settings: ShopSettingsTable) -> Purchases:
     partitions = ctx.settings.kafka_partitions
     # Raw values, decoded by the agent's step: Faust's own decoding would crash the agent on a
     # record that is not JSON instead of letting it be dead-lettered.

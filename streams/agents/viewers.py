@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import faust
-from faust.types import EventT
+from faust.types import EventT, TableT
+from faust.types.tables import GlobalTableT
 
 from shopify.topics import SHOP_REDACT
 from storepulse.contracts import Beacon, Notification
@@ -39,7 +40,7 @@ def redacted_shop(event: EventT) -> str | None:
     return envelope["shop"] if envelope["topic"] == SHOP_REDACT else None
 
 
-def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable) -> faust.Table:
+def register(ctx: Context, products: GlobalTableT, shop_settings: ShopSettingsTable) -> TableT[bytes, State]:
     topic = ctx.app.topic(TOPIC_BEACONS, key_type=bytes, value_type=bytes)
     viewers = ctx.app.Table(
         "product-viewers", partitions=ctx.settings.kafka_partitions, schema=ctx.schema, key_type=bytes
@@ -52,6 +53,8 @@ def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSetti
         return [(item_key(beacon.shop, beacon.product_id), beacon)]
 
     def on_view(state: State | None, beacon: Beacon, _: datetime) -> tuple[State | None, Notification | None]:
+        assert beacon.product_id is not None  # views_in passes only views of a product
+        assert beacon.product_id is not None  # views_in passes only views of a product
         rules = shop_settings.settings_for(beacon.shop)
         at = beacon.received_at.timestamp()
         state, count = record_view(state, beacon.visitor, at, rules.viewing_min_viewers)

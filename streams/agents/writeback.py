@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 import httpx
@@ -83,7 +83,7 @@ def changes_by_shop(batch: EventBatch) -> dict[str, list[tuple[bytes, Change]]]:
         if not (isinstance(change, dict) and isinstance(change.get("shop"), str) and "customer_id" in change):
             raise ValueError("not a customer change (a JSON object with `shop` and `customer_id`)")
         if change.get("kind") == "tier":
-            by_shop[change["shop"]].append((event.key, change))
+            by_shop[change["shop"]].append((cast(bytes, event.key), change))
     return by_shop
 
 

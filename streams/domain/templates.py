@@ -166,7 +166,7 @@ def language(requested: str, overrides: dict[str, dict[str, str]]) -> str:
 def country_name(code: str, lang: str) -> str:
     """The country's name in `lang` (CLDR), or the code when unknown."""
     try:
-        return Locale.parse(lang).territories.get(code.upper(), code)
+        return str(Locale.parse(lang).territories.get(code.upper(), code))
     except (ValueError, UnknownLocaleError):
         return code
 

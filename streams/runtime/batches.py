@@ -32,11 +32,11 @@ import copy
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import faust
 import orjson
-from faust.types import EventT
+from faust.types import EventT, TableT
 
 from storepulse.contracts import Notification
 from streams.runtime.correlation import bind_event
@@ -59,8 +59,11 @@ _GONE = object()  # a staged deletion
 
 
 def _copy(value: Any) -> Any:
-    """A deep copy of a table value. Values are JSON (their changelog holds them so), and an orjson
-    round trip copies a customer's state 8x faster than deepcopy (80 µs with 25 orders)."""
+    """A deep copy of a table value. A JSON value by an orjson round trip, 8x faster than deepcopy
+    on a product's trend; a typed one (CustomerState) by deepcopy, which it makes cheap. orjson
+    would turn a dataclass into a dict."""
+    if not isinstance(value, dict):
+        return copy.deepcopy(value)
     try:
         return orjson.loads(orjson.dumps(value))
     except TypeError:  # what orjson does not encode (int keys, ints over 64 bits, deep nesting)
@@ -95,7 +98,7 @@ class Staged(MutableMapping[bytes, Any]):
 
     def __contains__(self, key: object) -> bool:
         if key in self._writes:
-            return self._writes[key][1] is not _GONE  # type: ignore[index]  # checked: a bytes key
+            return self._writes[key][1] is not _GONE
         return key in self._table
 
     def __iter__(self) -> Iterator[bytes]:
@@ -171,9 +174,10 @@ async def batches(
     stream: faust.StreamT, size: int = BATCH, within_s: float = BATCH_WITHIN_S
 ) -> AsyncIterator[EventBatch]:
     """The stream's events, up to `size` at a time, waiting at most `within_s` for more."""
-    dead_letters = DeadLetters(stream.app)
+    dead_letters = DeadLetters(cast(faust.App, stream.app))
     timer = BatchTimer(stream.prefix or "unnamed")  # an agent's stream is prefixed with its name
-    async for events in stream.take_events(size, within=within_s):
+    # StreamT does not declare take_events; every stream Faust hands an agent is a Stream, which has it.
+    async for events in stream.take_events(size, within=within_s):  # type: ignore[attr-defined]
         batch = EventBatch(events)
         timer.start(events)
         yield batch
@@ -196,7 +200,7 @@ RedactedShop = Callable[[EventT], str | None]
 
 async def fold_per_batch(
     stream: faust.StreamT,
-    table: faust.Table,
+    table: TableT[bytes, State],
     publisher: NotificationPublisher,
     items: Items,
     fold: Fold,

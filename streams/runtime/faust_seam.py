@@ -31,7 +31,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import Awaitable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import aiokafka
 import faust
@@ -97,7 +97,7 @@ class _TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         reported = await super()._highwaters(partitions)
         if self.consumer.in_transaction:
             return reported
-        transport = self.consumer.transport
+        transport = cast(faust_aiokafka.Transport, self.consumer.transport)
         return await fetched_highwaters(
             faust_aiokafka.server_list(transport.url, transport.default_port), reported
         )

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
+from typing import cast
 
 import orjson
 import redis.asyncio as redis
 import structlog
 
 from storepulse.contracts import Notification
+from storepulse.redis_client import StreamEntries
 from storepulse.redis_keys import notification_channel, notified, recent_stream
 from streams.runtime.metrics import NOTIFICATIONS_PUBLISHED
 
@@ -87,7 +89,7 @@ class NotificationPublisher:
         stream = recent_stream(shop)
         doomed = [
             entry_id
-            for entry_id, fields in await self._client.xrange(stream)
+            for entry_id, fields in cast(StreamEntries, await self._client.xrange(stream))
             if orjson.loads(fields[b"n"]).get("id") in notification_ids
         ]
         if doomed:

@@ -8,7 +8,7 @@ ever written from its own partition.
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import faust
@@ -30,11 +30,11 @@ def shop_of_key(key: bytes) -> bytes:
     return key.partition(b"/")[0]
 
 
-async def forward(topic: faust.TopicT, key: bytes, envelope: dict[str, Any], **extra: Any) -> None:
+async def forward(topic: faust.TopicT, key: bytes, envelope: Mapping[str, Any], **extra: Any) -> None:
     await topic.send(key=key, value=orjson.dumps({**envelope, **extra}))
 
 
-async def broadcast(topic: faust.TopicT, envelope: dict[str, Any], partitions: int) -> None:
+async def broadcast(topic: faust.TopicT, envelope: Mapping[str, Any], partitions: int) -> None:
     """One copy of `envelope` to every partition (work that touches every partition's keys)."""
     value = orjson.dumps(envelope)
     for partition in range(partitions):

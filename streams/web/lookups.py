@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Self
 
-import faust
 import orjson
+from faust.types import TableT
 from faust.web import Request, Response, View
 from pydantic import ValidationError, field_validator, model_validator
 
@@ -30,7 +30,7 @@ from storepulse.contracts import ShopSettings, is_shop_domain
 from streams.agents.compliance import data_requests_of, mark_answered
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.domain import templates
-from streams.domain.customer_metrics import customer_view
+from streams.domain.customer_state import CustomerState, customer_view
 from streams.domain.fields import money
 from streams.runtime.context import Context
 
@@ -100,7 +100,7 @@ class AdminView(View):
         return await super().dispatch(request)
 
 
-def register(ctx: Context, shop_settings: ShopSettingsTable, customers: faust.Table) -> None:
+def register(ctx: Context, shop_settings: ShopSettingsTable, customers: TableT[bytes, CustomerState]) -> None:
     app = ctx.app
     redis = ctx.redis
 
@@ -134,7 +134,8 @@ def register(ctx: Context, shop_settings: ShopSettingsTable, customers: faust.Ta
             request.match_info["key"] = f"{request.match_info['shop']}/{request.match_info['customer_id']}"
             return await super().dispatch(request)
 
-        @app.table_route(table=customers, match_info="key")
+        # Faust passes the URL's parts as keyword arguments; its ViewDecorator type has no room for them.
+        @app.table_route(table=customers, match_info="key")  # type: ignore[arg-type]
         async def get(self, request: Request, shop: str, customer_id: str, key: str) -> Response:
             metrics = customers.get(key.encode())
             if metrics is None:
