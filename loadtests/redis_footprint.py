@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as redis
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, MultiFernet
 
 from loadtests.payloads import next_id, order
 from shopify.topics import ORDERS_CREATE
@@ -30,8 +30,9 @@ from storepulse.contracts import ShopSettings
 from storepulse.devstack import start_redis
 from storepulse.logging import configure_logging
 from storepulse.shops import ShopRegistry
-from streams.agents.read_models import write_read_models
-from streams.domain.customer_metrics import apply_event, new_state
+from streams.agents.read_models import Touched, write_read_models
+from streams.domain.customer_metrics import apply_event
+from streams.domain.customer_state import CustomerState
 from streams.domain.notifications import purchase_notification
 from streams.domain.standing import refresh
 from streams.runtime.publisher import NotificationPublisher
@@ -49,7 +50,7 @@ async def usage(client: redis.Redis, key: str) -> int:
 async def measure(client: redis.Redis) -> dict[str, Any]:
     rng = random.Random(7)
     now = datetime.now(UTC)
-    await ShopRegistry(client, Fernet(Fernet.generate_key())).install(
+    await ShopRegistry(client, MultiFernet([Fernet(Fernet.generate_key())])).install(
         SHOP, "shpat_" + "x" * 32, "read_orders,write_customers"
     )
     notes = [
@@ -63,10 +64,10 @@ async def measure(client: redis.Redis) -> dict[str, Any]:
     ]
     await NotificationPublisher(client, ttl_s=7 * 24 * 3600, maxlen=RECENT_MAXLEN).publish(notes)
     # Every customer in `segments`; the tenth of them with three orders hold the tier, in `vips` too.
-    touched: dict[bytes, dict[str, Any] | None] = {}
+    touched: Touched = {}
     for i in range(CUSTOMERS):
         customer = str(next_id())
-        state = new_state(SHOP, customer)
+        state = CustomerState(SHOP, customer)
         for _ in range(ORDERS_PER_VIP if i % 10 == 0 else 1):
             apply_event(state, ORDERS_CREATE, order(rng=rng, customer_id=int(customer)))
         refresh(state, ShopSettings(shop=SHOP), now)

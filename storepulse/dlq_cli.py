@@ -21,7 +21,7 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import redis.asyncio as redis
@@ -32,7 +32,7 @@ from aiokafka.structs import ConsumerRecord
 from storepulse import redis_keys
 from storepulse.contracts import is_shop_domain
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES, TOPIC_CUSTOMER_CHANGES_DLQ
-from storepulse.redis_client import redis_client
+from storepulse.redis_client import Hash, redis_client
 from storepulse.settings import Settings
 from storepulse.topic_reader import read_topic
 
@@ -108,7 +108,7 @@ class Replays:
         self._key = redis_keys.dlq_replays(topic)
 
     async def statuses(self) -> dict[str, str]:
-        raw = await self._client.hgetall(self._key)
+        raw = cast(Hash, await self._client.hgetall(self._key))
         return {ref.decode(): orjson.loads(entry)["outcome"] for ref, entry in raw.items()}
 
     async def record(self, letter: DeadLetter, outcome: str) -> None:

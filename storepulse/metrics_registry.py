@@ -38,7 +38,7 @@ def scrape() -> bytes:
         return generate_latest()
     forget_dead_processes(Path(path))
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path)
+    MultiProcessCollector(registry, path)  # type: ignore[no-untyped-call]  # prometheus_client is untyped here
     return generate_latest(registry)
 
 
@@ -48,7 +48,7 @@ def forget_dead_processes(path: Path) -> None:
     for file in path.glob("gauge_live*_*.db"):
         pid = int(file.stem.rsplit("_", 1)[1])
         if not _alive(pid):
-            mark_process_dead(pid, str(path))
+            mark_process_dead(pid, str(path))  # type: ignore[no-untyped-call]
 
 
 def _alive(pid: int) -> bool:

@@ -188,4 +188,4 @@ def set_writing_event(event: EventT | None) -> None:
 
 def committed_offsets(consumer: ConsumerT) -> Mapping[TP, int | None]:
     """The offset the group last committed on each partition, as this worker knows it."""
-    return consumer._committed_offset  # type: ignore[attr-defined, no-any-return]  # item 5 above
+    return consumer._committed_offset  # type: ignore[attr-defined]  # item 5 above
