@@ -46,6 +46,7 @@ from streams.domain.customer_state import CustomerState, decode_state
 from streams.domain.standing import SettingsFor, TierChange, refresh, standing_of
 from streams.runtime.batches import EventBatch
 from streams.runtime.context import Context
+from streams.runtime.metrics import TIER_CHANGES, tier_change
 from streams.runtime.redis_retry import redis_step
 from streams.runtime.rekey import forget_shop
 from streams.runtime.typed_table import TypedJsonSchema
@@ -64,7 +65,8 @@ class Batch:
     # (shop, customer id, their order ids) of each customers/redact.
     redacted: list[tuple[str, str, list[str]]] = field(default_factory=list)
     data_requests: DataRequests = field(default_factory=list)
-    tier_changes: list[TierChange] = field(default_factory=list)
+    tier_changes: list[str] = field(default_factory=list)  # "gained", "lost", "moved" (counted once sent)
+    tier_history: list[TierChange] = field(default_factory=list)  # for the app's history
 
 
 class CustomerBook:
@@ -101,10 +103,12 @@ class CustomerBook:
     async def finish(self, batch: Batch) -> None:
         """Send the batch's re-keyed records and tier changes; refresh the Redis read models."""
         await batch.outbox.send()
+        for change in batch.tier_changes:
+            TIER_CHANGES.labels(change).inc()
         # Before this batch's data requests are stored: one that came after the redaction stays.
         for shop, customer_id, _ in batch.redacted:
             await redis_step(forget_data_requests, self._ctx.redis, shop, customer_id)
-        await redis_step(self._read_models.write, batch.touched, batch.data_requests, batch.tier_changes)
+        await redis_step(self._read_models.write, batch.touched, batch.data_requests, batch.tier_history)
         for shop, _, order_ids in batch.redacted:
             await withdraw_notifications(self._ctx, shop, order_ids)
         for shop, _, _ in batch.data_requests:
@@ -166,8 +170,11 @@ class CustomerBook:
         if changed or standing_of(state) != standing:
             batch.states[key] = state
         if change is not None:
-            batch.outbox.add(self.changes, key, change.record())
-            batch.tier_changes.append(change)
+            # The webhook that moved the tier travels with the change, into the write-back's logs.
+            record = {**change.record(), "webhook_id": envelope.get("webhook_id")}
+            batch.outbox.add(self.changes, key, record)
+            batch.tier_changes.append(tier_change(change.tier_from, change.tier_to))
+            batch.tier_history.append(change)
         batch.touched[key] = state
 
     def _redact(self, key: bytes, shop: str, customer_id: str, payload: dict[str, Any], batch: Batch) -> None:
