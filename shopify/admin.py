@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import orjson
 import structlog
-from shopify_app import admin_graphql_request_async
+from shopify_app.graphql.admin_graphql import admin_graphql_request_async
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 log = structlog.get_logger(__name__)

@@ -54,8 +54,9 @@ async def start(api: AdminApi, shop: str, query: str) -> dict[str, Any]:
     if errors or not answer.get("bulkOperation"):
         reasons = "; ".join(str(e.get("message")) for e in errors) or "no operation returned"
         raise BulkOperationError(f"Shopify refused the bulk operation: {reasons}")
-    log.info("bulk_operation_started", shop=shop, operation=answer["bulkOperation"]["id"])
-    return answer["bulkOperation"]
+    operation: dict[str, Any] = answer["bulkOperation"]
+    log.info("bulk_operation_started", shop=shop, operation=operation["id"])
+    return operation
 
 
 async def status(api: AdminApi, shop: str, operation_id: str) -> dict[str, Any] | None:

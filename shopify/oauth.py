@@ -79,11 +79,11 @@ class SessionTokens:
         `patch_id_token_path`. `ok` means one of our secrets signed it, for our app, and it is current.
         """
         request: RequestInput = {"method": method, "url": url, "headers": dict(headers), "body": ""}
-        for app in self._apps:
+        for app in self._apps[:-1]:
             result = app.verify_app_home_req(request, patch_id_token_path)
             if result.ok:
-                break
-        return result
+                return result
+        return self._apps[-1].verify_app_home_req(request, patch_id_token_path)
 
     async def exchange(self, id_token: IdTokenDetails) -> Grant:
         """An offline, non-expiring access token (what the install flow stores) for a verified token."""
