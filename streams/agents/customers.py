@@ -33,9 +33,17 @@ from storepulse.kafka_topics import (
 )
 from streams.agents import standing_timer
 from streams.agents.compliance import data_request_record, redact_customer, withdraw_notifications
+from streams.agents.order_days import OrderDays, OrderShare
 from streams.agents.order_index import Outbox
 from streams.agents.read_models import DataRequests, ReadModels, Touched
-from streams.domain.customer_metrics import FULL_ORDER_TOPICS, apply_event, new_state, order_id_of, owner_of
+from streams.domain.customer_metrics import (
+    FULL_ORDER_TOPICS,
+    apply_event,
+    day_share,
+    new_state,
+    order_id_of,
+    owner_of,
+)
 from streams.domain.standing import SettingsFor, TierChange, refresh, standing_of
 from streams.runtime.batches import EventBatch
 from streams.runtime.context import Context
@@ -54,6 +62,8 @@ class Batch:
     redacted: list[tuple[str, list[str]]] = field(default_factory=list)
     data_requests: DataRequests = field(default_factory=list)
     tier_changes: list[TierChange] = field(default_factory=list)
+    # What each order the batch named now counts for its day (re-deliveries too, to heal).
+    order_shares: list[OrderShare] = field(default_factory=list)
 
 
 class CustomerBook:
@@ -63,6 +73,7 @@ class CustomerBook:
         self._settings_for = settings_for
         self._partitions = ctx.settings.kafka_partitions
         self._read_models = ReadModels(ctx.redis)
+        self._order_days = OrderDays(ctx.redis)
         self.table = app.Table("customer-metrics", partitions=self._partitions, schema=ctx.schema)
         self.customer_events = app.topic(TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
         self.order_events = app.topic(TOPIC_ORDER_EVENTS, key_type=bytes, value_type=bytes)
@@ -88,6 +99,7 @@ class CustomerBook:
         """Send the batch's re-keyed records and tier changes; refresh the Redis read models."""
         await batch.outbox.send()
         await self._read_models.write(batch.touched, batch.data_requests, batch.tier_changes)
+        await self._order_days.write(batch.order_shares)
         for shop, order_ids in batch.redacted:
             await withdraw_notifications(self._ctx, shop, order_ids)
         for shop, _, _ in batch.data_requests:
@@ -134,8 +146,12 @@ class CustomerBook:
         changed = False
         if topic != REEVALUATE:
             order_id = order_id_of(topic, payload)
-            known = order_id in state["orders"] and "u" in state["orders"][order_id]
+            placed = state["orders"].get(order_id)
+            known = placed is not None and "u" in placed
             changed = apply_event(state, topic, payload)
+            share = day_share(state["orders"].get(order_id), placed)
+            if share is not None:
+                batch.order_shares.append(OrderShare(shop, str(order_id), *share))
             if changed and not known and topic in FULL_ORDER_TOPICS:
                 batch.outbox.owner(shop, str(order_id), customer_id)
             if topic == ORDERS_CREATE:

@@ -8,7 +8,7 @@ by the difference one order's contribution made.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -114,12 +114,22 @@ def _refunds_of(payload: dict[str, Any]) -> dict[str, str]:
     return {str(r["id"]): str(refund_amount(r)) for r in refunds if isinstance(r, dict) and "id" in r}
 
 
-def _contribution(entry: Entry | None) -> tuple[int, Decimal, Decimal]:
+def contribution(entry: Entry | None) -> tuple[int, Decimal, Decimal]:
     """(orders, total, net) one ledger entry adds to the customer's metrics."""
     if not entry or "t" not in entry or entry.get("x") or entry.get("d"):
         return 0, Decimal(0), Decimal(0)
     total = Decimal(entry["t"])
     return 1, total, total - sum((Decimal(a) for a in entry.get("r", {}).values()), Decimal(0))
+
+
+def day_share(entry: Entry | None, placed: Entry | None = None) -> tuple[date, int, Decimal] | None:
+    """The UTC day an order was placed and what it now counts for that day (orders, net);
+    `placed` is the entry before a delete, which forgets the date. None while the day is unknown."""
+    created = parse_time((entry or {}).get("c") or (placed or {}).get("c"))
+    if created is None:
+        return None
+    orders, _, net = contribution(entry)
+    return created.astimezone(UTC).date(), orders, net
 
 
 def _merge_order(entry: Entry | None, payload: dict[str, Any]) -> Entry | None:
@@ -178,8 +188,8 @@ def apply_event(state: dict[str, Any], topic: str, payload: dict[str, Any]) -> b
 
 
 def _move_totals(state: dict[str, Any], before: Entry | None, after: Entry) -> None:
-    n0, t0, net0 = _contribution(before)
-    n1, t1, net1 = _contribution(after)
+    n0, t0, net0 = contribution(before)
+    n1, t1, net1 = contribution(after)
     state["orders_count"] += n1 - n0
     state["total_spent"] = str(Decimal(state["total_spent"]) + t1 - t0)
     state["net_spent"] = str(Decimal(state["net_spent"]) + net1 - net0)
@@ -205,7 +215,7 @@ def _recompute_dates(state: dict[str, Any]) -> None:
     dates = sorted(
         (parse_time(e["c"]), e["c"])
         for e in state["orders"].values()
-        if _contribution(e)[0] and parse_time(e.get("c")) is not None
+        if contribution(e)[0] and parse_time(e.get("c")) is not None
     )
     state["first_order_at"] = dates[0][1] if dates else None
     state["last_order_at"] = dates[-1][1] if dates else None

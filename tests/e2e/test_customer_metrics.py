@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -15,6 +16,7 @@ from shopify.topics import (
     REFUNDS_CREATE,
 )
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES
+from streams.agents.order_days import read_days
 from tests.conftest import Services
 from tests.customer_state import data_requests, eventually, redis_client, segments, vips
 from tests.kafka_io import consume, produce
@@ -137,3 +139,28 @@ async def test_vip_drops_off_after_a_year_without_purchase(services: Services, c
     await eventually(lambda: _not_vip(client, shop, c), timeout=30)
     changes = await consume(services.stack, TOPIC_CUSTOMER_CHANGES, key_prefix=f"{shop}/".encode(), count=2)
     assert [ch["tier_to"] for ch in changes] == ["VIP", None]
+
+
+async def test_orders_and_net_revenue_per_day_count_each_order_once(
+    services: Services, client, shop: str
+) -> None:
+    c, other = next_id(), next_id()
+    today, yesterday = (placed(c, "30.00"), placed(other, "12.50", ago=timedelta(days=1)))
+    kept, cancelled = placed(c, "20.00", ago=timedelta(days=1)), placed(other, "8.00")
+    old = placed(c, "99.00", ago=timedelta(days=60))  # older than the chart keeps
+    events = [(ORDERS_CREATE, shop, o) for o in (today, yesterday, kept, cancelled, old)]
+    events += [
+        (ORDERS_CREATE, shop, today),  # a duplicate delivery
+        (ORDERS_CANCELLED, shop, edited(cancelled, minutes=1, cancelled_at=datetime.now(UTC).isoformat())),
+        (REFUNDS_CREATE, shop, refund(kept, "5.25")),  # lowers the day the order was placed
+    ]
+    await produce(services.stack, events)
+    now = datetime.now(UTC)
+    expected = [(now.date() - timedelta(days=1), 2, Decimal("27.25")), (now.date(), 1, Decimal("30.00"))]
+
+    async def days() -> list | None:
+        got = [(d.day, d.orders, d.net) for d in await read_days(client, shop, now.date(), 2)]
+        return got if got == expected else None
+
+    await eventually(days)
+    assert sum(d.orders for d in await read_days(client, shop, now.date(), 90)) == 3

@@ -79,6 +79,7 @@ def test_shop_redact_enumerates_every_per_shop_key() -> None:
         redis_keys.notified,
         redis_keys.customer_history,
         redis_keys.customer_walk,
+        redis_keys.order_day,
     }
     per_shop = (
         set(redis_keys.SHOP_KEYS) | set(redis_keys.SHOP_KEY_PATTERNS) | {redis_keys.notification_channel}
