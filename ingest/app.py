@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route(WEBHOOK_PATH, webhook, methods=["POST"]),
         *install_routes(settings, client, registry, gate, api),
-        *beacon_routes(producer, settings),
+        *beacon_routes(producer, settings, client),
         *probe_routes(ready_check),
     ]
     return IngestApp(webhook, routes=routes, lifespan=lifespan, exception_handlers={405: method_not_allowed})

@@ -80,6 +80,12 @@ def order_day(shop: str, day: str) -> str:
     return f"order-day:{shop}:{day}"
 
 
+def widget_seen(shop: str) -> str:
+    """String (expires): epoch seconds of the last page view the shop's storefront widget sent,
+    which tells the merchant's app that the app embed is on."""
+    return f"widget-seen:{shop}"
+
+
 def data_requests(shop: str) -> str:
     """Hash `{customer_id}:{request id}` → what was held when customers/data_request arrived."""
     return f"data-requests:{shop}"
@@ -120,6 +126,7 @@ SHOP_KEYS: tuple[Callable[[str], str], ...] = (
     customer_versions,
     customer_tags,
     notification_days,
+    widget_seen,
     data_requests,
     backfill_state,
     backfill_run,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import httpx
@@ -11,8 +12,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from storepulse.devstack import Stack, wait_ready
 from storepulse.kafka_topics import TOPIC_BEACONS
+from storepulse.redis_keys import widget_seen
 from storepulse.settings import Settings
 from tests.conftest import Services
+from tests.customer_state import redis_client
 
 STOREFRONT = {"Origin": "https://shop.example", "Content-Type": "text/plain;charset=UTF-8"}
 
@@ -75,6 +78,24 @@ async def test_beacons_are_validated_and_produced_keyed_by_shop(services: Servic
     assert sorted(r["type"] for r in records) == ["click", "page_view"]
     assert {r["product_id"] for r in records} == {"7001", None}
     assert all(r["shop"] == shop and r["received_at"] for r in records)
+
+
+async def test_a_page_view_marks_the_widget_live_for_the_merchants_app(services: Services, shop: str) -> None:
+    client = redis_client(services.stack)
+    try:
+        assert await client.get(widget_seen(shop)) is None
+        async with httpx.AsyncClient(base_url=services.ingest_url) as http:
+            click = await http.post("/beacons", content=beacon(shop, "click"), headers=STOREFRONT)
+            assert click.status_code == 204
+            assert await client.get(widget_seen(shop)) is None  # only page views tell
+            before = time.time()
+            view = await http.post("/beacons", content=beacon(shop), headers=STOREFRONT)
+            assert view.status_code == 204
+        seen = int(await client.get(widget_seen(shop)))
+        assert before - 1 <= seen <= time.time()
+        assert 0 < await client.ttl(widget_seen(shop)) <= 30 * 86400
+    finally:
+        await client.aclose()
 
 
 async def test_beacons_are_rate_limited_per_ip_and_per_shop(stack: Stack, shop: str) -> None:
