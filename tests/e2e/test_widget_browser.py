@@ -13,6 +13,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from loadtests.payloads import order, webhook
 from shopify.topics import ORDERS_CREATE
+from storepulse.contracts import Display
 from storepulse.devstack import Child, Stack, free_port
 from tests.conftest import Services, signed_headers
 from tests.e2e.test_pipeline import post
@@ -166,6 +167,21 @@ async def test_rtl_shop_renders_right_to_left_with_a_working_dismiss(
     dismiss = page.get_by_role("button", name="إغلاق")
     await dismiss.click()
     await toast.wait_for(state="detached")
+
+
+async def test_the_shops_display_settings_come_with_each_notification_unless_the_page_pins_them(
+    stack: Stack, push: Child, page: Page, shop: str
+) -> None:
+    right = Display(position="bottom-right", gap_ms=0, max=5)
+    await publish(stack.env["REDIS_URL"], [note(shop, 0).model_copy(update={"display": right})])
+    await page.goto(demo(push, shop, duration_ms=60000))  # pins gap and max, not the position
+    await page.locator(".sp-toast").wait_for()
+    box = await page.locator(".sp-root").bounding_box()
+    assert box["x"] > page.viewport_size["width"] / 2
+    await page.goto(demo(push, shop, position="bottom-left", duration_ms=60000))
+    await page.locator(".sp-toast").wait_for()
+    box = await page.locator(".sp-root").bounding_box()
+    assert box["x"] < page.viewport_size["width"] / 2
 
 
 async def test_tabs_of_one_visitor_share_one_connection(
