@@ -2,18 +2,31 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+# Testing installs exactly requirements-dev.lock; running needs only the code and the dev extra.
+STAMP     := $(VENV)/.installed-stamp
+RUN_STAMP := $(VENV)/.run-stamp
+COMPILE   := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+             --custom-compile-command "make lock" --quiet
 
-.PHONY: run test lint bench chromium clean
+.PHONY: run test lint bench chromium extension lock clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+
+# The runtime, test, dev and bench packages at the locked versions, then the code itself.
+$(STAMP): requirements-dev.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-run: $(STAMP)
+# The code and the embedded broker + Redis (`storepulse dev` starts them).
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/storepulse dev
 
 # Browser tests need Debian's Chromium; install it when missing and we may (root or sudo).
@@ -31,6 +44,16 @@ test: $(STAMP) chromium lint
 # Starts its own embedded stack; writes docs/benchmarks.md and docs/img/*.png (~4 min).
 bench: $(STAMP)
 	$(BIN)/python -m loadtests.bench
+
+# The theme app extension ships the widget minified (a unit test checks it is current).
+extension: $(STAMP)
+	$(BIN)/python -m rjsmin < widget/storepulse.js > extensions/storepulse-embed/assets/storepulse.js
+
+# Re-resolve both locks after a dependency changed in pyproject.toml (kept versions stay unless
+# `make lock COMPILE_FLAGS=--upgrade`); the dev lock keeps every version the image's lock chose.
+lock: $(STAMP)
+	$(COMPILE) $(COMPILE_FLAGS) -o requirements.lock
+	$(COMPILE) $(COMPILE_FLAGS) --extra test --extra dev --extra bench -c requirements.lock -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

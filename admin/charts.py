@@ -51,7 +51,7 @@ class DailyChart:
 
 
 def nice_ceiling(value: float, ticks: int = 4) -> tuple[float, float]:
-    """(top, step): an axis top ≥ `value` split into `ticks` steps of 1, 2, 2.5 or 5 × 10ⁿ."""
+    """(top, step): an axis top ≥ `value` split into `ticks` steps of 1, 2, 2.5 or 5 times a power of ten."""
     if value <= 0:
         return float(ticks), 1.0
     raw = value / ticks

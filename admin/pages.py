@@ -23,15 +23,15 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 from jinja2 import pass_context
-from admin.context import AdminContext
-from admin.session import Refused, Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from admin import charts, forms, home
+from admin.context import AdminContext
 from admin.formatting import compact_money, money, register
+from admin.session import Refused, Session
 from storepulse.contracts import ShopSettings
 from streams.agents.order_days import read_days
 from streams.domain import templates
@@ -450,7 +450,13 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
             widget_url=f"{ctx.settings.push_url}/widget.js",
         )
 
+    async def patch_id_token(request: Request) -> Response:
+        if ctx.auth is None:
+            return _open_from_admin(ctx, request, "the app is not configured", 503)
+        return ctx.auth.patch_page(request)
+
     return [
+        Route("/auth/patch-id-token", patch_id_token, methods=["GET"]),
         Route("/", page("home", home_page), methods=["GET"], name="home"),
         Route("/customers", page("customers", customers_page), methods=["GET"], name="customers"),
         Route(

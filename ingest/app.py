@@ -11,12 +11,15 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from admin.app import create_admin_app
+from admin.context import APP_PATH
 from ingest import metrics
+from ingest.backfill_runs import BackfillRuns
 from ingest.beacons import beacon_routes
-from ingest.install import install_routes
+from ingest.install import Installer, install_routes
 from ingest.producer import DurableProducer
 from ingest.shop_gate import ShopGate
 from ingest.webhooks import WebhookEndpoint
@@ -65,6 +68,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     gate = ShopGate(registry, settings.shop_cache_s, auto_install=settings.dev_auto_install)
     http = shopify_http(settings.shopify_admin_base_url, timeout=10.0)
     api = AdminApi(http, registry.access_token, api_version=settings.shopify_api_version)
+    backfills = BackfillRuns(client, api, producer, settings)
+    installer = Installer(settings, registry, gate, api, backfills)
+    admin = create_admin_app(
+        settings, client, http, registry, status_of=gate.status, installer=installer, backfills=backfills
+    )
     webhook = WebhookEndpoint(producer, registry, gate, settings.api_secrets, settings.webhook_max_bytes)
 
     async def ready_check() -> dict[str, bool]:
@@ -79,14 +87,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
+        await backfills.aclose()
+        await admin.aclose()
         await producer.stop()
         await http.aclose()
         await client.aclose()
 
     routes = [
         Route(WEBHOOK_PATH, webhook, methods=["POST"]),
-        *install_routes(settings, client, registry, gate, api),
+        *install_routes(settings, client, installer, api),
         *beacon_routes(producer, settings, client),
         *probe_routes(ready_check),
+        Mount(APP_PATH, app=admin),
     ]
     return IngestApp(webhook, routes=routes, lifespan=lifespan, exception_handlers={405: method_not_allowed})

@@ -8,7 +8,8 @@ with one bulk operation instead (`ingest/backfill_bulk.py`). Either way each ord
 keeps the last applied `updated_at` per order, so an order that also arrives by webhook counts once.
 Progress is saved in Redis (`backfill:{shop}`) after every batch the broker acknowledged — the page
 cursor, or the bulk operation id and how many of its orders are done — so an interrupted run
-resumes where it stopped; a finished one starts over (harmless, idempotent).
+resumes where it stopped; a finished one starts over (harmless, idempotent). A `progress`
+callback hears (done, total) at the start and after every saved batch (the app shows it).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import redis.asyncio as redis
 from tqdm import tqdm
 
 from ingest.backfill_bulk import backfill_bulk
-from ingest.backfill_orders import ORDER_FIELDS, produce_order
+from ingest.backfill_orders import ORDER_FIELDS, Progress, produce_order
 from ingest.producer import DurableProducer
 from shopify.admin import AdminApi
 from shopify.http_client import shopify_http
@@ -43,6 +44,10 @@ query Backfill($first: Int!, $after: String) {{
 COUNT_QUERY = "query BackfillCount { ordersCount(limit: null) { count precision } }"
 
 
+async def _no_progress(done: int, total: int) -> None:
+    return None
+
+
 async def backfill(
     shop: str,
     api: AdminApi,
@@ -53,6 +58,7 @@ async def backfill(
     bulk_threshold: int = BULK_THRESHOLD,
     poll_s: float = 1.0,
     show_progress: bool = True,
+    progress: Progress = _no_progress,
 ) -> int:
     """Produce every order of `shop` not yet produced by an earlier run; returns how many now.
 
@@ -76,9 +82,18 @@ async def backfill(
             batch=page,
             poll_s=poll_s,
             show_progress=show_progress,
+            progress=progress,
         )
     return await _pages(
-        shop, api, producer, client, saved=saved, total=total, page=page, show_progress=show_progress
+        shop,
+        api,
+        producer,
+        client,
+        saved=saved,
+        total=total,
+        page=page,
+        show_progress=show_progress,
+        progress=progress,
     )
 
 
@@ -92,10 +107,12 @@ async def _pages(
     total: int,
     page: int,
     show_progress: bool,
+    progress: Progress,
 ) -> int:
     cursor = saved.get(b"cursor", b"").decode() or None
     done = int(saved.get(b"done", 0)) if cursor else 0
     produced = 0
+    await progress(done, total)
     with tqdm(total=total, initial=done, unit="order", desc=shop, disable=not show_progress) as bar:
         while True:
             data = await api.query(shop, ORDERS_QUERY, {"first": page, "after": cursor}, cost=2.0 + page / 10)
@@ -106,10 +123,12 @@ async def _pages(
             cursor = orders["pageInfo"]["endCursor"] or cursor
             if not orders["pageInfo"]["hasNextPage"]:
                 await client.delete(redis_keys.backfill_state(shop))
+                await progress(done + produced, total)
                 return produced
             await client.hset(
                 redis_keys.backfill_state(shop), mapping={"cursor": cursor, "done": done + produced}
             )
+            await progress(done + produced, total)
 
 
 async def run(shop: str, settings: Settings, *, show_progress: bool = True) -> int:

@@ -20,7 +20,7 @@ import redis.asyncio as redis
 import structlog
 from tqdm import tqdm
 
-from ingest.backfill_orders import ORDER_FIELDS, produce_order
+from ingest.backfill_orders import ORDER_FIELDS, Progress, produce_order
 from ingest.producer import DurableProducer
 from shopify import bulk
 from shopify.admin import AdminApi
@@ -52,8 +52,12 @@ async def backfill_bulk(
     batch: int,
     poll_s: float,
     show_progress: bool,
+    progress: Progress,
 ) -> int:
-    """Produce the shop's orders from a bulk operation, resuming the one in `saved`; how many now."""
+    """Produce the shop's orders from a bulk operation, resuming the one in `saved`; how many now.
+
+    `progress` hears (done, total) at the start and after every batch the broker acknowledged.
+    """
     operation = None
     if saved.get(b"operation"):
         operation = await bulk.status(api, shop, saved[b"operation"].decode())
@@ -69,12 +73,13 @@ async def backfill_bulk(
             pipe.hset(key, mapping={"operation": operation["id"], "done": 0})
             await pipe.execute()
     produced = 0
+    await progress(done, total)
     with tqdm(total=total, initial=done, unit="order", desc=shop, disable=not show_progress) as bar:
 
-        def progress(current: dict[str, Any]) -> None:
+        def status(current: dict[str, Any]) -> None:
             bar.set_postfix_str(f"{current['status'].lower()}, {current.get('objectCount') or 0} objects")
 
-        operation = await bulk.finished(api, shop, operation, poll_s, progress)
+        operation = await bulk.finished(api, shop, operation, poll_s, status)
         if operation["status"] != "COMPLETED":
             raise _failure(operation)
         bar.set_postfix_str("producing")
@@ -87,6 +92,7 @@ async def backfill_bulk(
                 produced += len(chunk)
                 bar.update(len(chunk))
                 await client.hset(key, "done", done + produced)
+                await progress(done + produced, total)
     await client.delete(key)
     return produced
 

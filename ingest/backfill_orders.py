@@ -8,6 +8,7 @@ whichever way the order arrived.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ingest.producer import DurableProducer
@@ -23,6 +24,10 @@ ORDER_FIELDS = """
       totalPriceSet { shopMoney { amount currencyCode } }
       refunds { id totalRefundedSet { shopMoney { amount } } }
 """
+
+
+# Hears (orders done, orders in the shop) as a backfill goes, whichever path it takes.
+Progress = Callable[[int, int], Awaitable[None]]
 
 
 def _legacy_id(gid: str | None) -> int | None:

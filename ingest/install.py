@@ -1,8 +1,10 @@
-"""The Shopify app install flow: GET /auth/install and GET /auth/callback.
+"""The Shopify app install flow: GET /auth/install and GET /auth/callback, and what installing is.
 
 install → Shopify's authorize page (with a random state we keep in Redis for a while) →
-callback (Shopify-signed query) → code exchanged for an access token → shop registered →
-webhook subscriptions created → the merchant lands in the app inside their admin.
+callback (Shopify-signed query) → code exchanged for an access token → `Installer.install`:
+shop registered, webhook subscriptions created, backfill started → the merchant lands in the
+app inside their admin. The app's managed install (admin/session.py: a session token exchanged
+for an access token) ends in the same `Installer.install`.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ingest.backfill_runs import BackfillRunning, BackfillRuns
 from ingest.routing import SUBSCRIBED_TOPICS
 from ingest.shop_gate import ShopGate
 from shopify.admin import AdminApi, AdminApiError, Retryable
-from shopify.oauth import OAuthError, authorize_url, exchange_code
+from shopify.oauth import Grant, OAuthError, authorize_url, exchange_code
 from shopify.signature import verify_query
 from shopify.subscriptions import subscribe_webhooks
 from storepulse import redis_keys
@@ -34,10 +37,55 @@ def _error(status: int, message: str) -> Response:
     return JSONResponse({"error": message}, status_code=status)
 
 
+class InstallFailed(Exception):
+    """The shop is registered but not fully installed; the message says why and what to do."""
+
+
+class Installer:
+    """Installs a shop whose access token was just granted, however it was granted."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        registry: ShopRegistry,
+        gate: ShopGate,
+        api: AdminApi,
+        backfills: BackfillRuns,
+    ) -> None:
+        self._callback_url = f"{settings.public_url.rstrip('/')}/webhooks/shopify"
+        self._registry = registry
+        self._gate = gate
+        self._api = api
+        self._backfills = backfills
+
+    async def install(self, grant: Grant) -> None:
+        """Register the shop, subscribe its webhooks and start its backfill (raises `InstallFailed`).
+
+        Repeating it is harmless: Shopify keeps existing subscriptions, and a backfill already
+        running goes on.
+        """
+        shop = grant.shop
+        await self._registry.install(shop, grant.access_token, grant.scope)
+        self._gate.forget(shop)  # `api` reads the shop's token from the registry from now on
+        try:
+            await subscribe_webhooks(self._api, shop, self._callback_url, SUBSCRIBED_TOPICS)
+        except (AdminApiError, Retryable) as exc:
+            log.error("webhook_subscription_failed", shop=shop, error=str(exc))
+            # Not installed until subscribed: the next visit (callback or session) tries again.
+            await self._registry.mark_uninstalled(shop)
+            self._gate.forget(shop)
+            raise InstallFailed("webhook subscription failed; open the app again to retry") from exc
+        try:
+            await self._backfills.start(shop)
+        except BackfillRunning:
+            pass
+        log.info("shop_installed", shop=shop)
+
+
 def install_routes(
-    settings: Settings, client: redis.Redis, registry: ShopRegistry, gate: ShopGate, api: AdminApi
+    settings: Settings, client: redis.Redis, installer: Installer, api: AdminApi
 ) -> list[Route]:
-    """The two routes; `api` reads the shop's token from `registry` once it is stored."""
+    """The two routes; `api` carries the requests to Shopify."""
     secrets_ = settings.api_secrets
     public = settings.public_url.rstrip("/")
 
@@ -79,14 +127,10 @@ def install_routes(
             )
         except OAuthError as exc:
             return _error(502, str(exc))
-        await registry.install(shop, grant.access_token, grant.scope)
-        gate.forget(shop)
         try:
-            await subscribe_webhooks(api, shop, f"{public}/webhooks/shopify", SUBSCRIBED_TOPICS)
-        except (AdminApiError, Retryable) as exc:
-            log.error("webhook_subscription_failed", shop=shop, error=str(exc))
-            return _error(502, "webhook subscription failed; open the app again to retry")
-        log.info("shop_installed", shop=shop)
+            await installer.install(grant)
+        except InstallFailed as exc:
+            return _error(502, str(exc))
         return RedirectResponse(f"{base}/admin/apps/{settings.shopify_api_key}", 302)
 
     return [

@@ -24,6 +24,8 @@ CITIES = [
     ("Tromsø", "NO", "54"),
     ("Melbourne", "AU", "VIC"),
 ]
+# (product id, title, handle, price); push serves each one's image as {handle}.svg under
+# /demo-assets (widget/demo-assets/).
 CATALOG = [
     (7001, "Cloud Hoodie", "cloud-hoodie", "59.00"),
     (7002, "Trail Runner", "trail-runner", "120.00"),
@@ -73,13 +75,17 @@ def order(
     rng: random.Random | None = None,
     product: tuple[int, str, str, str] | None = None,
     protected_data: bool = True,
+    first_name: str | None = None,
+    city: tuple[str, str, str] | None = None,
+    created_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """An orders/create payload; without protected-data access names and cities are blank."""
+    """An orders/create payload (placed now unless `created_at`); without protected-data access
+    names and cities are blank."""
     rng = rng or random.Random()
     product_id, title, _handle, price = product or rng.choice(CATALOG)
-    city, country, province = rng.choice(CITIES)
-    first = rng.choice(FIRST_NAMES)
-    now = datetime.now(UTC).isoformat()
+    city, country, province = city or rng.choice(CITIES)
+    first = first_name or rng.choice(FIRST_NAMES)
+    now = (created_at or datetime.now(UTC)).isoformat()
     customer_id = customer_id or next_id()
     address = {
         "first_name": first if protected_data else "",
@@ -125,10 +131,12 @@ def order(
     }
 
 
-def product(entry: tuple[int, str, str, str]) -> dict[str, Any]:
+def product(entry: tuple[int, str, str, str], images_url: str | None = None) -> dict[str, Any]:
+    """A products/create payload; with its image when `images_url` says where push serves them
+    (e.g. http://127.0.0.1:8001/demo-assets), else without one."""
     product_id, title, handle, _price = entry
     now = datetime.now(UTC).isoformat()
-    image = f"https://cdn.shopify.com/s/files/demo/{handle}.jpg"
+    images = [{"src": f"{images_url}/{handle}.svg"}] if images_url else []
     return {
         "id": product_id,
         "title": title,
@@ -136,8 +144,8 @@ def product(entry: tuple[int, str, str, str]) -> dict[str, Any]:
         "created_at": now,
         "updated_at": now,
         "status": "active",
-        "image": {"src": image},
-        "images": [{"src": image}],
+        "image": images[0] if images else None,
+        "images": images,
     }
 
 

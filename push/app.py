@@ -1,4 +1,4 @@
-"""The push server: SSE streams, the widget script and the demo store page."""
+"""The push server: SSE streams, the widget script and the demo store page with its images."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from push import metrics
@@ -25,10 +26,12 @@ from storepulse.contracts import is_shop_domain
 from storepulse.probes import probe_routes
 from storepulse.redis_client import redis_client
 from storepulse.settings import Settings, get_settings
-from storepulse.shops import ShopRegistry, token_cipher
+from storepulse.shops import ShopRegistry
 
 SSE_PREFIX = "/sse/"
 WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
+# The demo catalog's product images (the simulator's products point here, absolute).
+DEMO_ASSETS_PATH = "/demo-assets"
 
 
 def widget_options(query: Mapping[str, str]) -> dict[str, str]:
@@ -61,7 +64,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     sse = SSEEndpoint(
         hub,
         InstalledShops(
-            ShopRegistry(client, token_cipher(settings)),
+            ShopRegistry(client, cipher=None),  # statuses only: push holds no secret
             settings.shop_cache_s,
             dev_any_shop=settings.dev_auto_install,
         ),
@@ -105,6 +108,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         Route("/sse/{shop}", sse, methods=["GET"]),  # reached by preflights; GETs take the bypass below
         Route("/widget.js", widget_js, methods=["GET"]),
         Route("/demo/{shop}", demo, methods=["GET"]),
+        Mount(DEMO_ASSETS_PATH, StaticFiles(directory=WIDGET_DIR / "demo-assets")),
         *probe_routes(ready_check),
     ]
     # Storefronts live on any custom domain and the stream is public: any origin, no credentials.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 import httpx
-from shopify_app import IdTokenDetails, RequestInput, ResultWithExchangeableIdToken, ShopifyApp
+from shopify_app import IdTokenDetails, RequestInput, Res, ResultWithExchangeableIdToken, ShopifyApp
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,24 @@ class SessionTokens:
         `patch_id_token_path`. `ok` means one of our secrets signed it, for our app, and it is current.
         """
         request: RequestInput = {"method": method, "url": url, "headers": dict(headers), "body": ""}
-        for app in self._apps[:-1]:
+        verdict = None
+        for app in self._apps:
             result = app.verify_app_home_req(request, patch_id_token_path)
             if result.ok:
                 return result
-        return self._apps[-1].verify_app_home_req(request, patch_id_token_path)
+            # A refusal by the app whose secret signed the token (expired, wrong aud) says more
+            # than the others' "invalid signature".
+            if verdict is None or verdict.log.code == "invalid_id_token":
+                verdict = result
+        assert verdict is not None  # there is at least one app
+        return verdict
+
+    def patch_page(self, url: str) -> Res:
+        """shopifyapp's page for a document load without a current token (`url`: the
+        `patch_id_token_path` it redirected to): App Bridge fetches a fresh session token and
+        reloads the page named in `shopify-reload`."""
+        request: RequestInput = {"method": "GET", "url": url, "headers": {}, "body": ""}
+        return self._apps[0].app_home_patch_id_token(request).response
 
     async def exchange(self, id_token: IdTokenDetails) -> Grant:
         """An offline, non-expiring access token (what the install flow stores) for a verified token."""

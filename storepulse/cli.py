@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import secrets
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -16,6 +17,9 @@ from storepulse.logging import configure_logging
 from storepulse.settings import Settings, get_settings
 from storepulse.shops_cli import add_arguments as add_shops_arguments
 from storepulse.shops_cli import cmd_shops
+
+if TYPE_CHECKING:
+    from storepulse.console import Console
 
 DEV_SECRET = "storepulse-dev-secret"
 
@@ -27,6 +31,9 @@ def _serve(factory: str, port: int, settings: Settings, workers: int) -> None:
         host=settings.host,
         port=port,
         workers=workers,
+        # Client addresses (per-IP limits) come from X-Forwarded-For only when the proxy sent it.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         # Named, not "auto": the C event loop and parser are what the throughput figures in
         # docs/ingest-profile.md were measured with, so a missing extra fails loudly.
         loop="uvloop",
@@ -43,7 +50,7 @@ def ingest_app() -> Any:
     from ingest.app import create_app
 
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(settings)
 
 
@@ -70,6 +77,7 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> None:
 
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True, override_logging=False)
+    worker.spinner = None  # it writes cursor escapes to stdout even when that is not a terminal
     worker.execute_from_commandline()
 
 
@@ -97,18 +105,35 @@ def _first_stop_signal(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+# Who the launcher's console shows lines from: its children, and itself ("dev": the simulator).
+CONSOLE_NAMES = ("tansu", "redis", "ingest", "worker", "push", "dev")
+
+
 def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
+    from storepulse.console import Console
     from storepulse.devstack import Stack, wait_ready
+    from storepulse.logging import colors_wanted, console_wanted
 
     env = {k: v for k, v in os.environ.items() if k in ("KAFKA_URL", "REDIS_URL") and v}
+    # On a terminal each child's lines show under its name, one short line per event; otherwise
+    # (or with LOG_FORMAT=json) the children's JSON lines go straight through, as in production.
+    labelled = console_wanted(settings.log_format, sys.stdout)
+    colors = labelled and colors_wanted(sys.stdout)
+    console = Console(CONSOLE_NAMES, sys.stdout, colors=colors)
+    env["LOG_FORMAT"] = "console" if labelled else "json"
+    if colors:
+        env["FORCE_COLOR"] = "1"  # the children write to a pipe, which the console shows in colour
+    configure_logging(settings.log_level, env["LOG_FORMAT"], console.stream("dev") if labelled else None)
+    # The launcher's own HTTP calls (readiness polls, the simulator's webhooks) are not news.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     secret = settings.shopify_api_secret.get_secret_value() or DEV_SECRET
     env["SHOPIFY_API_SECRET"] = secret
     env["STOREPULSE_DEV_AUTO_INSTALL"] = "true"
     # The admin API refuses everything without a token: give the dev stack a fresh one.
     admin_token = settings.admin_token.get_secret_value() or secrets.token_urlsafe(16)
     env["STOREPULSE_ADMIN_TOKEN"] = admin_token
-    stack = Stack(env=env)
-    print("starting broker and Redis…", flush=True)
+    stack = Stack(env=env, console=console if labelled else None)
+    console.say("starting broker and Redis…")
     # Process-wide handlers, not the event loop's: asyncio puts back the default disposition
     # (death, for SIGTERM) when a loop closes, and SIGTERM must also stop a launcher still
     # starting up. The first signal unwinds whatever runs into the `finally` below.
@@ -124,17 +149,18 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
         ]
         for child in services:
             took = wait_ready(child.port, 60, child)
-            print(f"{child.name:<7} ready on http://{settings.host}:{child.port} ({took:.1f}s)", flush=True)
+            console.say(f"{child.name:<7} ready on http://{settings.host}:{child.port} ({took:.1f}s)")
+        worker_url = f"http://{settings.host}:{settings.worker_port}"
+        _demo_shop_writes_no_tags(settings.demo_shop, worker_url, admin_token)
         if not settings.admin_token.get_secret_value():
-            admin_url = f"http://{settings.host}:{settings.worker_port}/shops/…"
-            print(f"admin API:  {admin_url} (bearer token {admin_token})", flush=True)
-        asyncio.run(_dev_foreground(settings, secret.split(",")[0].encode()))
+            console.say(f"admin API:  {worker_url}/shops/… (bearer token {admin_token})")
+        asyncio.run(_dev_foreground(settings, secret.split(",")[0].encode(), console))
     except KeyboardInterrupt:
         pass  # how `dev` is meant to end
     finally:
         _ignore_stop_signals()  # also when stopping because starting failed
         stack.stop()
-        print("stopped", flush=True)
+        console.say("stopped")
 
 
 async def _register_demo_shop(shop: str, env: dict[str, str]) -> None:
@@ -149,23 +175,46 @@ async def _register_demo_shop(shop: str, env: dict[str, str]) -> None:
         await registry.aclose()
 
 
-async def _dev_foreground(settings: Settings, secret: bytes) -> None:
+def _demo_shop_writes_no_tags(shop: str, worker_url: str, admin_token: str) -> None:
+    """No Shopify store stands behind the demo shop: its VIP tags are logged, not written (its
+    other settings stay as they are, through the worker's admin API)."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    with httpx.Client(base_url=worker_url, headers=headers, timeout=10) as client:
+        path = f"/shops/{shop}/settings"
+        current = client.get(path).raise_for_status().json()
+        client.put(path, json={**current, "writeback_dry_run": True}).raise_for_status()
+
+
+def admin_url(settings: Settings, secret: str) -> str | None:
+    """The merchant's admin app for the demo shop, opened as Shopify's embedded launch opens it:
+    `{ingest public url}/app?shop={shop}&id_token={session token signed with secret}`. None
+    until the admin app (issue 11) mints that token here; `make run` prints the URL beside the
+    demo store's."""
+    return None
+
+
+async def _dev_foreground(settings: Settings, secret: bytes, console: Console) -> None:
     """Runs until a stop signal raises KeyboardInterrupt out of the loop, which then cancels
     the simulator."""
+    from push.app import DEMO_ASSETS_PATH
+
     shop = settings.demo_shop
-    print(f"\ndemo store: http://{settings.host}:{settings.push_port}/demo/{shop}", flush=True)
-    print(f"webhooks:   POST http://{settings.host}:{settings.ingest_port}/webhooks/shopify", flush=True)
+    push_url = f"http://{settings.host}:{settings.push_port}"
+    console.say(f"\ndemo store: {push_url}/demo/{shop}")
+    if admin := admin_url(settings, secret.decode()):
+        console.say(f"admin:      {admin}")
+    console.say(f"webhooks:   POST http://{settings.host}:{settings.ingest_port}/webhooks/shopify")
     tasks = []  # the loop holds tasks weakly
     if settings.simulator:
         from loadtests.simulator import simulate
 
-        print(
-            "simulator:  sending signed orders/create webhooks (STOREPULSE_SIMULATOR=0 stops it)", flush=True
-        )
-        tasks.append(
-            asyncio.create_task(simulate(f"http://{settings.host}:{settings.ingest_port}", shop, secret))
-        )
-    print("Ctrl-C stops everything.", flush=True)
+        console.say("simulator:  sending signed orders/create webhooks (STOREPULSE_SIMULATOR=0 stops it)")
+        ingest_url = f"http://{settings.host}:{settings.ingest_port}"
+        images_url = push_url + DEMO_ASSETS_PATH
+        tasks.append(asyncio.create_task(simulate(ingest_url, shop, secret, images_url=images_url)))
+    console.say("Ctrl-C stops everything.")
     await asyncio.get_running_loop().create_future()
 
 
@@ -211,6 +260,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     COMMANDS[args.command][0](args, settings)
     sys.exit(0)

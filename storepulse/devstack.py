@@ -18,13 +18,16 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
 
+from storepulse.console import Console
 from storepulse.kafka_topics import ensure_topics
 
 LOOPBACK = "127.0.0.1"
@@ -76,6 +79,8 @@ class Child:
     name: str
     proc: subprocess.Popen[bytes]
     port: int
+    # What copies its output onto the launcher's console, if anything does.
+    output: threading.Thread | None = None
 
     def terminate(self) -> None:
         """SIGTERM to its process group, unless it has exited."""
@@ -108,6 +113,9 @@ def stop_together(children: Sequence[Child], timeout: float) -> None:
             child.proc.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             child.kill()
+    for child in children:
+        if child.output is not None:  # its last lines (how it stopped) come before what follows
+            child.output.join(1.0)
 
 
 # Children die with their parent through the kernel's PR_SET_PDEATHSIG rather than by watching
@@ -136,14 +144,20 @@ def _death_with_parent() -> Callable[[], None] | None:
 
 
 def spawn(
-    name: str, argv: list[str], port: int, env: Mapping[str, str] | None = None, log: Path | None = None
+    name: str,
+    argv: list[str],
+    port: int,
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+    console: Console | None = None,
 ) -> Child:
-    """Start `argv`; output goes to `log`, or to this process's own stdout/stderr."""
-    out = open(log, "ab") if log else None
+    """Start `argv`; its output goes to `log`, else to `console` under `name`, else straight to
+    this process's own stdout/stderr."""
+    out: IO[bytes] | int | None = open(log, "ab") if log else subprocess.PIPE if console else None
     proc = subprocess.Popen(
         argv,
         stdout=out,
-        stderr=subprocess.STDOUT if log else None,
+        stderr=subprocess.STDOUT if out is not None else None,
         stdin=subprocess.DEVNULL,
         env={**os.environ, **(env or {})},
         start_new_session=True,  # own process group: killpg reaches grandchildren too
@@ -151,10 +165,11 @@ def spawn(
     )
     if log:
         out.close()
-    return Child(name, proc, port)
+    output = console.follow(name, proc.stdout) if console and proc.stdout else None
+    return Child(name, proc, port, output)
 
 
-def start_broker(port: int | None = None, log: Path | None = None) -> Child:
+def start_broker(port: int | None = None, log: Path | None = None, console: Console | None = None) -> Child:
     port = port or free_port()
     url = f"tcp://{LOOPBACK}:{port}"
     child = spawn(
@@ -172,12 +187,13 @@ def start_broker(port: int | None = None, log: Path | None = None) -> Child:
         ],
         port,
         log=log,
+        console=console,
     )
     wait_for_port(port, 20, child.proc)
     return child
 
 
-def start_redis(port: int | None = None, log: Path | None = None) -> Child:
+def start_redis(port: int | None = None, log: Path | None = None, console: Console | None = None) -> Child:
     port = port or free_port()
     child = spawn(
         "redis",
@@ -200,6 +216,7 @@ def start_redis(port: int | None = None, log: Path | None = None) -> Child:
         ],
         port,
         log=log,
+        console=console,
     )
     wait_for_port(port, 20, child.proc)
     return child
@@ -237,6 +254,9 @@ class Stack:
     # The broker and Redis among the children: the services flush to them as they stop.
     infra: list[Child] = field(default_factory=list)
     log_dir: Path | None = None
+    # Without a log directory: where the children's output shows, each line under its name
+    # (None: straight onto this process's stdout/stderr).
+    console: Console | None = None
 
     def log(self, name: str) -> Path | None:
         return self.log_dir / f"{name}.log" if self.log_dir else None
@@ -244,13 +264,13 @@ class Stack:
     def start_infra(self, partitions: int = 8) -> None:
         """Broker and Redis unless KAFKA_URL / REDIS_URL already point somewhere."""
         if not self.env.get("KAFKA_URL"):
-            broker = start_broker(log=self.log("tansu"))
+            broker = start_broker(log=self.log("tansu"), console=self.console)
             self.children.append(broker)
             self.infra.append(broker)
             self.env["KAFKA_URL"] = f"kafka://{LOOPBACK}:{broker.port}"
             self.env["STOREPULSE_KAFKA_IDEMPOTENT"] = "false"
         if not self.env.get("REDIS_URL"):
-            redis = start_redis(log=self.log("redis"))
+            redis = start_redis(log=self.log("redis"), console=self.console)
             self.children.append(redis)
             self.infra.append(redis)
             self.env["REDIS_URL"] = f"redis://{LOOPBACK}:{redis.port}/0"
@@ -268,7 +288,7 @@ class Stack:
         port = port or free_port()
         env = {**self.env, PORT_ENV[command]: str(port), **(extra_env or {})}
         name = name or command
-        child = spawn(name, service_argv(command), port, env, log=self.log(name))
+        child = spawn(name, service_argv(command), port, env, log=self.log(name), console=self.console)
         self.children.append(child)
         return child
 

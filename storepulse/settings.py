@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,14 +24,18 @@ class Settings(BaseSettings):
     ingest_port: int = Field(8000, validation_alias=_env("INGEST_PORT"))
     push_port: int = Field(8001, validation_alias=_env("PUSH_PORT"))
     log_level: str = Field("info", validation_alias=_env("LOG_LEVEL"))
+    # "auto": one readable line per event when stderr is a terminal, JSON lines otherwise.
+    log_format: Literal["auto", "json", "console"] = Field("auto", validation_alias=_env("LOG_FORMAT"))
 
     # Shopify app (ingest's install flow and webhook subscriptions).
     shopify_api_key: str = Field("", validation_alias=_env("SHOPIFY_API_KEY"))
     # `{shop}` is replaced by the shop's domain; tests point it at tests/fake_shopify.
     shopify_admin_base_url: str = Field("https://{shop}", validation_alias=_env("SHOPIFY_ADMIN_BASE_URL"))
     shopify_api_version: str = Field("2026-10", validation_alias=_env("SHOPIFY_API_VERSION"))
+    # The same list as shopify.app.toml's [access_scopes] (why each: there).
     shopify_scopes: str = Field(
-        "read_orders,read_customers,read_products,write_customers", validation_alias=_env("SHOPIFY_SCOPES")
+        "read_orders,read_all_orders,read_customers,write_customers,read_products",
+        validation_alias=_env("SHOPIFY_SCOPES"),
     )
     # Where Shopify reaches ingest (OAuth redirect and webhook callbacks).
     public_url: str = "http://127.0.0.1:8000"
@@ -45,7 +50,19 @@ class Settings(BaseSettings):
     redis_pool_timeout: float = 5.0
 
     host: str = "127.0.0.1"
+    # Peers whose X-Forwarded-For ingest and push believe (addresses or networks, comma-separated):
+    # the reverse proxy only, never "*", or any client could pick the address its limits count.
+    forwarded_allow_ips: str = "127.0.0.1"
     worker_port: int = 8002
+    # Where other workers reach this one's web server (Faust's canonical URL, to which a lookup
+    # for a customer this worker owns is forwarded); empty: http://{host}:{worker_port}, with
+    # the machine's host name when `host` is a wildcard address, so each container names itself.
+    worker_url: str = ""
+    # Where ingest's merchant app reaches a worker's admin API (any worker answers for any shop);
+    # empty: http://{host}:{worker_port}.
+    admin_api_url: str = ""
+    # Customers the merchant app's in-memory indexes hold in one ingest process, all shops together.
+    admin_index_max_rows: int = 1_000_000
     # Idempotent producers need InitProducerId, which the embedded Tansu broker rejects;
     # the dev launcher turns this off, production Kafka keeps it on.
     kafka_idempotent: bool = True
@@ -109,6 +126,10 @@ class Settings(BaseSettings):
         return [s.strip().encode() for s in raw.split(",") if s.strip()]
 
     @property
+    def worker_api_url(self) -> str:
+        return self.admin_api_url or f"http://{self.host}:{self.worker_port}"
+
+    @property
     def push_url(self) -> str:
         return (self.public_push_url or f"http://{self.host}:{self.push_port}").rstrip("/")
 
@@ -124,6 +145,25 @@ class Settings(BaseSettings):
     @property
     def faust_broker(self) -> str:
         return ";".join(f"kafka://{hp}" for hp in self.kafka_bootstrap.split(","))
+
+
+# Fields whose defaults suit only a developer's machine: a deployment sets each of them for
+# every service that reads it (tests/unit/test_deployment.py holds docker-compose.yml to that).
+SET_BY_DEPLOYMENT = frozenset(
+    {
+        "kafka_url",
+        "redis_url",
+        "shopify_api_secret",
+        "shopify_api_key",
+        "public_url",
+        "public_ingest_url",
+        "admin_token",
+        "token_key",
+        "host",
+        "forwarded_allow_ips",
+        "kafka_partitions",
+    }
+)
 
 
 @lru_cache

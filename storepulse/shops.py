@@ -48,9 +48,16 @@ class Shop:
 
 
 class ShopRegistry:
-    def __init__(self, client: redis.Redis, cipher: Fernet) -> None:
+    def __init__(self, client: redis.Redis, cipher: Fernet | None) -> None:
+        """`cipher` None: a registry that reads statuses only (push holds no token key)."""
         self._client = client
         self._cipher = cipher
+
+    @property
+    def _tokens(self) -> Fernet:
+        if self._cipher is None:
+            raise RuntimeError("this shop registry reads statuses only: it holds no token key")
+        return self._cipher
 
     async def install(self, domain: str, access_token: str, scopes: str = "") -> Shop:
         """Record a (re)installation with its fresh access token."""
@@ -62,7 +69,7 @@ class ShopRegistry:
                     "status": shop.status,
                     "installed_at": shop.installed_at,
                     "scopes": scopes,
-                    "token": self._cipher.encrypt(access_token.encode()),
+                    "token": self._tokens.encrypt(access_token.encode()),
                 },
             )
             pipe.sadd(redis_keys.SHOPS, domain)
@@ -104,7 +111,7 @@ class ShopRegistry:
         if token is None:
             return None
         try:
-            return self._cipher.decrypt(token).decode()
+            return self._tokens.decrypt(token).decode()
         except InvalidToken:
             return None
 

@@ -6,6 +6,7 @@ only wires them together, so the layout shows the data flow.
 
 from __future__ import annotations
 
+import socket
 import tempfile
 
 import faust
@@ -28,6 +29,17 @@ from streams.runtime.faust_seam import StreamsApp
 from streams.runtime.publisher import NotificationPublisher
 from streams.web import health, lookups
 
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+def canonical_url(settings: Settings) -> str:
+    """The URL this worker advertises to the others: its own, never the bind address, which
+    every container shares (a lookup forwarded to 0.0.0.0 would be answered by the sender)."""
+    if settings.worker_url:
+        return settings.worker_url
+    host = socket.gethostname() if settings.host in WILDCARD_HOSTS else settings.host
+    return f"http://{host}:{settings.worker_port}"
+
 
 def create_app(settings: Settings) -> StreamsApp:
     app = StreamsApp(
@@ -44,9 +56,9 @@ def create_app(settings: Settings) -> StreamsApp:
         consumer_auto_offset_reset=settings.consumer_auto_offset_reset,
         producer_linger_ms=10,
         producer_max_batch_size=256 * 1024,
-        web_host=settings.host,
         web_bind=settings.host,
         web_port=settings.worker_port,
+        canonical_url=canonical_url(settings),
         web_in_thread=False,
         # Faust's /table pages would serve every table's data unauthenticated: customers'
         # metrics are read through the admin API (streams/web/lookups.py) only.

@@ -1,71 +1,28 @@
-"""Shared fixtures: the real embedded broker and Redis, and the services as subprocesses."""
+"""Shared fixtures: the real embedded broker and Redis, the services as subprocesses, and
+what tests hold on to them (helpers live in tests/support)."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
+import redis.asyncio as redis
 
-from loadtests.payloads import Webhook
-from storepulse.devstack import Child, Stack, wait_ready
+from storepulse.devstack import Stack, wait_ready
 from storepulse.settings import Settings
-from storepulse.shops import open_registry
-
-SECRET = b"test-secret"
-OLD_SECRET = b"old-secret"
-ADMIN_TOKEN = "test-admin-token"
+from storepulse.shops import ShopRegistry, token_cipher
+from tests.support.stack import STACK_ENV, Services, install_shop, new_shop_domain, worker_env
+from tests.support.state import redis_of
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Tansu and Redis on free loopback ports, started by the same launcher as `make run`."""
-    logs = tmp_path_factory.mktemp("logs")
-    s = Stack(
-        env={
-            "SHOPIFY_API_SECRET": f"{SECRET.decode()},{OLD_SECRET.decode()}",
-            "STOREPULSE_ADMIN_TOKEN": ADMIN_TOKEN,
-            "LOG_LEVEL": "info",
-            # No worker writes tags to a real Shopify: tests that check write-back point one at the fake.
-            "STOREPULSE_WRITEBACK_DRY_RUN": "true",
-        },
-        log_dir=logs,
-    )
+    s = Stack(env=dict(STACK_ENV), log_dir=tmp_path_factory.mktemp("logs"))
     s.start_infra()
     yield s
     s.stop()
-
-
-def worker_env() -> dict[str, str]:
-    # A fresh group per worker start: Tansu keeps the session timeout of a group's creator.
-    return {
-        "STOREPULSE_APP_ID": f"storepulse-test-{uuid.uuid4().hex[:8]}",
-        "STOREPULSE_BROKER_SESSION_TIMEOUT": "2.0",
-        "STOREPULSE_BROKER_HEARTBEAT_INTERVAL": "0.5",
-        # Look for VIP dropoffs every second, so a test sees one happen.
-        "STOREPULSE_CUSTOMER_REFRESH_S": "1",
-    }
-
-
-@dataclass
-class Services:
-    stack: Stack
-    ingest: Child
-    worker: Child
-    push: Child
-
-    @property
-    def ingest_url(self) -> str:
-        return f"http://127.0.0.1:{self.ingest.port}"
-
-    @property
-    def push_url(self) -> str:
-        return f"http://127.0.0.1:{self.push.port}"
-
-    @property
-    def worker_url(self) -> str:
-        return f"http://127.0.0.1:{self.worker.port}"
 
 
 @pytest.fixture(scope="session")
@@ -81,8 +38,11 @@ def services(stack: Stack) -> Iterator[Services]:
         child.stop()
 
 
-def new_shop_domain() -> str:
-    return f"test-{uuid.uuid4().hex[:10]}.myshopify.com"
+@pytest.fixture
+async def ingest(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the ingest process (integration tests put an in-process ingest under this name)."""
+    async with httpx.AsyncClient(base_url=services.ingest_url) as client:
+        yield client
 
 
 @pytest.fixture
@@ -92,13 +52,19 @@ async def shop(stack: Stack) -> str:
     Registered as installed: ingest drops webhooks of shops that did not install the app.
     """
     domain = new_shop_domain()
-    registry = open_registry(Settings(REDIS_URL=stack.env["REDIS_URL"], SHOPIFY_API_SECRET=SECRET.decode()))
-    try:
-        await registry.install(domain, "shpat_test_token")
-    finally:
-        await registry.aclose()
+    await install_shop(stack.env["REDIS_URL"], domain)
     return domain
 
 
-def signed_headers(hook: Webhook, secret: bytes = SECRET) -> dict[str, str]:
-    return hook.headers(secret)
+@pytest.fixture
+async def redis_client(stack: Stack) -> AsyncIterator[redis.Redis]:
+    async with redis_of(stack) as client:
+        yield client
+
+
+@pytest.fixture
+def registry(stack: Stack, redis_client: redis.Redis) -> ShopRegistry:
+    """The shop registry, its tokens encrypted as the services encrypt them."""
+    return ShopRegistry(
+        redis_client, token_cipher(Settings(SHOPIFY_API_SECRET=stack.env["SHOPIFY_API_SECRET"]))
+    )

@@ -60,7 +60,6 @@ class TagWriter:
         if not (add or remove):
             return "written"
         if self._dry_run or self._settings_for(shop).writeback_dry_run:
-            log.info("writeback_dry_run", shop=shop, add=add, remove=remove)
             return "dry_run"
         variables = {"id": f"gid://shopify/Customer/{change['customer_id']}", "add": add, "remove": remove}
         data = await self._api.query(
@@ -100,7 +99,14 @@ def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
         for key, change in changes:
             try:
                 outcome = await writer.write(change)
-                log.info("writeback_done", shop=change["shop"], outcome=outcome)
+                log.info(
+                    "writeback_done",
+                    shop=change["shop"],
+                    customer=change["customer_id"],
+                    add=change.get("tags_add"),
+                    remove=change.get("tags_remove"),
+                    outcome=outcome,
+                )
                 if outcome == "written":
                     await remember_tags(ctx.redis, change)
             except (AdminApiError, Retryable) as exc:

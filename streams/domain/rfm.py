@@ -48,12 +48,17 @@ SEGMENTS: tuple[tuple[str, int, int, float, float], ...] = (
 )
 
 
+LOST = "lost"
+AT_RISK = "at risk"
+SEGMENT_NAMES: tuple[str, ...] = (*(row[0] for row in SEGMENTS), LOST)
+
+
 def segment_of(recency: int, frequency: int, monetary: int) -> str:
     fm = (frequency + monetary) / 2
     for name, r_lo, r_hi, fm_lo, fm_hi in SEGMENTS:
         if r_lo <= recency <= r_hi and fm_lo <= fm <= fm_hi:
             return name
-    return "lost"
+    return LOST
 
 
 def score(thresholds: RfmThresholds, days: float | None, orders: int, net_spent: Decimal) -> Rfm:

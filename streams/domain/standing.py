@@ -62,6 +62,16 @@ def potential_tier(rules: list[TierRule], orders: int, net_spent: Decimal) -> Ti
     return None
 
 
+def tier_tags(
+    rules: list[TierRule], before: str | None, after: TierRule | None
+) -> tuple[list[str], list[str]]:
+    """(tags to add, tags to remove) when a customer moves from tier `before` to `after`."""
+    old_tag = next((r.tag for r in rules if r.name == before), None)
+    add = [after.tag] if after and after.tag != old_tag else []
+    remove = [old_tag] if old_tag and (not after or after.tag != old_tag) else []
+    return add, remove
+
+
 def refresh(state: dict[str, Any], settings: ShopSettings, now: datetime) -> TierChange | None:
     """Recompute the standing fields of `state` in place; the tier change they made, if any."""
     days = days_since(state, now)
@@ -77,9 +87,7 @@ def refresh(state: dict[str, Any], settings: ShopSettings, now: datetime) -> Tie
     state["potential_tier"] = potential.name if potential else None
     if state["tier"] == before:
         return None
-    old_tag = next((r.tag for r in settings.tiers if r.name == before), None)
-    add = [tier.tag] if tier and tier.tag != old_tag else []
-    remove = [old_tag] if old_tag and (not tier or tier.tag != old_tag) else []
+    add, remove = tier_tags(settings.tiers, before, tier)
     return TierChange(
         state["shop"], state["customer_id"], before, state["tier"], add, remove, now.isoformat()
     )

@@ -6,7 +6,7 @@ interruption and both end with the same exact metrics.
 
 import os
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -24,11 +24,13 @@ from storepulse import redis_keys
 from storepulse.devstack import Stack, service_argv
 from storepulse.envelope import ORDERS_BACKFILL
 from storepulse.kafka_topics import TOPIC_ORDERS
-from tests.conftest import SECRET, Services, signed_headers
-from tests.customer_state import eventually, redis_client, segments, vips
 from tests.fake_shopify import FakeShopify, bulk, customers, running_fake_shopify
 from tests.fake_shopify.customers import add_order
-from tests.kafka_io import consume
+from tests.support.eventually import eventually
+from tests.support.kafka import bootstrap, consume
+from tests.support.stack import SECRET, Services
+from tests.support.state import segments, vips
+from tests.support.webhooks import deliver
 
 TOKEN = "shpat_backfill"
 
@@ -61,13 +63,6 @@ def fake() -> Iterator[FakeShopify]:
         yield fake
 
 
-@pytest.fixture
-async def client(stack: Stack) -> AsyncIterator[redis.Redis]:
-    c = redis_client(stack)
-    yield c
-    await c.aclose()
-
-
 class FlakyProducer(DurableProducer):
     """The real producer, whose broker goes away after `limit` acknowledged records."""
 
@@ -95,11 +90,11 @@ async def run_backfill(
     async def token_for(_: str) -> str:
         return TOKEN
 
-    bootstrap = stack.env["KAFKA_URL"].removeprefix("kafka://")
+    servers = bootstrap(stack)
     producer = (
-        DurableProducer(bootstrap, idempotent=False, timeout=10)
+        DurableProducer(servers, idempotent=False, timeout=10)
         if broker_fails_after is None
-        else FlakyProducer(bootstrap, broker_fails_after)
+        else FlakyProducer(servers, broker_fails_after)
     )
     try:
         async with shopify_http(fake.base_url_template(), timeout=10.0) as http:
@@ -128,7 +123,7 @@ class History:
     orders: list[dict]
 
 
-async def seed_history(services: Services, fake: FakeShopify, shop: str) -> History:
+async def seed_history(ingest: httpx.AsyncClient, fake: FakeShopify, shop: str) -> History:
     fake.tokens[shop] = TOKEN
     loyal, lapsed, overlap = next_id(), next_id(), next_id()
     history = [
@@ -152,11 +147,7 @@ async def seed_history(services: Services, fake: FakeShopify, shop: str) -> Hist
         "updated_at": last["updatedAt"],
         "total_price": "1.00",
     }
-    hook = webhook(ORDERS_CREATE, shop, live)
-    async with httpx.AsyncClient(base_url=services.ingest_url) as http:
-        assert (
-            await http.post("/webhooks/shopify", content=hook.body, headers=signed_headers(hook))
-        ).is_success
+    await deliver(ingest, webhook(ORDERS_CREATE, shop, live))
     return History(loyal, lapsed, overlap, history)
 
 
@@ -184,9 +175,9 @@ async def assert_exact_metrics(client: redis.Redis, shop: str, h: History) -> No
 
 
 async def test_backfill_imports_history_resumes_and_never_double_counts(
-    services: Services, fake: FakeShopify, client, shop: str
+    services: Services, ingest: httpx.AsyncClient, fake: FakeShopify, redis_client: redis.Redis, shop: str
 ) -> None:
-    h = await seed_history(services, fake, shop)
+    h = await seed_history(ingest, fake, shop)
 
     # The shop's API goes down after two pages: the run stops with its cursor saved.
     pages = {"n": 0}
@@ -200,43 +191,43 @@ async def test_backfill_imports_history_resumes_and_never_double_counts(
 
     fake.resolvers["orders"] = flaky
     with pytest.raises(Retryable):
-        await run_backfill(services.stack, fake, client, shop, attempts=1)
-    saved = await client.hgetall(redis_keys.backfill_state(shop))
+        await run_backfill(services.stack, fake, redis_client, shop, attempts=1)
+    saved = await redis_client.hgetall(redis_keys.backfill_state(shop))
     assert saved[b"done"] == b"4"
 
     fake.resolvers["orders"] = orders_resolver
-    assert await run_backfill(services.stack, fake, client, shop) == len(h.orders) - 4
+    assert await run_backfill(services.stack, fake, redis_client, shop) == len(h.orders) - 4
     first_of_second_run = fake.calls_to("orders")[-3]  # three pages: 2 + 2 + 1 orders
     assert first_of_second_run.arguments["after"] == saved[b"cursor"].decode()
-    assert not await client.exists(redis_keys.backfill_state(shop))
+    assert not await redis_client.exists(redis_keys.backfill_state(shop))
     assert not fake.calls_to("bulkOperationRunQuery")  # 9 orders: under the threshold
-    await assert_exact_metrics(client, shop, h)
+    await assert_exact_metrics(redis_client, shop, h)
 
 
 async def backfill_records(stack: Stack, shop: str) -> list[dict]:
     """Every `orders/backfill` record produced for `shop` so far."""
-    found = await consume(stack, TOPIC_ORDERS, key_prefix=f"{shop}/".encode(), count=100, timeout_ms=3000)
+    found = await consume(stack, TOPIC_ORDERS, key_prefix=f"{shop}/".encode())
     return [r for r in found if r["topic"] == ORDERS_BACKFILL]
 
 
 async def test_large_shop_is_imported_by_a_bulk_operation_that_resumes_after_a_broker_outage(
-    services: Services, fake: FakeShopify, client, shop: str
+    services: Services, ingest: httpx.AsyncClient, fake: FakeShopify, redis_client: redis.Redis, shop: str
 ) -> None:
-    h = await seed_history(services, fake, shop)
+    h = await seed_history(ingest, fake, shop)
 
     # Over the threshold: one bulk operation. The broker goes away after two batches of two.
     with pytest.raises(BrokerUnavailable):
-        await run_backfill(services.stack, fake, client, shop, bulk_threshold=5, broker_fails_after=4)
+        await run_backfill(services.stack, fake, redis_client, shop, bulk_threshold=5, broker_fails_after=4)
     (operation,) = bulk.operations(fake, shop)
     assert operation["status"] == "COMPLETED"
-    saved = await client.hgetall(redis_keys.backfill_state(shop))
+    saved = await redis_client.hgetall(redis_keys.backfill_state(shop))
     assert saved == {b"operation": operation["id"].encode(), b"done": b"4"}
 
     # The next run downloads the same operation's file again and produces only the rest.
-    assert await run_backfill(services.stack, fake, client, shop, bulk_threshold=5) == len(h.orders) - 4
+    assert await run_backfill(services.stack, fake, redis_client, shop, bulk_threshold=5) == len(h.orders) - 4
     assert len(bulk.operations(fake, shop)) == 1
     assert not fake.calls_to("orders")  # never paged
-    assert not await client.exists(redis_keys.backfill_state(shop))
+    assert not await redis_client.exists(redis_keys.backfill_state(shop))
     downloads = bulk.bulk_state(fake, shop)["downloads"]
     assert len(downloads) == 2
     assert all("x-shopify-access-token" not in headers for headers in downloads)
@@ -245,21 +236,21 @@ async def test_large_shop_is_imported_by_a_bulk_operation_that_resumes_after_a_b
     assert sorted(r["payload"]["id"] for r in records) == sorted(
         int(n["id"].rsplit("/", 1)[1]) for n in h.orders
     )
-    await assert_exact_metrics(client, shop, h)
+    await assert_exact_metrics(redis_client, shop, h)
 
 
 async def test_an_expired_bulk_operation_is_replaced_by_a_new_one(
-    stack: Stack, fake: FakeShopify, client, shop: str
+    stack: Stack, fake: FakeShopify, redis_client: redis.Redis, shop: str
 ) -> None:
     fake.tokens[shop] = TOKEN
     for days in (3, 2, 1):
         add_order(fake, shop, node(next_id(), "5.00", days=days))
     with pytest.raises(BrokerUnavailable):
-        await run_backfill(stack, fake, client, shop, bulk_threshold=1, broker_fails_after=2)
+        await run_backfill(stack, fake, redis_client, shop, bulk_threshold=1, broker_fails_after=2)
     (first,) = bulk.operations(fake, shop)
     bulk.expire_operation(fake, shop, first["id"])
 
-    assert await run_backfill(stack, fake, client, shop, bulk_threshold=1) == 3  # all of them, again
+    assert await run_backfill(stack, fake, redis_client, shop, bulk_threshold=1) == 3  # all of them, again
     assert [op["status"] for op in bulk.operations(fake, shop)] == ["EXPIRED", "COMPLETED"]
 
 

@@ -5,11 +5,11 @@ Locust is never imported here: it monkey-patches the process with gevent.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
@@ -19,7 +19,9 @@ import httpx
 from loadtests.payloads import BEACON_MIX, beacon, order, webhook
 from shopify.topics import ORDERS_CREATE
 from storepulse.contracts import Beacon, BeaconType
-from tests.conftest import Services, signed_headers
+from tests.support.eventually import eventually
+from tests.support.stack import Services
+from tests.support.webhooks import deliver
 
 ORDERS = 5
 USERS = 2
@@ -49,22 +51,22 @@ def _locust(
     )  # fmt: skip
 
 
-def test_sse_user_reports_publish_to_receive_latency(services: Services, shop: str, tmp_path: Path) -> None:
+async def test_sse_user_reports_publish_to_receive_latency(
+    services: Services, ingest: httpx.AsyncClient, shop: str, tmp_path: Path
+) -> None:
     prefix = tmp_path / "sse"
     locust = _locust("loadtests/locust_sse.py", services.push_url, shop, USERS, 10, prefix)
     try:
-        # Both storefronts are connected once locust has counted both GETs.
-        deadline = time.monotonic() + 15
-        while int(_stats(prefix).get(("GET", "/sse/[shop]"), {}).get("Request Count", 0)) < USERS:
-            assert time.monotonic() < deadline, "locust's storefronts never connected"
-            time.sleep(0.2)
-        time.sleep(0.5)
-        with httpx.Client(base_url=services.ingest_url) as client:
-            for _ in range(ORDERS):
-                hook = webhook(ORDERS_CREATE, shop, order())
-                answer = client.post("/webhooks/shopify", content=hook.body, headers=signed_headers(hook))
-                assert answer.status_code == 200
-        assert locust.wait(40) == 0  # locust exits non-zero when any request failed
+
+        def connected() -> bool:  # once locust has counted both storefronts' GETs
+            return int(_stats(prefix).get(("GET", "/sse/[shop]"), {}).get("Request Count", 0)) >= USERS
+
+        await eventually(connected, timeout=15, every=0.2, what="locust's storefronts connected")
+        await asyncio.sleep(0.5)
+        for _ in range(ORDERS):
+            await deliver(ingest, webhook(ORDERS_CREATE, shop, order()))
+        # locust exits non-zero when any request failed
+        assert await asyncio.to_thread(locust.wait, 40) == 0
     finally:
         locust.kill()
         locust.wait()

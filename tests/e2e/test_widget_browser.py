@@ -2,32 +2,44 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Locator, Page, async_playwright
 
-from loadtests.payloads import order, webhook
-from shopify.topics import ORDERS_CREATE
+from loadtests.payloads import CATALOG, order, product, webhook
+from push.app import DEMO_ASSETS_PATH
+from shopify.topics import ORDERS_CREATE, PRODUCTS_CREATE
 from storepulse.contracts import Display
 from storepulse.devstack import Child, Stack, free_port
-from tests.conftest import Services, signed_headers
-from tests.e2e.test_pipeline import post
-from tests.integration.test_beacons import produced
-from tests.push.helpers import eventually, metric, note, publish, push_process
+from storepulse.kafka_topics import TOPIC_BEACONS, shop_key
+from tests.support.eventually import eventually
+from tests.support.kafka import consume
+from tests.support.metrics import metric
+from tests.support.push import note, publish, push_process
+from tests.support.stack import Services
+from tests.support.webhooks import deliver
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-# Collects what the widget shows, with when, as a user would see it happen.
+# Collects what the widget shows, with when, as a user would see it happen; and what its
+# connection received, heard before the widget hears it (the widget decides on each one at once).
 RECORD_TOASTS = """
 window.__toasts = [];
 document.addEventListener("storepulse:toast", e => __toasts.push({id: e.detail.id, at: performance.now()}));
+window.__received = [];
+const NativeEventSource = window.EventSource;
+window.EventSource = function (url, init) {
+  const source = new NativeEventSource(url, init);
+  source.addEventListener("notification", e => __received.push(JSON.parse(e.data).id));
+  return source;
+};
 """
 
 
@@ -62,6 +74,13 @@ def demo(push: Child, shop: str, **options: str | int) -> str:
     return f"http://127.0.0.1:{push.port}/demo/{shop}?{query}"
 
 
+async def open_demo(page: Page, stack: Stack, push: Child, shop: str, **options: str | int) -> None:
+    """The demo page, once it shows a first notification: connected before the test goes on."""
+    await publish(stack.env["REDIS_URL"], [note(shop, 0)])
+    await page.goto(demo(push, shop, **options))
+    await wait_toasts(page, 1)
+
+
 async def toasts(page: Page) -> list[dict]:
     return await page.evaluate("window.__toasts")
 
@@ -70,26 +89,69 @@ async def wait_toasts(page: Page, count: int, timeout: float = 20) -> list[dict]
     async def enough() -> bool:
         return len(await toasts(page)) >= count
 
-    await eventually(enough, timeout=timeout, every=0.02)
+    await eventually(enough, timeout=timeout, every=0.02, what=f"{count} toasts")
     return await toasts(page)
 
 
+async def wait_received(page: Page, notification_id: str, timeout: float = 20) -> None:
+    """Until the page's connection got `notification_id`: the widget has then decided on it."""
+
+    async def received() -> bool:
+        return notification_id in await page.evaluate("window.__received")
+
+    await eventually(received, timeout=timeout, every=0.02, what=f"{notification_id} received")
+
+
+async def past_gap_after_last_toast(page: Page, gap_ms: int) -> None:
+    """Until the page's clock is `gap_ms` past its last toast: pacing holds nothing back after that.
+
+    With a margin: the widget starts its gap only once the toast is rendered, after it was recorded.
+    """
+    await page.wait_for_function(f"performance.now() > window.__toasts.at(-1).at + {gap_ms} + 100")
+
+
 async def test_toast_appears_within_a_second_of_a_signed_webhook(
-    services: Services, push: Child, page: Page, shop: str
+    services: Services, ingest: httpx.AsyncClient, push: Child, page: Page, shop: str
 ) -> None:
-    # A first notification proves the page is connected before the clock starts.
-    await publish(services.stack.env["REDIS_URL"], [note(shop, 0)])
-    await page.goto(demo(push, shop, gap_ms=0))
-    await wait_toasts(page, 1)
+    await open_demo(page, services.stack, push, shop, gap_ms=0)  # connected before the clock starts
     hook = webhook(ORDERS_CREATE, shop, order())
     sent = time.monotonic()
-    assert (await post(services, hook, signed_headers(hook))).status_code == 200
+    await deliver(ingest, hook)
     toast = page.locator(".sp-toast.sp-purchase").nth(1)
     await toast.wait_for(timeout=10_000)
     took = time.monotonic() - sent
     print(f"signed webhook -> toast on the page: {took * 1000:.0f} ms")
     assert "just bought" in await toast.inner_text()
     assert took < 3.0  # measured ~0.3 s here; generous for a loaded CI machine
+
+
+async def loaded_width(image: Locator) -> int:
+    """The image's natural width once it has loaded (decode() fails for an image that cannot)."""
+    return await image.evaluate("img => img.decode().then(() => img.naturalWidth)")
+
+
+async def test_a_purchase_toast_shows_the_product_image_push_serves(
+    ingest: httpx.AsyncClient, push: Child, page: Page, shop: str
+) -> None:
+    images_url = f"http://127.0.0.1:{push.port}{DEMO_ASSETS_PATH}"
+    runner = CATALOG[1]
+    catalog = webhook(PRODUCTS_CREATE, shop, product(runner, images_url))
+    await deliver(ingest, catalog)
+    await page.goto(demo(push, shop, gap_ms=0, duration_ms=60000))
+    image = page.locator(".sp-toast.sp-purchase img")
+    # The product and the orders travel different topics, so the worker may read an order
+    # before the product it names: buy until a toast shows the image.
+    for bought in range(1, 6):
+        hook = webhook(ORDERS_CREATE, shop, order(product=runner))
+        await deliver(ingest, hook)
+        await wait_toasts(page, bought)
+        if await image.count():
+            break
+    assert await image.last.get_attribute("src") == f"{images_url}/{runner[2]}.svg"
+    assert await loaded_width(image.last) > 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.wait_for_timeout(500)  # the slide-in animation
+    await page.screenshot(path=str(ARTIFACTS / "demo-toast-image.png"))
 
 
 async def test_after_a_push_restart_the_page_gets_what_it_missed_exactly_once(
@@ -106,8 +168,9 @@ async def test_after_a_push_restart_the_page_gets_what_it_missed_exactly_once(
         shown = await wait_toasts(page, 4, timeout=60)
         live = await publish(redis_url, [note(shop, 4)])
         shown = await wait_toasts(page, 5, timeout=20)
-        await asyncio.sleep(1.0)  # room for a duplicate that must not come
-    assert [t["id"] for t in await toasts(page)] == [f"purchase-{i}" for i in range(5)]
+        await publish(redis_url, [note(shop, 5)])  # a duplicate would be shown before it
+        await wait_toasts(page, 6, timeout=20)
+    assert [t["id"] for t in await toasts(page)] == [f"purchase-{i}" for i in range(6)]
     assert len(first + missed + live) == 5 == len(shown)
 
 
@@ -115,12 +178,13 @@ async def test_pacing_gap_session_cap_and_short_queue(
     stack: Stack, push: Child, page: Page, shop: str
 ) -> None:
     redis_url = stack.env["REDIS_URL"]
-    await publish(redis_url, [note(shop, 0)])
-    await page.goto(demo(push, shop, gap_ms=1500, max=3))
-    await wait_toasts(page, 1)
+    await open_demo(page, stack, push, shop, gap_ms=1500, max=3)
     await publish(redis_url, [note(shop, i) for i in range(1, 5)])  # a burst of four
     await wait_toasts(page, 3)
-    await asyncio.sleep(2.5)  # a fourth toast would have come by now
+    # Once a gap has passed, a marker's arrival runs the pacing, which shows at once what it may.
+    await past_gap_after_last_toast(page, 1500)
+    await publish(redis_url, [note(shop, 6)])
+    await wait_received(page, "purchase-6")
     shown = await toasts(page)
     # The queue keeps the newest three of the burst and the session cap stops after three.
     assert [t["id"] for t in shown] == ["purchase-0", "purchase-2", "purchase-3"]
@@ -129,7 +193,7 @@ async def test_pacing_gap_session_cap_and_short_queue(
     # The cap holds for the whole session, across page loads.
     await page.reload()
     await publish(redis_url, [note(shop, 5)])
-    await asyncio.sleep(2.0)
+    await wait_received(page, "purchase-5")  # and the last ones again, replayed to a first visit
     assert await toasts(page) == []
 
 
@@ -137,19 +201,19 @@ async def test_a_background_tab_shows_only_the_newest_few_when_it_returns(
     stack: Stack, push: Child, page: Page, shop: str
 ) -> None:
     redis_url = stack.env["REDIS_URL"]
-    await publish(redis_url, [note(shop, 0)])
-    await page.goto(demo(push, shop, gap_ms=300, max=100))
-    await wait_toasts(page, 1)
+    await open_demo(page, stack, push, shop, gap_ms=300, max=100)
     hidden = "v => { Object.defineProperty(document, 'hidden', {value: v, configurable: true}); "
     hidden += "document.dispatchEvent(new Event('visibilitychange')); }"
     await page.evaluate(hidden, True)
+    await past_gap_after_last_toast(page, 300)
     await publish(redis_url, [note(shop, i) for i in range(1, 7)])
-    await asyncio.sleep(1.5)
+    await wait_received(page, "purchase-6")
     assert len(await toasts(page)) == 1  # nothing shows in a background tab
     await page.evaluate(hidden, False)
     await wait_toasts(page, 4)
-    await asyncio.sleep(1.0)  # room for a pile that must not come
-    assert [t["id"] for t in await toasts(page)] == [f"purchase-{i}" for i in (0, 4, 5, 6)]
+    await publish(redis_url, [note(shop, 7)])  # a pile would be shown before it
+    await wait_toasts(page, 5)
+    assert [t["id"] for t in await toasts(page)] == [f"purchase-{i}" for i in (0, 4, 5, 6, 7)]
 
 
 async def test_rtl_shop_renders_right_to_left_with_a_working_dismiss(
@@ -174,7 +238,7 @@ async def test_the_shops_display_settings_come_with_each_notification_unless_the
 ) -> None:
     right = Display(position="bottom-right", gap_ms=0, max=5)
     await publish(stack.env["REDIS_URL"], [note(shop, 0).model_copy(update={"display": right})])
-    await page.goto(demo(push, shop, duration_ms=60000))  # pins gap and max, not the position
+    await page.goto(demo(push, shop, duration_ms=60000))  # pins no display option
     await page.locator(".sp-toast").wait_for()
     box = await page.locator(".sp-root").bounding_box()
     assert box["x"] > page.viewport_size["width"] / 2
@@ -199,7 +263,7 @@ async def test_tabs_of_one_visitor_share_one_connection(
         async def one_more() -> bool:
             return await metric(base, "storepulse_push_connections") == before + 1
 
-        await eventually(one_more)
+        await eventually(one_more, timeout=10)
         await publish(stack.env["REDIS_URL"], [note(shop, 1)])
         for tab in tabs:
             assert [t["id"] for t in await wait_toasts(tab, 1)] == ["purchase-1"]
@@ -209,7 +273,7 @@ async def test_tabs_of_one_visitor_share_one_connection(
         await publish(stack.env["REDIS_URL"], [note(shop, 2)])
         for tab in tabs[1:]:
             assert [t["id"] for t in await wait_toasts(tab, 2)] == ["purchase-1", "purchase-2"]
-        await eventually(one_more)
+        await eventually(one_more, timeout=10)
     finally:
         await context.close()
 
@@ -217,10 +281,8 @@ async def test_tabs_of_one_visitor_share_one_connection(
 async def test_page_views_and_impressions_reach_the_beacon_topic(
     services: Services, push: Child, page: Page, shop: str
 ) -> None:
-    await publish(services.stack.env["REDIS_URL"], [note(shop, 0)])
-    await page.goto(demo(push, shop, gap_ms=0, product_id=7001))
-    await wait_toasts(page, 1)
-    records = await produced(services.stack, shop, 2, timeout=20)
+    await open_demo(page, services.stack, push, shop, gap_ms=0, product_id=7001)
+    records = await consume(services.stack, TOPIC_BEACONS, key_prefix=shop_key(shop), count=2, timeout=20)
     kinds = {r["type"]: r for r in records}
     assert kinds["page_view"]["product_id"] == "7001"
     assert kinds["impression"]["notification_id"] == "purchase-0"
@@ -243,4 +305,8 @@ async def test_demo_page_shows_every_kind(push: Child, browser: Browser, shop: s
         await page.wait_for_timeout(500)  # the slide-in animation
         await page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
         assert await page.locator(".sp-toast").count() == 4
+        images = page.locator(".sp-toast img, .card img")
+        assert await images.count() == 3 + len(CATALOG)  # the toasts' products and the cards
+        for image in await images.all():
+            assert await loaded_width(image) > 0, await image.get_attribute("src")
         await context.close()

@@ -1,22 +1,22 @@
 """Orders → VIP tier → tag on the Shopify customer, through a worker pointed at the fake Shopify."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import orjson
 import pytest
+import redis.asyncio as redis
 
 from loadtests.payloads import CATALOG, next_id, order
 from shopify.topics import ORDERS_CREATE
 from storepulse import redis_keys
 from storepulse.devstack import Child, Stack, wait_ready
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES_DLQ
-from storepulse.settings import Settings
-from storepulse.shops import ShopRegistry, token_cipher
-from tests.conftest import worker_env
-from tests.customer_state import eventually, redis_client
+from storepulse.shops import ShopRegistry
 from tests.fake_shopify import FakeShopify, running_fake_shopify
 from tests.fake_shopify.customers import add_customer, install, tags_of
-from tests.kafka_io import consume, produce
+from tests.support.eventually import eventually
+from tests.support.kafka import consume, produce_webhooks
+from tests.support.stack import worker_env
 
 
 @pytest.fixture(scope="module")
@@ -41,22 +41,20 @@ def worker(stack: Stack, fake: FakeShopify) -> Iterator[Child]:
     child.stop()
 
 
-@pytest.fixture
-async def registry(stack: Stack) -> AsyncIterator[ShopRegistry]:
-    client = redis_client(stack)
-    yield ShopRegistry(client, token_cipher(Settings(SHOPIFY_API_SECRET=stack.env["SHOPIFY_API_SECRET"])))
-    await client.aclose()
-
-
 async def test_new_vips_are_tagged_on_shopify_within_the_cost_limit(
-    stack: Stack, fake: FakeShopify, worker: Child, registry: ShopRegistry, shop: str
+    stack: Stack,
+    fake: FakeShopify,
+    worker: Child,
+    registry: ShopRegistry,
+    redis_client: redis.Redis,
+    shop: str,
 ) -> None:
     fake.tokens[shop] = "shpat_writeback"
     await registry.install(shop, "shpat_writeback")
     customers = [next_id() for _ in range(8)]
     for c in customers:
         add_customer(fake, shop, c, tags=["newsletter"])
-    await produce(
+    await produce_webhooks(
         stack,
         [
             (ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0]))
@@ -73,18 +71,14 @@ async def test_new_vips_are_tagged_on_shopify_within_the_cost_limit(
     assert {call.arguments["id"] for call in writes if not call.throttled} == {
         f"gid://shopify/Customer/{c}" for c in customers
     }
-    # What StorePulse wrote, as the merchant's app shows it: its own tag, not the merchant's.
-    client = redis_client(stack)
 
+    # What StorePulse wrote, as the merchant's app shows it: its own tag, not the merchant's.
     async def recorded() -> bool:
-        written = await client.hgetall(redis_keys.customer_tags(shop))
+        written = await redis_client.hgetall(redis_keys.customer_tags(shop))
         expected = {str(c): ["VIP"] for c in customers}
         return {k.decode(): orjson.loads(v) for k, v in written.items()} == expected
 
-    try:
-        await eventually(recorded)
-    finally:
-        await client.aclose()
+    await eventually(recorded)
 
 
 async def test_an_uninstalled_shop_sends_its_changes_to_the_dead_letter_topic(
@@ -92,9 +86,11 @@ async def test_an_uninstalled_shop_sends_its_changes_to_the_dead_letter_topic(
 ) -> None:
     await registry.mark_uninstalled(shop)  # its token died with the uninstall
     c = next_id()
-    await produce(stack, [(ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0])) for _ in range(3)])
+    await produce_webhooks(
+        stack, [(ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0])) for _ in range(3)]
+    )
     dead = await consume(
-        stack, TOPIC_CUSTOMER_CHANGES_DLQ, key_prefix=f"{shop}/".encode(), count=1, timeout_ms=30000
+        stack, TOPIC_CUSTOMER_CHANGES_DLQ, key_prefix=f"{shop}/".encode(), count=1, timeout=30
     )
     assert dead  # at-least-once: a re-delivered change may be dead-lettered twice, never differently
     assert all(d["customer_id"] == str(c) and d["tags_add"] == ["VIP"] for d in dead)

@@ -1,19 +1,42 @@
-"""Fake Admin GraphQL for customers and orders: tagsAdd, tagsRemove, orders, ordersCount."""
+"""Fake Admin GraphQL for customers and orders: tagsAdd, tagsRemove, orders, ordersCount, and
+customers' names (`nodes(ids:)`) and search (`customers(query:)`), which Shopify answers only to
+an app granted protected customer data (`deny_names`)."""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
 
-from tests.fake_shopify.server import FakeShopify
+from tests.fake_shopify.server import FakeShopify, FieldError
+
+ACCESS_DENIED = "Access denied for firstName field. Required access: level 2 access to customer data."
 
 
 def customer_gid(customer_id: int | str) -> str:
     return f"gid://shopify/Customer/{customer_id}"
 
 
-def add_customer(fake: FakeShopify, shop: str, customer_id: int | str, tags: list[str] | None = None) -> None:
-    fake.shop_state(shop).setdefault("customers", {})[customer_gid(customer_id)] = {"tags": list(tags or [])}
+def add_customer(
+    fake: FakeShopify,
+    shop: str,
+    customer_id: int | str,
+    tags: list[str] | None = None,
+    *,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    email: str | None = None,
+) -> None:
+    fake.shop_state(shop).setdefault("customers", {})[customer_gid(customer_id)] = {
+        "tags": list(tags or []),
+        "firstName": first_name,
+        "lastName": last_name,
+        "email": email,
+    }
+
+
+def deny_names(fake: FakeShopify, shop: str) -> None:
+    """The shop's app was not granted customers' names: `nodes` and `customers` are refused."""
+    fake.shop_state(shop)["names_denied"] = True
 
 
 def tags_of(fake: FakeShopify, shop: str, customer_id: int | str) -> list[str]:
@@ -64,8 +87,46 @@ def _orders_count(fake: FakeShopify, shop: str, args: dict[str, Any]) -> dict[st
     return {"count": count, "precision": "EXACT"}
 
 
+def _granted(fake: FakeShopify, shop: str) -> dict[str, dict[str, Any]]:
+    if fake.shop_state(shop).get("names_denied"):
+        raise FieldError(ACCESS_DENIED, "ACCESS_DENIED")
+    return fake.shop_state(shop).get("customers", {})
+
+
+def _nodes(fake: FakeShopify, shop: str, args: dict[str, Any]) -> list[dict[str, Any] | None]:
+    """Customers by GID, null for ids the shop does not have (at most 250, as Shopify)."""
+    if len(args["ids"]) > 250:
+        raise FieldError(
+            "The input array size of 251 is greater than the maximum allowed of 250.",
+            "MAX_INPUT_SIZE_EXCEEDED",
+        )
+    customers = _granted(fake, shop)
+    return [
+        {"id": gid, "firstName": customers[gid]["firstName"], "lastName": customers[gid]["lastName"]}
+        if gid in customers
+        else None
+        for gid in args["ids"]
+    ]
+
+
+def _search(fake: FakeShopify, shop: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Customers whose first name, last name or email contains every word of `query`."""
+    words = str(args.get("query") or "").lower().split()
+    found = [
+        {"node": {"id": gid}}
+        for gid, c in _granted(fake, shop).items()
+        if all(any(w in (c.get(f) or "").lower() for f in ("firstName", "lastName", "email")) for w in words)
+    ]
+    return {"edges": found[: int(args.get("first", 50))]}
+
+
 def install(fake: FakeShopify) -> FakeShopify:
     fake.resolvers.update(
-        tagsAdd=_tags(add=True), tagsRemove=_tags(add=False), orders=_orders, ordersCount=_orders_count
+        tagsAdd=_tags(add=True),
+        tagsRemove=_tags(add=False),
+        orders=_orders,
+        ordersCount=_orders_count,
+        nodes=_nodes,
+        customers=_search,
     )
     return fake

@@ -28,6 +28,14 @@ OFFLINE_TOKEN = "urn:shopify:params:oauth:token-type:offline-access-token"
 Resolver = Callable[["FakeShopify", str, dict[str, Any]], Any]
 
 
+class FieldError(Exception):
+    """A resolver's refusal, answered as Shopify does: the field null, the reason in `errors`."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 @dataclass
 class GraphQLCall:
     shop: str
@@ -192,12 +200,17 @@ class FakeShopify:
                 "extensions": extensions,
             }
         data = {}
+        errors = []
         for name, args in calls:
             resolver = self.resolvers.get(name)
             if resolver is None:
                 return {"errors": [{"message": f"Field '{name}' doesn't exist on the fake"}]}
-            data[name] = resolver(self, shop, args)
-        return {"data": data, "extensions": extensions}
+            try:
+                data[name] = resolver(self, shop, args)
+            except FieldError as exc:
+                data[name] = None
+                errors.append({"message": str(exc), "path": [name], "extensions": {"code": exc.code}})
+        return {"data": data, "extensions": extensions, **({"errors": errors} if errors else {})}
 
 
 def _arguments(node: FieldNode, variables: dict[str, Any]) -> dict[str, Any]:

@@ -2,53 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+import redis.asyncio as redis
 
 from storepulse.devstack import Stack, wait_ready
-from storepulse.kafka_topics import TOPIC_BEACONS
+from storepulse.kafka_topics import TOPIC_BEACONS, shop_key
 from storepulse.redis_keys import widget_seen
-from storepulse.settings import Settings
-from tests.conftest import Services
-from tests.customer_state import redis_client
+from tests.support.kafka import consume
+from tests.support.stack import Services
 
 STOREFRONT = {"Origin": "https://shop.example", "Content-Type": "text/plain;charset=UTF-8"}
 
 
 def beacon(shop: str, kind: str = "page_view", **extra: str) -> bytes:
     return orjson.dumps({"shop": shop, "type": kind, "visitor": uuid.uuid4().hex, **extra})
-
-
-async def produced(stack: Stack, shop: str, count: int, timeout: float = 15) -> list[dict]:
-    """The `widget.beacons` records keyed `shop`, read from the beginning of every partition."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=stack.env["KAFKA_URL"].removeprefix("kafka://"),
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        # The stack creates every topic with the default partition count.
-        consumer.assign([TopicPartition(TOPIC_BEACONS, p) for p in range(Settings().kafka_partitions)])
-        await consumer.seek_to_beginning()
-        found: list[dict] = []
-        async with asyncio.timeout(timeout):
-            while len(found) < count:
-                batch = await consumer.getmany(timeout_ms=500)
-                found += [
-                    orjson.loads(r.value)
-                    for records in batch.values()
-                    for r in records
-                    if r.key == shop.encode()
-                ]
-        return found
-    finally:
-        await consumer.stop()
 
 
 async def test_beacons_are_validated_and_produced_keyed_by_shop(services: Services, shop: str) -> None:
@@ -74,28 +45,25 @@ async def test_beacons_are_validated_and_produced_keyed_by_shop(services: Servic
             "/beacons", headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}
         )
         assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == "*"
-    records = await produced(services.stack, shop, 2)
+    records = await consume(services.stack, TOPIC_BEACONS, key_prefix=shop_key(shop), count=2, timeout=15)
     assert sorted(r["type"] for r in records) == ["click", "page_view"]
     assert {r["product_id"] for r in records} == {"7001", None}
     assert all(r["shop"] == shop and r["received_at"] for r in records)
 
 
-async def test_a_page_view_marks_the_widget_live_for_the_merchants_app(services: Services, shop: str) -> None:
-    client = redis_client(services.stack)
-    try:
-        assert await client.get(widget_seen(shop)) is None
-        async with httpx.AsyncClient(base_url=services.ingest_url) as http:
-            click = await http.post("/beacons", content=beacon(shop, "click"), headers=STOREFRONT)
-            assert click.status_code == 204
-            assert await client.get(widget_seen(shop)) is None  # only page views tell
-            before = time.time()
-            view = await http.post("/beacons", content=beacon(shop), headers=STOREFRONT)
-            assert view.status_code == 204
-        seen = int(await client.get(widget_seen(shop)))
-        assert before - 1 <= seen <= time.time()
-        assert 0 < await client.ttl(widget_seen(shop)) <= 30 * 86400
-    finally:
-        await client.aclose()
+async def test_a_page_view_marks_the_widget_live_for_the_merchants_app(
+    services: Services, redis_client: redis.Redis, shop: str
+) -> None:
+    async with httpx.AsyncClient(base_url=services.ingest_url) as http:
+        click = await http.post("/beacons", content=beacon(shop, "click"), headers=STOREFRONT)
+        assert click.status_code == 204
+        assert await redis_client.get(widget_seen(shop)) is None  # only page views tell
+        before = time.time()
+        view = await http.post("/beacons", content=beacon(shop), headers=STOREFRONT)
+        assert view.status_code == 204
+    seen = int(await redis_client.get(widget_seen(shop)))
+    assert before - 1 <= seen <= time.time()
+    assert 0 < await redis_client.ttl(widget_seen(shop)) <= 30 * 86400
 
 
 async def test_beacons_are_rate_limited_per_ip_and_per_shop(stack: Stack, shop: str) -> None:
@@ -120,5 +88,39 @@ async def test_beacons_are_rate_limited_per_ip_and_per_shop(stack: Stack, shop: 
             assert (await send("198.51.100.3")).status_code == 204  # the shop's 5th
             limited = await send("198.51.100.4")
             assert limited.status_code == 429 and limited.headers["retry-after"]
+    finally:
+        ingest.stop()
+
+
+async def test_the_per_ip_limit_counts_the_address_the_proxy_forwarded_and_no_other_peer_can_set_it(
+    stack: Stack, shop: str
+) -> None:
+    """127.0.0.3 plays nginx (the one trusted peer); 127.0.0.1, which uvicorn would trust by
+    default, is any other peer."""
+    ingest = stack.start_service(
+        "ingest",
+        extra_env={
+            "STOREPULSE_FORWARDED_ALLOW_IPS": "127.0.0.3/32",
+            "STOREPULSE_BEACON_RATE_PER_IP": "2/minute",
+        },
+        name="ingest-behind-proxy",
+    )
+    url = f"http://127.0.0.1:{ingest.port}"
+    try:
+        wait_ready(ingest.port, 60, ingest)
+        proxy = httpx.AsyncClient(base_url=url, transport=httpx.AsyncHTTPTransport(local_address="127.0.0.3"))
+        other = httpx.AsyncClient(base_url=url)
+        async with proxy, other:
+
+            async def send(client: httpx.AsyncClient, forwarded_for: str) -> int:
+                headers = {**STOREFRONT, "X-Forwarded-For": forwarded_for}
+                return (await client.post("/beacons", content=beacon(shop), headers=headers)).status_code
+
+            # Through the proxy each visitor has a limit of their own.
+            assert [await send(proxy, "198.51.100.7") for _ in range(3)] == [204, 204, 429]
+            assert await send(proxy, "198.51.100.8") == 204
+            # Any other peer is counted by its own address, whatever it claims to forward.
+            claimed = ["203.0.113.1", "203.0.113.2", "198.51.100.9"]
+            assert [await send(other, ip) for ip in claimed] == [204, 204, 429]
     finally:
         ingest.stop()

@@ -8,7 +8,7 @@ from faust.types import TP
 
 from storepulse.devstack import Stack
 from streams.runtime.faust_seam import fetched_highwaters
-from tests.kafka_io import bootstrap
+from tests.support.kafka import bootstrap
 
 
 async def test_fetched_highwater_counts_every_record_of_every_batch(stack: Stack) -> None:

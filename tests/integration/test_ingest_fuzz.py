@@ -13,12 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ingest.app import WEBHOOK_PATH
 from ingest.routing import ROUTES
 from shopify.signature import sign
 from shopify.topics import APP_UNINSTALLED
 from storepulse.devstack import Stack
-from tests.conftest import SECRET
-from tests.ingest_harness import WEBHOOKS, in_process_ingest, ingest_settings
+from tests.support.ingest import in_process_ingest, ingest_settings
+from tests.support.stack import SECRET
 
 MAX_BYTES = 4096
 PROPERTY = settings(
@@ -71,7 +72,7 @@ async def test_any_headers_and_body_get_a_specified_answer(
     if signature != "absent":
         value = {"right": sign(body, SECRET), "wrong": sign(body, b"wrong"), "garbage": "%%%"}[signature]
         sent[cased("X-Shopify-Hmac-Sha256", upper)] = value
-    answer = await ingest.post(WEBHOOKS, content=body, headers=sent)
+    answer = await ingest.post(WEBHOOK_PATH, content=body, headers=sent)
     if len(body) > MAX_BYTES:
         assert answer.status_code == 413
     elif signature != "right":
@@ -99,7 +100,7 @@ async def test_signed_json_of_an_installed_shop_is_accepted_or_refused_as_malfor
         "X-Shopify-Webhook-Id": str(uuid.uuid4()),
         **({"X-Shopify-Event-Id": event_id.encode("latin-1")} if event_id is not None else {}),
     }
-    answer = await ingest.post(WEBHOOKS, content=body, headers=headers)
+    answer = await ingest.post(WEBHOOK_PATH, content=body, headers=headers)
     if not topic or not isinstance(payload, dict):
         assert answer.status_code == 400
     else:

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
+from ingest.app import WEBHOOK_PATH
 from ingest.routing import ROUTES
 from loadtests.payloads import CATALOG, Webhook, order, product, webhook
 from shopify.topics import (
@@ -26,22 +26,16 @@ from shopify.topics import (
 )
 from storepulse.devstack import Stack
 from storepulse.kafka_topics import TOPIC_CUSTOMERS, TOPIC_ORDERS, TOPIC_PRODUCTS, TOPIC_SHOP, partition_of
-from storepulse.settings import Settings
-from storepulse.shops import open_registry
-from tests.conftest import OLD_SECRET, SECRET, new_shop_domain
-from tests.ingest_harness import (
-    REJECTED,
-    WEBHOOKS,
-    envelopes,
-    in_process_ingest,
-    ingest_settings,
-    metric,
-    post,
-    read_records,
-)
+from storepulse.shops import ShopRegistry
+from tests.support.ingest import in_process_ingest, ingest_settings
+from tests.support.kafka import bootstrap, envelopes, partition_count, read
+from tests.support.metrics import metric
+from tests.support.stack import OLD_SECRET, SECRET, new_shop_domain
+from tests.support.webhooks import deliver, post
 
 ALL = (TOPIC_ORDERS, TOPIC_CUSTOMERS, TOPIC_PRODUCTS, TOPIC_SHOP)
 DROPPED = "storepulse_ingest_webhooks_dropped_total"
+REJECTED = "storepulse_ingest_webhooks_rejected_total"
 MAX_BYTES = 64 * 1024
 
 
@@ -49,10 +43,6 @@ MAX_BYTES = 64 * 1024
 async def ingest(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     async with in_process_ingest(ingest_settings(stack, webhook_max_bytes=MAX_BYTES)) as client:
         yield client
-
-
-def bootstrap(stack: Stack) -> str:
-    return stack.env["KAFKA_URL"].removeprefix("kafka://")
 
 
 def payload_for(topic: str) -> dict[str, Any]:
@@ -77,8 +67,8 @@ async def test_every_topic_lands_in_its_kafka_topic_with_its_key(
     topics = sorted(ROUTES, key=lambda t: t == APP_UNINSTALLED)
     hooks = {t: webhook(t, shop, payload_for(t)) for t in topics}
     for hook in hooks.values():
-        assert await post(ingest, hook) == 200, hook.topic
-    records = await read_records(bootstrap(stack), ALL, lambda rs: len(envelopes(rs, shop)) >= len(hooks))
+        await deliver(ingest, hook)
+    records = await read(bootstrap(stack), ALL, lambda rs: len(envelopes(rs, shop)) >= len(hooks))
     got = {orjson.loads(r.value)["topic"]: r for r in records if orjson.loads(r.value)["shop"] == shop}
     assert set(got) == set(hooks)
 
@@ -107,42 +97,45 @@ async def test_lower_case_headers_and_the_old_secret_are_accepted(
 ) -> None:
     hook = webhook(ORDERS_CREATE, shop, order())
     lower = {k.lower(): v for k, v in hook.headers(OLD_SECRET).items()}
-    assert (await ingest.post(WEBHOOKS, content=hook.body, headers=lower)).status_code == 200
+    assert (await post(ingest, hook, headers=lower)).status_code == 200
 
 
 async def test_unknown_topic_is_answered_200_counted_and_not_produced(
     ingest: httpx.AsyncClient, stack: Stack, shop: str
 ) -> None:
     before = await metric(ingest, DROPPED, {"reason": "unknown_topic"})
-    assert await post(ingest, webhook("carts/update", shop, {"id": 1})) == 200
+    await deliver(ingest, webhook("carts/update", shop, {"id": 1}))
     assert await metric(ingest, DROPPED, {"reason": "unknown_topic"}) == before + 1
-    records = await read_records(bootstrap(stack), ALL, lambda rs: False, timeout=1.5)
+    # Sent after it through the same producer: once the marker is in, a record of it would be too.
+    marker = webhook(ORDERS_CREATE, shop, order())
+    await deliver(ingest, marker)
+    records = await read(
+        bootstrap(stack), ALL, lambda rs: marker.webhook_id in {e["webhook_id"] for e in envelopes(rs, shop)}
+    )
     assert not [e for e in envelopes(records, shop) if e["topic"] == "carts/update"]
 
 
 async def test_webhooks_of_unknown_and_uninstalled_shops_are_dropped_with_200(
-    ingest: httpx.AsyncClient, stack: Stack, shop: str
+    ingest: httpx.AsyncClient, stack: Stack, registry: ShopRegistry, shop: str
 ) -> None:
     stranger = new_shop_domain()
     before = await metric(ingest, DROPPED, {"reason": "unknown_shop"})
-    assert await post(ingest, webhook(ORDERS_CREATE, stranger, order())) == 200
+    await deliver(ingest, webhook(ORDERS_CREATE, stranger, order()))
     assert await metric(ingest, DROPPED, {"reason": "unknown_shop"}) == before + 1
 
     uninstalled = webhook(APP_UNINSTALLED, shop, payload_for(APP_UNINSTALLED))
-    assert await post(ingest, uninstalled) == 200
-    registry = open_registry(Settings(REDIS_URL=stack.env["REDIS_URL"], SHOPIFY_API_SECRET=SECRET.decode()))
+    await deliver(ingest, uninstalled)
     assert (await registry.get(shop)).status == "uninstalled"
     assert await registry.access_token(shop) is None
-    await registry.aclose()
 
     late_order = webhook(ORDERS_CREATE, shop, order())
     redact = webhook(SHOP_REDACT, shop, payload_for(SHOP_REDACT))
     before = await metric(ingest, DROPPED, {"reason": "uninstalled_shop"})
-    assert await post(ingest, late_order) == 200
+    await deliver(ingest, late_order)
     assert await metric(ingest, DROPPED, {"reason": "uninstalled_shop"}) == before + 1
     # Compliance topics keep coming after an uninstall (shop/redact 48 h later): still taken.
-    assert await post(ingest, redact) == 200
-    records = await read_records(
+    await deliver(ingest, redact)
+    records = await read(
         bootstrap(stack), ALL, lambda rs: any(e["topic"] == SHOP_REDACT for e in envelopes(rs, shop))
     )
     ids = {e["webhook_id"] for e in envelopes(records, shop)} | {
@@ -156,29 +149,29 @@ def _without(headers: dict[str, str], name: str) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k != name}
 
 
-def bad_requests(shop: str) -> Iterator[tuple[str, int, str, dict[str, str], bytes]]:
-    """(case, expected status, reason, headers, body) for each kind of bad input."""
+def bad_requests(shop: str) -> Iterator[tuple[str, int, str, Webhook, dict[str, str]]]:
+    """(case, expected status, reason, webhook, headers) for each kind of bad input."""
     hook = webhook(ORDERS_CREATE, shop, order())
     good = hook.headers(SECRET)
-    yield "no signature", 401, "bad_signature", _without(good, "X-Shopify-Hmac-Sha256"), hook.body
-    yield "wrong secret", 401, "bad_signature", hook.headers(b"wrong"), hook.body
+    yield "no signature", 401, "bad_signature", hook, _without(good, "X-Shopify-Hmac-Sha256")
+    yield "wrong secret", 401, "bad_signature", hook, hook.headers(b"wrong")
     redact = webhook(CUSTOMERS_REDACT, shop, payload_for(CUSTOMERS_REDACT))
-    yield "compliance, wrong secret", 401, "bad_signature", redact.headers(b"wrong"), redact.body
-    yield "no topic", 400, "missing_header", _without(good, "X-Shopify-Topic"), hook.body
-    yield "no webhook id", 400, "missing_header", _without(good, "X-Shopify-Webhook-Id"), hook.body
-    yield "no shop", 400, "bad_shop_domain", _without(good, "X-Shopify-Shop-Domain"), hook.body
+    yield "compliance, wrong secret", 401, "bad_signature", redact, redact.headers(b"wrong")
+    yield "no topic", 400, "missing_header", hook, _without(good, "X-Shopify-Topic")
+    yield "no webhook id", 400, "missing_header", hook, _without(good, "X-Shopify-Webhook-Id")
+    yield "no shop", 400, "bad_shop_domain", hook, _without(good, "X-Shopify-Shop-Domain")
     evil = {**good, "X-Shopify-Shop-Domain": "evil.example.com"}
-    yield "foreign shop domain", 400, "bad_shop_domain", evil, hook.body
+    yield "foreign shop domain", 400, "bad_shop_domain", hook, evil
     for body in (b"{not json", b"[1, 2]", b"\xff\xfe"):
         signed = Webhook(ORDERS_CREATE, shop, body, str(uuid.uuid4()), str(uuid.uuid4()))
-        yield f"signed but invalid JSON {body!r}", 400, "bad_json", signed.headers(SECRET), body
+        yield f"signed but invalid JSON {body!r}", 400, "bad_json", signed, signed.headers(SECRET)
 
 
 @pytest.mark.parametrize("case", [case[0] for case in bad_requests("x.myshopify.com")])
 async def test_bad_input_is_refused_and_counted(ingest: httpx.AsyncClient, shop: str, case: str) -> None:
-    _, status, reason, headers, body = next(c for c in bad_requests(shop) if c[0] == case)
+    _, status, reason, hook, headers = next(c for c in bad_requests(shop) if c[0] == case)
     before = await metric(ingest, REJECTED, {"reason": reason})
-    answer = await ingest.post(WEBHOOKS, content=body, headers=headers)
+    answer = await post(ingest, hook, headers=headers)
     assert answer.status_code == status
     assert await metric(ingest, REJECTED, {"reason": reason}) == before + 1
 
@@ -194,17 +187,17 @@ async def test_oversized_body_is_refused_without_reading_it_all(ingest: httpx.As
             pulled += 1
             yield b" " * 4096
 
-    answer = await ingest.post(WEBHOOKS, content=endless(), headers=headers)
+    answer = await ingest.post(WEBHOOK_PATH, content=endless(), headers=headers)
     assert answer.status_code == 413
     assert pulled < 1000 and pulled * 4096 <= MAX_BYTES + 2 * 4096
     declared = {**headers, "Content-Length": str(MAX_BYTES + 1)}
-    assert (await ingest.post(WEBHOOKS, content=b"{}", headers=declared)).status_code == 413
+    assert (await ingest.post(WEBHOOK_PATH, content=b"{}", headers=declared)).status_code == 413
 
 
 async def test_wrong_method_is_405_and_counted(ingest: httpx.AsyncClient) -> None:
     before = await metric(ingest, REJECTED, {"reason": "method_not_allowed"})
     for method in ("GET", "PUT", "DELETE"):
-        assert (await ingest.request(method, WEBHOOKS)).status_code == 405
+        assert (await ingest.request(method, WEBHOOK_PATH)).status_code == 405
     assert await metric(ingest, REJECTED, {"reason": "method_not_allowed"}) == before + 3
 
 
@@ -214,9 +207,9 @@ async def test_metrics_count_what_happened(ingest: httpx.AsyncClient, shop: str)
     duplicates = await metric(ingest, "storepulse_ingest_webhooks_duplicate_total")
     produced = await metric(ingest, "storepulse_ingest_produce_seconds_count")
     hook = webhook(ORDERS_PAID, shop, order())
-    assert await post(ingest, hook) == 200
-    assert await post(ingest, hook) == 200  # Shopify's redelivery: same webhook id
-    assert await post(ingest, hook, b"wrong") == 401
+    await deliver(ingest, hook)
+    await deliver(ingest, hook)  # Shopify's redelivery: same webhook id
+    assert (await post(ingest, hook, b"wrong")).status_code == 401
     assert await metric(ingest, "storepulse_ingest_webhooks_received_total") == received + 3
     assert await metric(ingest, "storepulse_ingest_webhooks_accepted_total", {"topic": ORDERS_PAID}) == (
         accepted + 2
@@ -231,18 +224,12 @@ async def test_records_land_on_the_partition_streams_expects_for_their_key(
     """Streams assumes Kafka's default (murmur2) key → partition mapping (streams.runtime.rekey)."""
     hooks = [webhook(ORDERS_CREATE, shop, order()) for _ in range(24)]
     for hook in hooks:
-        assert await post(ingest, hook) == 200
+        await deliver(ingest, hook)
     want = {h.webhook_id for h in hooks}
-    records = await read_records(
+    records = await read(
         bootstrap(stack), [TOPIC_ORDERS], lambda rs: want <= {e["webhook_id"] for e in envelopes(rs, shop)}
     )
     ours = [r for r in records if orjson.loads(r.value)["webhook_id"] in want]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap(stack))
-    await admin.start()
-    try:
-        (described,) = await admin.describe_topics([TOPIC_ORDERS])
-    finally:
-        await admin.close()
-    partitions = len(described["partitions"])
+    partitions = await partition_count(stack, TOPIC_ORDERS)
     assert partitions > 1 and len({r.partition for r in ours}) > 1
     assert all(r.partition == partition_of(r.key, partitions) for r in ours)

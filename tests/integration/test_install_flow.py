@@ -6,25 +6,30 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import redis.asyncio as redis
 
 from ingest.routing import SUBSCRIBED_TOPICS
 from loadtests.payloads import order, webhook
 from shopify.signature import sign_query
 from shopify.subscriptions import topic_enum
 from shopify.topics import ORDERS_CREATE
+from storepulse import redis_keys
 from storepulse.devstack import Stack
-from storepulse.shops import open_registry
-from tests.conftest import SECRET, new_shop_domain
-from tests.fake_shopify import FakeShopify, running_fake_shopify
+from storepulse.shops import ShopRegistry
+from tests.fake_shopify import FakeShopify, customers, running_fake_shopify
+from tests.fake_shopify.customers import add_order
 from tests.fake_shopify.webhooks import register, subscriptions
-from tests.ingest_harness import in_process_ingest, ingest_settings, post
+from tests.support.eventually import eventually
+from tests.support.ingest import in_process_ingest, ingest_settings
+from tests.support.stack import SECRET, new_shop_domain
+from tests.support.webhooks import deliver
 
 PUBLIC = "https://ingest.storepulse.test"
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeShopify]:
-    with running_fake_shopify(register(FakeShopify())) as fake:
+    with running_fake_shopify(register(customers.install(FakeShopify()))) as fake:
         yield fake
 
 
@@ -61,31 +66,48 @@ async def start_install(ingest: httpx.AsyncClient, fake: FakeShopify, shop: str)
     return {**params, "hmac": sign_query(params.items(), SECRET)}
 
 
+def backfilled_order() -> dict:
+    return {
+        "id": "gid://shopify/Order/1",
+        "createdAt": "2026-01-02T03:04:05Z",
+        "updatedAt": "2026-01-02T03:04:05Z",
+        "cancelledAt": None,
+        "customer": {"id": "gid://shopify/Customer/2"},
+        "totalPriceSet": {"shopMoney": {"amount": "12.00", "currencyCode": "EUR"}},
+        "refunds": [],
+    }
+
+
 async def test_install_stores_the_token_and_subscribes_every_topic(
-    ingest: httpx.AsyncClient, fake: FakeShopify, stack: Stack
+    ingest: httpx.AsyncClient, fake: FakeShopify, registry: ShopRegistry, redis_client: redis.Redis
 ) -> None:
     shop = new_shop_domain()
     hook = webhook(ORDERS_CREATE, shop, order())
-    assert await post(ingest, hook) == 200  # not installed yet: dropped (and remembered a while)
+    await deliver(ingest, hook)  # not installed yet: dropped (and remembered a while)
+    add_order(fake, shop, backfilled_order())
 
     callback = await ingest.get("/auth/callback", params=await start_install(ingest, fake, shop))
     assert callback.status_code == 302
     assert callback.headers["location"] == f"{fake.url}/{shop}/admin/apps/{fake.client_id}"
 
-    registry = open_registry(ingest_settings(stack))
-    try:
-        assert (await registry.get(shop)).installed
-        assert await registry.access_token(shop) == fake.tokens[shop]
-    finally:
-        await registry.aclose()
+    assert (await registry.get(shop)).installed
+    assert await registry.access_token(shop) == fake.tokens[shop]
     held = subscriptions(fake, shop)
     assert sorted(s["topic"] for s in held) == sorted(topic_enum(t) for t in SUBSCRIBED_TOPICS)
     assert {s["uri"] for s in held} == {f"{PUBLIC}/webhooks/shopify"}
     assert {s["format"] for s in held} == {"JSON"}
 
+    # A new install imports the shop's existing orders in the background.
+    async def backfill_finished() -> dict[bytes, bytes] | None:
+        run = await redis_client.hgetall(redis_keys.backfill_run(shop))
+        return run if run.get(b"finished_at") else None
+
+    run = await eventually(backfill_finished)
+    assert (run[b"state"], run[b"done"], run[b"total"]) == (b"done", b"1", b"1")
+
     # Installed now: the same process takes the shop's webhooks at once.
     before = len(fake.calls)
-    assert await post(ingest, webhook(ORDERS_CREATE, shop, order())) == 200
+    await deliver(ingest, webhook(ORDERS_CREATE, shop, order()))
     assert len(fake.calls) == before
 
     # Reinstalling (a new token) keeps the subscriptions Shopify already holds.

@@ -6,8 +6,10 @@ from loadtests.payloads import order, webhook
 from shopify.topics import APP_UNINSTALLED, ORDERS_CREATE
 from storepulse.devstack import Stack, start_redis
 from storepulse.shops import open_registry
-from tests.conftest import new_shop_domain
-from tests.ingest_harness import in_process_ingest, ingest_settings, metric, post
+from tests.support.ingest import in_process_ingest, ingest_settings
+from tests.support.metrics import metric
+from tests.support.stack import new_shop_domain
+from tests.support.webhooks import deliver, post
 
 UNAVAILABLE = {"reason": "registry_unavailable"}
 
@@ -21,14 +23,14 @@ async def test_registry_outage_is_503_and_not_ready(stack: Stack) -> None:
     await registry.aclose()
     try:
         async with in_process_ingest(settings) as ingest:
-            assert await post(ingest, webhook(ORDERS_CREATE, shop, order())) == 200
+            await deliver(ingest, webhook(ORDERS_CREATE, shop, order()))
             redis_child.kill()
             await asyncio.sleep(0.2)  # past the cached answer
             before = await metric(
                 ingest, "storepulse_ingest_webhooks_rejected_total", {"reason": "registry_unavailable"}
             )
-            assert await post(ingest, webhook(ORDERS_CREATE, shop, order())) == 503
-            assert await post(ingest, webhook(APP_UNINSTALLED, shop, {"id": 1})) == 503
+            assert (await post(ingest, webhook(ORDERS_CREATE, shop, order()))).status_code == 503
+            assert (await post(ingest, webhook(APP_UNINSTALLED, shop, {"id": 1}))).status_code == 503
             after = await metric(
                 ingest, "storepulse_ingest_webhooks_rejected_total", {"reason": "registry_unavailable"}
             )

@@ -1,20 +1,8 @@
-from collections.abc import AsyncIterator
-
-import pytest
 import redis.asyncio as redis
 
 from storepulse import redis_keys
-from storepulse.devstack import Stack
-from storepulse.settings import Settings
-from storepulse.shops import ShopRegistry, token_cipher
-from tests.conftest import new_shop_domain
-
-
-@pytest.fixture
-async def registry(stack: Stack) -> AsyncIterator[ShopRegistry]:
-    client = redis.Redis.from_url(stack.env["REDIS_URL"])
-    yield ShopRegistry(client, token_cipher(Settings(SHOPIFY_API_SECRET="s")))
-    await client.aclose()
+from storepulse.shops import ShopRegistry
+from tests.support.stack import new_shop_domain
 
 
 async def test_install_uninstall_and_remove(registry: ShopRegistry) -> None:
@@ -34,9 +22,9 @@ async def test_install_uninstall_and_remove(registry: ShopRegistry) -> None:
     assert await registry.get(shop) is None
 
 
-async def test_token_is_encrypted_at_rest(registry: ShopRegistry, shop: str, stack: Stack) -> None:
+async def test_token_is_encrypted_at_rest(
+    registry: ShopRegistry, redis_client: redis.Redis, shop: str
+) -> None:
     await registry.install(shop, "shpat_plaintext")
-    raw = redis.Redis.from_url(stack.env["REDIS_URL"])
-    stored = await raw.hget(redis_keys.shop_record(shop), "token")
-    await raw.aclose()
+    stored = await redis_client.hget(redis_keys.shop_record(shop), "token")
     assert b"shpat_plaintext" not in stored

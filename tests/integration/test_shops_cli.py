@@ -4,9 +4,8 @@ import os
 import subprocess
 
 from storepulse.devstack import Stack, service_argv
-from storepulse.shops import open_registry
-from tests.conftest import new_shop_domain
-from tests.ingest_harness import ingest_settings
+from storepulse.shops import ShopRegistry
+from tests.support.stack import new_shop_domain
 
 
 def shops(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
@@ -20,14 +19,10 @@ def shops(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def test_add_list_remove(stack: Stack) -> None:
+async def test_add_list_remove(stack: Stack, registry: ShopRegistry) -> None:
     shop = new_shop_domain()
     assert shops(stack, "add", shop, "--token", "shpat_cli_secret", "--scopes", "read_orders").returncode == 0
-    registry = open_registry(ingest_settings(stack))
-    try:
-        assert await registry.access_token(shop) == "shpat_cli_secret"
-    finally:
-        await registry.aclose()
+    assert await registry.access_token(shop) == "shpat_cli_secret"
 
     listed = shops(stack, "list")
     assert listed.returncode == 0

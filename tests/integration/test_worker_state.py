@@ -3,7 +3,7 @@ trends and customer metrics, with two workers of one group and a restart on the 
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -12,12 +12,13 @@ import orjson
 from loadtests.payloads import CATALOG, order, webhook
 from shopify.topics import ORDERS_CREATE
 from storepulse.devstack import Child, Stack, wait_ready
-from tests.conftest import ADMIN_TOKEN, Services, signed_headers, worker_env
-from tests.e2e.test_pipeline import post
-from tests.e2e.test_rules_and_trends import produce, wait_for_kind
-from tests.sse import listening
+from storepulse.kafka_topics import item_key
+from tests.support.eventually import eventually
+from tests.support.kafka import produce
+from tests.support.sse import listening
+from tests.support.stack import ADMIN_AUTH, Services, worker_env
+from tests.support.webhooks import deliver
 
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 PRODUCT = CATALOG[3]
 
 
@@ -28,21 +29,21 @@ def start_workers(stack: Stack, env: dict[str, str], *names: str) -> list[Child]
     return workers
 
 
-async def poll_json(url: str, done, attempts: int = 200) -> httpx.Response:
+async def get_until(url: str, done: Callable[[httpx.Response], bool]) -> httpx.Response:
     """GET `url` until `done(response)` holds (the workers apply changes asynchronously)."""
-    async with httpx.AsyncClient(headers=AUTH, timeout=10) as client:
-        for _ in range(attempts):
-            answer = await client.get(url)
-            if done(answer):
-                return answer
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{url} never answered as expected: {answer.status_code} {answer.text}")
+    async with httpx.AsyncClient(headers=ADMIN_AUTH, timeout=10) as client:
+
+        async def answer() -> httpx.Response | None:
+            response = await client.get(url)
+            return response if done(response) else None
+
+        return await eventually(answer, timeout=20, what=f"GET {url} answering as expected")
 
 
 async def produce_purchases(stack: Stack, topic: str, shop: str, order_ids: list[str]) -> None:
     """Purchases as the orders agent writes them (a record per partition and batch; here one
     purchase each), straight to this group's internal topic."""
-    key = f"{shop}/{PRODUCT[0]}".encode()
+    key = item_key(shop, PRODUCT[0])
     purchases = [
         {"shop": shop, "product_id": str(PRODUCT[0]), "order_id": order_id, "title": PRODUCT[1]}
         for order_id in order_ids
@@ -55,35 +56,34 @@ async def produce_purchases(stack: Stack, topic: str, shop: str, order_ids: list
 
 
 async def test_settings_reach_every_worker_and_state_survives_their_loss(
-    services: Services, shop: str
+    services: Services, ingest: httpx.AsyncClient, shop: str
 ) -> None:
     env = worker_env()
     purchases_topic = f"{env['STOREPULSE_APP_ID']}-product-purchases"
     a, b = start_workers(services.stack, env, "worker-a", "worker-b")
     url_a, url_b = (f"http://127.0.0.1:{w.port}" for w in (a, b))
     rules = {"language": "es", "trending_thresholds": [2, 3], "enabled_kinds": ["trending"]}
-    async with httpx.AsyncClient(headers=AUTH, timeout=15) as client:
+    async with httpx.AsyncClient(headers=ADMIN_AUTH, timeout=15) as client:
         assert (await client.put(f"{url_a}/shops/{shop}/settings", json=rules)).status_code == 200
     # A global table: the other worker has them too, whichever partition the shop is on.
-    await poll_json(f"{url_b}/shops/{shop}/settings", lambda r: r.json()["language"] == "es")
+    await get_until(f"{url_b}/shops/{shop}/settings", lambda r: r.json()["language"] == "es")
 
     # Any worker answers for any customer: the one without the partition forwards.
     o = order(product=CATALOG[0])
-    hook = webhook(ORDERS_CREATE, shop, o)
-    assert (await post(services, hook, signed_headers(hook))).status_code == 200
+    await deliver(ingest, webhook(ORDERS_CREATE, shop, o))
     for url in (url_a, url_b):
-        found = await poll_json(f"{url}/shops/{shop}/customers/{o['customer']['id']}", lambda r: r.is_success)
+        found = await get_until(f"{url}/shops/{shop}/customers/{o['customer']['id']}", lambda r: r.is_success)
         assert found.json()["orders_count"] == 1
 
     async with listening(f"{services.push_url}/sse/{shop}") as sse:
         await produce_purchases(services.stack, purchases_topic, shop, ["p1", "p2"])
-        [two] = await wait_for_kind(sse, "trending", 1)
+        [two] = await sse.wait_for_kind("trending", 1)
         for worker in (a, b):
             worker.stop()
         # A new worker of the group rebuilds the settings and the 24 h counts from the changelogs.
         [c] = start_workers(services.stack, env, "worker-c")
         await produce_purchases(services.stack, purchases_topic, shop, ["p1", "p3"])
-        three = (await wait_for_kind(sse, "trending", 2))[1]
+        three = (await sse.wait_for_kind("trending", 2))[1]
         c.stop()
     assert two["message"] == f"2 personas compraron {PRODUCT[1]} en las últimas 24 horas"
     assert three["message"] == f"3 personas compraron {PRODUCT[1]} en las últimas 24 horas"

@@ -3,69 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import time
 
 import httpx
-import redis.asyncio as redis
 
 from storepulse.devstack import Stack, start_redis
-from storepulse.settings import Settings
-from storepulse.shops import ShopRegistry, token_cipher
-from tests.push.helpers import metric, note, publish, push_process, raw_lines
-from tests.sse import listening
-
-
-class LineReader:
-    """Collects every line of one SSE response in the background."""
-
-    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
-        self.lines: list[str] = []
-        self.ended = asyncio.Event()
-        self._grew = asyncio.Event()
-        self._task = asyncio.create_task(self._run(url, headers))
-
-    async def _run(self, url: str, headers: dict[str, str] | None) -> None:
-        try:
-            async for line in raw_lines(url, headers):
-                self.lines.append(line)
-                self._grew.set()
-        except httpx.HTTPError:
-            pass
-        finally:
-            self.ended.set()
-
-    def count(self, prefix: str) -> int:
-        return sum(line.startswith(prefix) for line in self.lines)
-
-    def ids(self) -> list[str]:
-        return [line[4:] for line in self.lines if line.startswith("id: ")]
-
-    async def until(self, prefix: str, count: int, timeout: float = 15) -> None:
-        async with asyncio.timeout(timeout):
-            while self.count(prefix) < count:
-                self._grew.clear()
-                await self._grew.wait()
-
-    async def close(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-
-async def install(redis_url: str, shop: str) -> None:
-    client = redis.Redis.from_url(redis_url)
-    await ShopRegistry(client, token_cipher(Settings())).install(shop, "shpat_test")
-    await client.aclose()
+from tests.support.eventually import eventually
+from tests.support.metrics import metric
+from tests.support.push import note, publish, push_process
+from tests.support.sse import LineReader, listening
+from tests.support.stack import install_shop
 
 
 async def test_redis_outage_keeps_clients_and_replays_what_they_missed(stack: Stack, shop: str) -> None:
     own = start_redis()
     redis_url = f"redis://127.0.0.1:{own.port}/0"
     try:
-        await install(redis_url, shop)
+        await install_shop(redis_url, shop)
         with push_process(stack, "push-outage", REDIS_URL=redis_url, STOREPULSE_SSE_PING_S="0.5") as push:
             base = f"http://127.0.0.1:{push.port}"
             reader = LineReader(f"{base}/sse/{shop}")
@@ -84,8 +40,10 @@ async def test_redis_outage_keeps_clients_and_replays_what_they_missed(stack: St
                 own = start_redis(own.port)  # empty: no persistence, as documented
                 after = await publish(redis_url, [note(shop, i) for i in range(2, 5)])
                 await reader.until("id: ", 5)
-                await asyncio.sleep(0.5)  # room for a duplicate that must not come
-                assert reader.ids() == before + after
+                # Published last: once it is in, a duplicate of what came before would be in too.
+                marker = await publish(redis_url, [note(shop, 5)])
+                await reader.until("id: ", 6)
+                assert reader.ids() == before + after + marker
                 assert await metric(base, "storepulse_push_messages_replayed_total") > replayed
                 assert (await httpx.AsyncClient().get(f"{base}/ready")).status_code == 200
             finally:
@@ -98,10 +56,14 @@ async def test_sigterm_tells_clients_to_retry_and_exits_quickly(stack: Stack, sh
     with push_process(stack, "push-drain") as push:
         reader = LineReader(f"http://127.0.0.1:{push.port}/sse/{shop}")
         try:
-            async with asyncio.timeout(10):
-                while push.proc.poll() is None and not reader.lines and not reader.ended.is_set():
-                    await publish(stack.env["REDIS_URL"], [note(shop, 1)])
-                    await asyncio.sleep(0.2)
+
+            async def streaming_or_gone() -> bool:
+                if push.proc.poll() is not None or reader.lines or reader.ended.is_set():
+                    return True
+                await publish(stack.env["REDIS_URL"], [note(shop, 1)])
+                return False
+
+            await eventually(streaming_or_gone, timeout=10, every=0.2)
             started = time.monotonic()
             os.killpg(push.proc.pid, signal.SIGTERM)
             await asyncio.wait_for(reader.ended.wait(), timeout=10)
@@ -151,5 +113,6 @@ async def test_two_processes_serve_one_shop_without_sticky_sessions(stack: Stack
         missed = await publish(redis_url, [note(shop, i) for i in range(3, 5)])
         async with listening(url_b, {"Last-Event-ID": sent[-1]}) as moved:
             await moved.wait_for(2, timeout=10)
-            await asyncio.sleep(0.3)
-        assert [e.id for e in moved.events] == missed
+            marker = await publish(redis_url, [note(shop, 5)])  # a duplicate would come before it
+            await moved.wait_for(3, timeout=10)
+        assert [e.id for e in moved.events] == missed + marker

@@ -11,8 +11,9 @@ import orjson
 import pytest
 
 from storepulse.devstack import Child, Stack
-from tests.push.helpers import metric, note, publish, push_process
-from tests.sse import listening
+from tests.support.metrics import metric
+from tests.support.push import note, publish, push_process
+from tests.support.sse import SSEClient, listening
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def url(push: Child, shop: str, query: str = "") -> str:
     return f"http://127.0.0.1:{push.port}/sse/{shop}{query}"
 
 
-def ids(client) -> list[str]:
+def ids(client: SSEClient) -> list[str]:
     return [e.id for e in client.events]
 
 
@@ -56,9 +57,10 @@ async def test_reconnect_gets_exactly_what_it_missed(stack: Stack, push: Child, 
         await again.wait_for(5, timeout=10)
         live = await publish(redis_url, [note(shop, i) for i in range(8, 10)])
         await again.wait_for(7, timeout=10)
-        await asyncio.sleep(0.3)  # room for a duplicate that must not come
+        marker = await publish(redis_url, [note(shop, 10)])  # a duplicate would come before it
+        await again.wait_for(8, timeout=10)
     assert ids(first) == seen
-    assert ids(again) == [*missed, *live]
+    assert ids(again) == [*missed, *live, *marker]
 
 
 async def test_shop_that_is_not_installed_is_404(push: Child) -> None:

@@ -10,8 +10,11 @@ from contextvars import ContextVar
 
 import aiokafka
 import faust
+import mode
 from faust.streams import _current_event, current_event
 from faust.tables.base import Collection
+from faust.topics import Topic
+from faust.transport import consumer as faust_consumer
 from faust.transport import producer as faust_producer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
@@ -36,6 +39,25 @@ def test_consumer_thread_hooks_exist() -> None:
 def test_producer_buffer_has_a_message_bound() -> None:
     assert faust_producer.ProducerBuffer.max_messages == 100  # the stall the seam raises
     assert callable(faust.App._new_transport)
+
+
+def test_offsets_are_committed_right_after_the_producer_flush_the_seam_extends() -> None:
+    source = inspect.getsource(faust_consumer.Consumer._commit_offsets)
+    flush = source.index("await self.app.producer.flush()")
+    assert flush < source.index("await self._commit(", flush)
+    assert "self.in_transaction = " in inspect.getsource(faust_consumer.Consumer.__init__)
+
+
+def test_table_writes_reach_the_producer_through_send_soon() -> None:
+    # AckTrackingProducer tracks table writes in send_soon: a write that bypassed it would be
+    # committed before the broker held it.
+    assert "changelog_topic.send_soon(" in inspect.getsource(Collection.send_changelog)
+    assert "self.app.producer.send_soon(fut)" in inspect.getsource(Topic.send_soon)
+    assert callable(faust_aiokafka.Producer.send_soon)
+
+
+def test_services_call_post_init_where_the_producer_sets_up_its_tracking() -> None:
+    assert "self.__post_init__()" in inspect.getsource(mode.Service.__init__)
 
 
 def test_current_event_is_the_context_variable_table_writes_read() -> None:

@@ -1,10 +1,9 @@
-"""Reading what streams keep about customers, as the admin API and the merchant see it."""
+"""What the worker keeps in Redis, read as the admin API and the merchant see it."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -14,19 +13,13 @@ from storepulse import redis_keys
 from storepulse.devstack import Stack
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
-    """Poll `check` until it returns something truthy; its last answer otherwise (then fail)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = await check()
-        if answer or time.monotonic() > deadline:
-            assert answer, f"not reached in {timeout}s: {answer!r}"
-            return answer
-        await asyncio.sleep(0.1)
-
-
-def redis_client(stack: Stack) -> redis.Redis:
-    return redis.Redis.from_url(stack.env["REDIS_URL"])
+@contextlib.asynccontextmanager
+async def redis_of(stack: Stack) -> AsyncIterator[redis.Redis]:
+    client = redis.Redis.from_url(stack.env["REDIS_URL"])
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 async def vips(client: redis.Redis, shop: str) -> dict[str, dict[str, Any]]:
@@ -41,3 +34,8 @@ async def segments(client: redis.Redis, shop: str) -> dict[str, str]:
 async def data_requests(client: redis.Redis, shop: str) -> dict[str, dict[str, Any]]:
     raw = await client.hgetall(redis_keys.data_requests(shop))
     return {k.decode(): orjson.loads(v) for k, v in raw.items()}
+
+
+async def recent_messages(client: redis.Redis, shop: str) -> list[str]:
+    """The notifications a storefront's first visit replays from, oldest first."""
+    return [fields[b"n"].decode() for _, fields in await client.xrange(redis_keys.recent_stream(shop))]

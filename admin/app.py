@@ -1,0 +1,78 @@
+"""The merchant's app, a Starlette app ingest mounts under `/app` (admin.context.APP_PATH).
+
+`/app/api/...` is the JSON API (admin/api.py), everything else pages (admin/pages.py); both
+authenticate with the Shopify session token (admin/session.py). Mounted apps get no lifespan
+of their own: ingest's calls `AdminApp.aclose`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis.asyncio as redis
+from starlette.applications import Starlette
+from starlette.templating import Jinja2Templates
+
+from admin.api import api_routes
+from admin.context import PATCH_ID_TOKEN_PATH, AdminContext
+from admin.customer_index import CustomerIndexes
+from admin.customers import CustomerList
+from admin.names import CustomerNames
+from admin.pages import page_routes
+from admin.session import SessionAuth, StatusOf
+from admin.worker_api import WorkerApi
+from ingest.backfill_runs import BackfillRuns
+from ingest.install import Installer
+from shopify.admin import AdminApi
+from shopify.oauth import SessionTokens
+from storepulse.settings import Settings
+from storepulse.shops import ShopRegistry
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class AdminApp(Starlette):
+    def __init__(self, ctx: AdminContext, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ctx = ctx
+
+    async def aclose(self) -> None:
+        await self.ctx.worker.aclose()
+
+
+def create_admin_app(
+    settings: Settings,
+    client: redis.Redis,
+    http: httpx.AsyncClient,
+    registry: ShopRegistry,
+    *,
+    status_of: StatusOf,
+    installer: Installer,
+    backfills: BackfillRuns,
+) -> AdminApp:
+    """The app on ingest's Redis client and Shopify HTTP client (`status_of`: the shop registry's
+    cached answer; `installer` installs a shop a session token names for the first time)."""
+    auth = None
+    if settings.shopify_api_key and settings.api_secrets:
+        tokens = SessionTokens(settings.shopify_api_key, settings.api_secrets, http)
+        auth = SessionAuth(tokens, status_of, installer, PATCH_ID_TOKEN_PATH)
+    # Names are a nicety on a page someone waits for: two quick tries, not the write-back's six.
+    names_api = AdminApi(
+        http, registry.access_token, api_version=settings.shopify_api_version, attempts=2, max_backoff_s=0.5
+    )
+    names = CustomerNames(names_api, registry)
+    indexes = CustomerIndexes(client, settings.admin_index_max_rows)
+    ctx = AdminContext(
+        settings=settings,
+        redis=client,
+        auth=auth,
+        indexes=indexes,
+        names=names,
+        customers=CustomerList(client, indexes, names),
+        worker=WorkerApi(settings.worker_api_url, settings.admin_token.get_secret_value()),
+        backfills=backfills,
+        templates=Jinja2Templates(directory=TEMPLATES),
+    )
+    return AdminApp(ctx, routes=[*api_routes(ctx), *page_routes(ctx)])

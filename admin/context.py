@@ -1,0 +1,34 @@
+"""What the app's routes share (built once by `admin.app.create_admin_app`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as redis
+from starlette.templating import Jinja2Templates
+
+from admin.customer_index import CustomerIndexes
+from admin.customers import CustomerList
+from admin.names import CustomerNames
+from admin.session import SessionAuth
+from admin.worker_api import WorkerApi
+from ingest.backfill_runs import BackfillRuns
+from storepulse.settings import Settings
+
+# Where ingest mounts the app: the public URL Shopify opens is `{public_url}/app`.
+APP_PATH = "/app"
+PATCH_ID_TOKEN_PATH = f"{APP_PATH}/auth/patch-id-token"
+
+
+@dataclass(frozen=True)
+class AdminContext:
+    settings: Settings
+    redis: redis.Redis
+    # None when SHOPIFY_API_KEY or SHOPIFY_API_SECRET is not set: every route answers 503.
+    auth: SessionAuth | None
+    indexes: CustomerIndexes
+    names: CustomerNames
+    customers: CustomerList
+    worker: WorkerApi
+    backfills: BackfillRuns
+    templates: Jinja2Templates
