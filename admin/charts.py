@@ -11,7 +11,7 @@ from decimal import Decimal
 
 # The daily chart's drawing box (SVG user units; the SVG scales to its card's width).
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 36, 56, 12, 24
+LEFT, RIGHT, TOP, BOTTOM = 36, 56, 12, 30
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,8 @@ def backfill_view(run: dict[str, Any]) -> dict[str, Any]:
         text = "Import past orders so customers, VIPs and segments include your shop's history."
     elif state == "failed":
         text = f"The import stopped: {run.get('error') or 'unknown error'}. Start it again to resume."
+    elif state == "done":
+        text = f"All {total:,} past orders imported." if total else "Shopify had no past orders to import."
     elif total is None:
         text = "Counting orders…" if state == "running" else "Started, no orders counted yet."
     else:

@@ -44,13 +44,14 @@ STATIC = Path(__file__).parent / "static"
 class NavItem:
     label: str
     route: str
+    within: tuple[str, ...] = ()  # pages that belong to this section (a customer to Customers)
 
 
 # The app's navigation. Later sections (languages, audit log, import, sync, analytics) add
 # themselves here when they exist: the menu never links to a page that is not there.
 NAV: tuple[NavItem, ...] = (
     NavItem("Home", "home"),
-    NavItem("Customers", "customers"),
+    NavItem("Customers", "customers", ("customer",)),
     NavItem("VIP program", "vip"),
     NavItem("Notifications", "notifications"),
 )
@@ -83,7 +84,6 @@ ORDER_STATUS_TONES = {
     "refunded": "",
     "cancelled": "critical",
 }
-KIND_ICONS = {"purchase": "🛍", "trending": "🔥", "viewing": "👁"}
 FILTER_LABELS = {
     "q": "Search",
     "tier": "Tier",
@@ -171,7 +171,10 @@ class View:
         return f"{path}?{urlencode(query)}" if query else path
 
     def render(self, template: str, status: int = 200, **context: Any) -> Response:
-        nav = [{"label": i.label, "href": self.url(i.route), "current": i.route == self.name} for i in NAV]
+        nav = [
+            {"label": i.label, "href": self.url(i.route), "current": self.name in (i.route, *i.within)}
+            for i in NAV
+        ]
         page = self.ctx.templates.TemplateResponse(
             self.request,
             template,
@@ -280,7 +283,6 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
             backfill=home.backfill_view(overview.get("backfill") or {}),
             embed=await home.embed_state(ctx.redis, shop, ctx.settings.shopify_api_key),
             recent=await home.recent_notifications(ctx.redis, shop),
-            kind_icons=KIND_ICONS,
             sse_url=f"{ctx.settings.push_url}/sse/{shop}",
         )
 
@@ -326,7 +328,7 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
             "customers.html",
             title="Customers",
             listing=listing,
-            params={"sort": sort, "order": order, **{k: query.get(k) for k in FILTER_LABELS}},
+            params={**{k: query.get(k) for k in FILTER_LABELS}, "sort": sort, "order": order},
             filtered=any(
                 query.get(k)
                 for k in ("q", "tier", "segment", "last_order_from", "last_order_to", "min_orders")
@@ -394,7 +396,7 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
             form = await view.request.form()
             values = forms.submitted_vip(form)
             body = forms.vip_body(values)
-            if form.get("action") == "preview":
+            if form.get("intent") == "preview":
                 proposal = {
                     "tiers": orjson.dumps(body["tiers"]).decode(),
                     "vip_dropoff_days": body["vip_dropoff_days"],

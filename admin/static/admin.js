@@ -32,12 +32,15 @@
     e.preventDefault();
     var submitter = e.submitter;
     token().then(function (t) {
-      form.action = withToken(form.getAttribute("action"), t);
+      form.setAttribute("action", withToken(form.getAttribute("action"), t));
       var hidden = form.querySelector("input[name=id_token]");
       if (hidden) hidden.value = t;
-      form.__fresh = true;
-      form.requestSubmit ? form.requestSubmit(submitter) : form.submit();
-      form.__fresh = false;
+      // In a task of its own: while this submit event is being dispatched, a new one is ignored.
+      setTimeout(function () {
+        form.__fresh = true;
+        form.requestSubmit(submitter);
+        form.__fresh = false;
+      }, 0);
     });
   });
   document.addEventListener("click", function (e) {
@@ -93,7 +96,7 @@
   if (feed && window.EventSource) {
     var status = document.querySelector("[data-feed-status]");
     var empty = document.querySelector("[data-feed-empty]");
-    var ICONS = { purchase: "\uD83D\uDECD", trending: "\uD83D\uDD25", viewing: "\uD83D\uDC41" };
+    var icons = document.getElementById("feed-icons").content;
     var setStatus = function (live) {
       status.innerHTML = '<span class="live-dot' + (live ? " on" : "") + '" aria-hidden="true"></span>';
       status.appendChild(document.createTextNode(live ? "Live" : "Reconnecting…"));
@@ -103,10 +106,7 @@
       var li = document.createElement("li");
       li.className = "new";
       li.setAttribute("data-id", n.id);
-      var icon = document.createElement("span");
-      icon.className = "kind " + n.kind;
-      icon.setAttribute("aria-hidden", "true");
-      icon.textContent = ICONS[n.kind] || "";
+      var icon = (icons.querySelector('[data-kind="' + n.kind + '"]') || icons.firstElementChild).cloneNode(true);
       var body = document.createElement("div");
       var message = document.createElement("p");
       message.textContent = n.message;
