@@ -5,24 +5,18 @@ to open the app from the Shopify admin (401), except inside the admin, where Sho
 page fetches a fresh token and reloads (admin/session.py).
 
 A page gets its data from the app's own JSON API, called in-process with the page load's
-session token, so a page shows exactly what `/app/api/` answers and checks input the same way.
-Forms post back to their page (they work without JavaScript); admin/static/admin.js adds the
-live parts and keeps the session token fresh under App Bridge.
+session token (admin/page_view.py), so a page shows exactly what `/app/api/` answers and checks
+input the same way. Forms post back to their page and work without JavaScript;
+admin/static/admin.js adds the live parts and keeps the session token fresh under App Bridge.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
-import httpx
 import orjson
-from jinja2 import pass_context
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -31,40 +25,47 @@ from starlette.staticfiles import StaticFiles
 from admin import charts, forms, home
 from admin.context import AdminContext
 from admin.formatting import compact_money, money, register
-from admin.session import Refused, Session
-from storepulse.contracts import ShopSettings
+from admin.page_view import (
+    SESSION_PARAMS,
+    STATIC,
+    Api,
+    ApiFailed,
+    InProcess,
+    View,
+    open_from_admin,
+    static_urls,
+)
+from admin.session import Refused
 from streams.agents.order_days import read_days
 from streams.domain import templates
 from streams.domain.rfm import AT_RISK, LOST, SEGMENT_NAMES
 
-STATIC = Path(__file__).parent / "static"
+PageHandler = Callable[[View], Awaitable[Response]]
 
-
-@dataclass(frozen=True)
-class NavItem:
-    label: str
-    route: str
-    within: tuple[str, ...] = ()  # pages that belong to this section (a customer to Customers)
-
-
-# The app's navigation. Later sections (languages, audit log, import, sync, analytics) add
-# themselves here when they exist: the menu never links to a page that is not there.
-NAV: tuple[NavItem, ...] = (
-    NavItem("Home", "home"),
-    NavItem("Customers", "customers", ("customer",)),
-    NavItem("VIP program", "vip"),
-    NavItem("Notifications", "notifications"),
-)
-# Query parameters of Shopify's embedded launch that every link keeps (the session token among them).
-SESSION_PARAMS = ("id_token", "shop", "host", "embedded", "locale")
 DAYS_CHARTED = 30
-CUSTOMER_SORTS = (  # (label, sort key or None, hidden on narrow screens)
+PAGE_SIZE = 50  # the API's default `limit`
+# The list's columns after name, tier and segment: (label, sort key or None, hidden on phones).
+CUSTOMER_COLUMNS = (
     ("Orders", "orders_count", False),
     ("Total spent", "total_spent", True),
     ("Net spent", "net_spent", False),
     ("Avg. order", None, True),
     ("Last order", "last_order_at", False),
 )
+FILTERS = ("q", "tier", "segment", "last_order_from", "last_order_to", "min_orders")
+# What the list's parameters are called on the page (a refusal names them).
+PARAMETER_LABELS = {
+    "q": "Search",
+    "tier": "Tier",
+    "segment": "Segment",
+    "last_order_from": "Last order from",
+    "last_order_to": "Last order to",
+    "min_orders": "Orders",
+    "cursor": "Page",
+    "sort": "Sort",
+    "order": "Order",
+    "limit": "Page size",
+}
 SEGMENT_TONES = {
     "champions": "success",
     "loyal": "success",
@@ -84,167 +85,61 @@ ORDER_STATUS_TONES = {
     "refunded": "",
     "cancelled": "critical",
 }
-FILTER_LABELS = {
-    "q": "Search",
-    "tier": "Tier",
-    "segment": "Segment",
-    "last_order_from": "Last order from",
-    "last_order_to": "Last order to",
-    "min_orders": "Orders",
-    "cursor": "Page",
-    "sort": "Sort",
-    "order": "Order",
-}
 
 
-class ApiFailed(Exception):
-    """The app's API could not answer a page's question (the worker or Shopify was away)."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
+def _count(value: str | None, default: int) -> int:
+    return int(value) if value and value.isdigit() and int(value) > 0 else default
 
 
-class Api:
-    """The app's JSON API as a page load asks it: in-process, with the page's session token."""
-
-    def __init__(self, http: httpx.AsyncClient, token: str) -> None:
-        self._http = http
-        self._headers = {"Authorization": f"Bearer {token}"}
-
-    async def get(
-        self, path: str, params: Mapping[str, Any] | None = None, *, ok: tuple[int, ...] = ()
-    ) -> Any:
-        return self._answer(await self._http.get(path, params=params, headers=self._headers), ok)
-
-    async def put(self, path: str, body: Any, *, ok: tuple[int, ...] = ()) -> Any:
-        answer = await self._http.put(path, content=orjson.dumps(body), headers=self._headers)
-        return self._answer(answer, ok)
-
-    @staticmethod
-    def _answer(answer: httpx.Response, ok: tuple[int, ...]) -> Any:
-        if answer.is_success or answer.status_code in ok:
-            return answer.json()
-        if answer.status_code in (401, 403):
-            raise Refused(answer.status_code, answer.json().get("error", "session refused"))
-        raise ApiFailed(answer.status_code, answer.json().get("error", f"status {answer.status_code}"))
+def rfm_risk(recency: int) -> dict[str, str]:
+    """How likely a customer is to be lapsing, from their recency score (1 = longest ago)."""
+    if recency <= 2:
+        return {"label": "High", "tone": "critical"}
+    return {"label": "Medium", "tone": "warning"} if recency == 3 else {"label": "Low", "tone": "success"}
 
 
-def _static_versions() -> dict[str, str]:
-    """A content hash per static file: browsers cache them for good, a change gets a new URL."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:10] for p in STATIC.iterdir() if p.is_file()}
+def initials(name: str | None) -> str:
+    return "".join(word[0] for word in (name or "").split()[:2]).upper() or "#"
 
 
-class View:
-    """One page load: its session, its links, and the API as its session may ask it."""
-
-    def __init__(
-        self,
-        ctx: AdminContext,
-        name: str,
-        request: Request,
-        session: Session,
-        api: Api,
-    ) -> None:
-        self.ctx = ctx
-        self.name = name
-        self.request = request
-        self.session = session
-        self.api = api
-        self.kept = {k: v for k in SESSION_PARAMS if (v := request.query_params.get(k))}
-
-    def url(self, name: str, **params: Any) -> str:
-        """The path of page `name` with the session's launch parameters and `params` (path
-        parameters of the route fill its path; the rest, when not empty, go in the query)."""
-        route = next(r for r in self.request.app.routes if getattr(r, "name", None) == name)
-        path_params = {k: params.pop(k) for k in list(params) if k in route.param_convertors}
-        path = self.request.url_for(name, **path_params).path
-        return self._with_query(path, params)
-
-    def api_url(self, name: str, **params: Any) -> str:
-        """The path of `/app/api/{name}`, for the browser (downloads carry the session token)."""
-        return self._with_query(f"{self.request.scope.get('root_path', '')}/api/{name}", params)
-
-    def _with_query(self, path: str, params: Mapping[str, Any]) -> str:
-        query = {**self.kept, **{k: v for k, v in params.items() if v not in (None, "")}}
-        return f"{path}?{urlencode(query)}" if query else path
-
-    def render(self, template: str, status: int = 200, **context: Any) -> Response:
-        nav = [
-            {"label": i.label, "href": self.url(i.route), "current": self.name in (i.route, *i.within)}
-            for i in NAV
-        ]
-        page = self.ctx.templates.TemplateResponse(
-            self.request,
-            template,
-            {
-                "shop": self.session.shop,
-                "api_key": self.ctx.settings.shopify_api_key,
-                # No Shopify admin around the dev stack, so no App Bridge (it would leave for one).
-                "app_bridge": not self.ctx.settings.dev_auto_install,
-                "id_token": self.request.query_params.get("id_token", ""),
-                "nav": nav,
-                "url": self.url,
-                "api_url": self.api_url,
-                "segment_tone": lambda s: SEGMENT_TONES.get(s, ""),
-                **context,
-            },
-            status_code=status,
-        )
-        page.headers.update(self.session.page_headers)
-        return page
-
-
-PageHandler = Callable[[View], Awaitable[Response]]
-
-
-def _open_from_admin(ctx: AdminContext, request: Request, reason: str, status: int) -> Response:
-    return ctx.templates.TemplateResponse(
-        request, "open_from_admin.html", {"reason": reason}, status_code=status
-    )
+async def _listing(api: Api, query: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str], str | None]:
+    """The list page's rows, the parameters the API refused, and a note when Shopify could not
+    be searched (the list is then shown unsearched)."""
+    listing = await api.get("/api/customers", query, ok=(422, 502))
+    if "errors" in listing:
+        return {"customers": [], "total": 0, "next": None}, listing["errors"], None
+    if "customers" in listing:
+        return listing, {}, None
+    note = f"Shopify could not be searched ({listing.get('error')}): showing every customer."
+    unsearched = await api.get("/api/customers", {k: v for k, v in query.items() if k != "q"})
+    return unsearched, {}, note
 
 
 def page_routes(ctx: AdminContext) -> list[BaseRoute]:
     register(ctx.templates.env)
-    versions = _static_versions()
-
-    @pass_context
-    def static(context: Mapping[str, Any], name: str) -> str:
-        """A static file's path; its content hash in the query lets browsers cache it for good."""
-        return f"{context['request'].url_for('static', path=name).path}?v={versions[name]}"
-
-    ctx.templates.env.globals["static"] = static
-    in_process: dict[int, httpx.AsyncClient] = {}
-
-    def api_for(request: Request) -> httpx.AsyncClient:
-        app = request.app
-        if id(app) not in in_process:
-            transport = httpx.ASGITransport(app=app)
-            in_process[id(app)] = httpx.AsyncClient(
-                transport=transport, base_url="http://app", trust_env=False
-            )
-        return in_process[id(app)]
+    static_urls(ctx)
+    ctx.templates.env.globals["segment_tone"] = lambda segment: SEGMENT_TONES.get(segment, "")
+    in_process = InProcess()
 
     def page(name: str, handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             if ctx.auth is None:
-                return _open_from_admin(ctx, request, "the app is not configured", 503)
+                return open_from_admin(ctx, request, "the app is not configured", 503)
             try:
                 session = await ctx.auth.page(request)
             except Refused as exc:
-                return _open_from_admin(ctx, request, exc.reason, exc.status)
+                return open_from_admin(ctx, request, exc.reason, exc.status)
             if isinstance(session, Response):
                 return session
-            api = Api(api_for(request), request.query_params.get("id_token", ""))
+            api = Api(in_process.client(request.app), request.query_params.get("id_token", ""))
             view = View(ctx, name, request, session, api)
             try:
                 return await handler(view)
             except Refused as exc:
-                return _open_from_admin(ctx, request, exc.reason, exc.status)
+                return open_from_admin(ctx, request, exc.reason, exc.status)
             except ApiFailed as exc:
                 return view.render(
-                    "unavailable.html", status=503, title="Unavailable", reason=exc.reason, tone="critical"
+                    "unavailable.html", 503, title="Unavailable", reason=exc.reason, tone="critical"
                 )
 
         return endpoint
@@ -253,12 +148,10 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
         shop = view.session.shop
         overview = await view.api.get("/api/overview")
         currency = overview.get("currency")
-        now = datetime.now(UTC)
         days = [
             charts.Day(d.day, d.orders, d.net)
-            for d in await read_days(ctx.redis, shop, now.date(), DAYS_CHARTED)
+            for d in await read_days(ctx.redis, shop, datetime.now(UTC).date(), DAYS_CHARTED)
         ]
-        daily = charts.daily_chart(days, lambda v: money(v, currency), lambda v: compact_money(v, currency))
         vips = overview.get("vips", {})
         growth = overview["new_customers"].get("growth_percent")
         return view.render(
@@ -267,7 +160,9 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
             overview=overview,
             currency=currency,
             days=days,
-            daily=daily,
+            daily=charts.daily_chart(
+                days, lambda v: money(v, currency), lambda v: compact_money(v, currency)
+            ),
             daily_summary=(
                 f"{sum(d.orders for d in days)} orders and {money(sum(d.net for d in days), currency)} "
                 f"net revenue in the last {DAYS_CHARTED} days"
@@ -289,62 +184,39 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
     async def customers_page(view: View) -> Response:
         query = {k: v for k, v in view.request.query_params.items() if k not in (*SESSION_PARAMS, "p")}
         selection = {k: v for k, v in query.items() if k != "cursor"}
-        listing = await view.api.get("/api/customers", query, ok=(422, 502))
-        errors: dict[str, str] = {}
-        search_note = None
-        if "errors" in listing:
-            errors = listing["errors"]
-        elif "customers" not in listing:
-            search_note = f"Shopify could not be searched ({listing.get('error')}): showing every customer."
-            listing = await view.api.get(
-                "/api/customers", {k: v for k, v in query.items() if k != "q"}, ok=(422,)
-            )
-        if "customers" not in listing:
-            listing = {"customers": [], "total": 0, "next": None}
-        settings = ShopSettings.model_validate(await view.api.get("/api/settings"))
+        listing, errors, search_note = await _listing(view.api, query)
         sort, order = query.get("sort", "net_spent"), query.get("order", "desc")
-        page_number = int(view.request.query_params.get("p", "1") or 1) if listing["customers"] else 1
-        limit = int(query.get("limit") or 50) if str(query.get("limit", "")).isdigit() else 50
-        columns = [
-            {
-                "label": label,
-                "sort": key,
-                "narrow": narrow,
-                "href": view.url(
-                    "customers",
-                    **{
-                        **selection,
-                        "sort": key,
-                        "order": "asc" if key == sort and order == "desc" else "desc",
-                    },
-                )
-                if key
-                else None,
-            }
-            for label, key, narrow in CUSTOMER_SORTS
-        ]
-        first_row = (page_number - 1) * limit + 1
+        number = _count(view.request.query_params.get("p"), 1) if listing["customers"] else 1
+        first_row = (number - 1) * _count(query.get("limit"), PAGE_SIZE) + 1
+
+        def sorted_by(key: str) -> str:
+            """The list sorted by `key`: highest first, or lowest first when it already is."""
+            return view.url(
+                "customers",
+                **{**selection, "sort": key, "order": "asc" if (key, order) == (sort, "desc") else "desc"},
+            )
+
         return view.render(
             "customers.html",
             title="Customers",
             listing=listing,
-            params={**{k: query.get(k) for k in FILTER_LABELS}, "sort": sort, "order": order},
-            filtered=any(
-                query.get(k)
-                for k in ("q", "tier", "segment", "last_order_from", "last_order_to", "min_orders")
-            ),
+            params={**{k: query.get(k) for k in FILTERS}, "sort": sort, "order": order},
+            filtered=any(query.get(k) for k in FILTERS),
             errors=errors,
-            labels=FILTER_LABELS,
+            labels=PARAMETER_LABELS,
             search_note=search_note,
             keep=view.kept,
-            tiers=[rule.name for rule in settings.tiers],
+            tiers=[rule.name for rule in (await view.api.settings()).tiers],
             segment_names=SEGMENT_NAMES,
-            columns=columns,
-            sort_labels={key: label.lower() for label, key, _ in CUSTOMER_SORTS if key},
-            page_number=page_number,
+            columns=[
+                {"label": label, "sort": key, "narrow": narrow, "href": sorted_by(key) if key else None}
+                for label, key, narrow in CUSTOMER_COLUMNS
+            ],
+            sort_labels={key: label.lower() for label, key, _ in CUSTOMER_COLUMNS if key},
+            page_number=number,
             first_row=first_row,
             last_row=first_row + len(listing["customers"]) - 1,
-            next_url=view.url("customers", **selection, cursor=listing["next"], p=page_number + 1),
+            next_url=view.url("customers", **selection, cursor=listing["next"], p=number + 1),
             first_page_url=view.url("customers", **selection),
             export_url=lambda kind: view.api_url(f"customers.{kind}", **selection),
         )
@@ -353,34 +225,21 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
         customer_id = view.request.path_params["customer_id"]
         customer = await view.api.get(f"/api/customers/{customer_id}", ok=(404,))
         if "customer_id" not in customer:
-            return view.render(
-                "unavailable.html",
-                status=404,
-                title="Customer not found",
-                tone="warning",
-                reason=(
-                    f"StorePulse knows no customer #{customer_id} in {view.session.shop}: "
-                    "customers appear with their first order."
-                ),
+            reason = (
+                f"StorePulse knows no customer #{customer_id} in {view.session.shop}: "
+                "customers appear with their first order."
             )
-        name = customer.get("name")
-        words = (name or "").split()
-        recency = customer["rfm"]["recency"]
-        risk = (
-            ("High", "critical")
-            if recency <= 2
-            else ("Medium", "warning")
-            if recency == 3
-            else ("Low", "success")
-        )
-        shop = view.session.shop
+            return view.render(
+                "unavailable.html", 404, title="Customer not found", reason=reason, tone="warning"
+            )
+        shop, name = view.session.shop, customer.get("name") or f"Customer #{customer_id}"
         return view.render(
             "customer.html",
-            title=name or f"Customer #{customer_id}",
+            title=name,
             customer=customer,
-            display_name=name or f"Customer #{customer_id}",
-            initials="".join(w[0] for w in words[:2]).upper() or "#",
-            risk={"label": risk[0], "tone": risk[1]},
+            display_name=name,
+            initials=initials(customer.get("name")),
+            risk=rfm_risk(customer["rfm"]["recency"]),
             orders=customer.get("orders", []),
             history=customer.get("tier_history", []),
             status_tones=ORDER_STATUS_TONES,
@@ -390,9 +249,8 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
         )
 
     async def vip_page(view: View) -> Response:
-        current = ShopSettings.model_validate(await view.api.get("/api/settings"))
-        values, errors, preview = forms.vip_values(current), {}, None
-        if view.request.method == "POST":
+        values, errors, preview = forms.vip_values(await view.api.settings()), {}, None
+        if view.posted:
             form = await view.request.form()
             values = forms.submitted_vip(form)
             body = forms.vip_body(values)
@@ -402,10 +260,8 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
                     "vip_dropoff_days": body["vip_dropoff_days"],
                 }
                 answer = await view.api.get("/api/vip-preview", proposal, ok=(422,))
-                errors, preview = (
-                    forms.field_errors(answer.get("errors", {})),
-                    answer if "errors" not in answer else None,
-                )
+                errors = forms.field_errors(answer.get("errors", {}))
+                preview = None if errors else answer
             else:
                 answer = await view.api.put("/api/settings", body, ok=(422,))
                 if "errors" not in answer:
@@ -420,13 +276,13 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
             next_row=max(rows, default=-1) + 1,
             errors=errors,
             preview=preview,
-            saved=view.request.query_params.get("saved") == "1" and view.request.method == "GET",
+            saved=view.request.query_params.get("saved") == "1" and not view.posted,
         )
 
     async def notifications_page(view: View) -> Response:
-        current = ShopSettings.model_validate(await view.api.get("/api/settings"))
+        current = await view.api.settings()
         values, errors = forms.notification_values(current), {}
-        if view.request.method == "POST":
+        if view.posted:
             values = forms.submitted_notifications(await view.request.form())
             body, errors = forms.notification_body(values, current)
             if not errors:
@@ -440,12 +296,13 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
             title="Notifications",
             values=values,
             errors=errors,
-            saved=view.request.query_params.get("saved") == "1" and view.request.method == "GET",
+            saved=view.request.query_params.get("saved") == "1" and not view.posted,
             languages=languages,
             template_names=sorted(templates.TEMPLATE_NAMES),
             template_fields={kind: sorted(fields) for kind, fields in templates.FIELDS.items()},
+            # The live preview words its samples as the worker would (admin/static/preview.js).
             wording={
-                lang: {**vars(templates.BUILT_IN[lang])} if lang in templates.BUILT_IN else None
+                lang: vars(templates.BUILT_IN[lang]) if lang in templates.BUILT_IN else None
                 for lang in languages
             },
             overrides=current.templates,
@@ -454,7 +311,7 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
 
     async def patch_id_token(request: Request) -> Response:
         if ctx.auth is None:
-            return _open_from_admin(ctx, request, "the app is not configured", 503)
+            return open_from_admin(ctx, request, "the app is not configured", 503)
         return ctx.auth.patch_page(request)
 
     return [
