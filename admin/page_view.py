@@ -135,7 +135,13 @@ class View:
 
     def render(self, template: str, status: int = 200, **context: Any) -> Response:
         nav = [
-            {"label": i.label, "href": self.url(i.route), "current": self.name in (i.route, *i.within)}
+            {
+                "label": i.label,
+                "href": self.url(i.route),
+                # App Bridge's menu (ui-nav-menu) loads the app at a path with a fresh launch.
+                "path": self.request.url_for(i.route).path,
+                "current": self.name in (i.route, *i.within),
+            }
             for i in NAV
         ]
         page = self.ctx.templates.TemplateResponse(

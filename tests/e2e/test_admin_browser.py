@@ -489,3 +489,23 @@ async def test_pages_work_by_keyboard_and_fit_a_phone(shop: Shop, browser: Brows
             assert unlabelled == [], (path, unlabelled)
     finally:
         await context.close()
+
+
+async def test_pages_work_without_javascript(shop: Shop, browser: Browser) -> None:
+    context = await browser.new_context(viewport=DESKTOP, java_script_enabled=False)
+    page = await context.new_page()
+    try:
+        await page.goto(shop.page("/customers"))
+        await page.get_by_label("Segment").select_option("lost")
+        await page.get_by_role("button", name="Apply").click()
+        await expect(cells(page, 1)).to_have_text(await names_of(shop, segment="lost"))
+        await page.goto(shop.page("/vip"))
+        await page.get_by_role("button", name="Preview changes").click()
+        await expect(page.get_by_role("region", name="What these tiers would change")).to_be_visible()
+        await page.goto(shop.page("/notifications"))
+        await page.get_by_label("Minimum order value").fill("5")
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.get_by_role("heading", name="Notifications saved")).to_be_visible()
+        assert (await shop.api("settings"))["min_order_value"] == "5"
+    finally:
+        await context.close()
