@@ -9,7 +9,9 @@ starts is stopped before it returns, also on Ctrl-C / SIGTERM.
 The sub-benchmarks are called as `python -m MODULE ARGS --json FILE` and their FILE is read as:
 `loadtests.bench_worker --orders N` writes `{"orders_per_s": float, ...}`;
 `loadtests.bench_push --clients A,B,C` writes `[{"clients", "clients_held", "messages_per_s",
-"p50_ms", "p99_ms", "push_rss_mb_per_1000_clients", ...}, ...]`, one object per client count.
+"p50_ms", "p99_ms", "push_rss_mb_per_1000_clients", ...}, ...]`, one object per client count;
+`loadtests.bench_admin --customers N` writes `{"customers", "p99_ms", "csv_s",
+"ingest_rss_peak_mb", ...}` (the merchant app's customer list and CSV export).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ SECRET = b"storepulse-bench-secret"
 # 4,000/s goes past the 3,000/s target, so the table shows whether one process gets there.
 INGEST_RATES = (100, 500, 2000, 4000)
 LATENCY_RATES = (100, 1000)
-STEPS = ("latency", "ingest", "worker", "push")
+STEPS = ("latency", "ingest", "worker", "push", "admin")
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,32 @@ class Plan:
     worker_timeout_s: float
     push_args: list[str]
     push_timeout_s: float
+    admin_args: list[str]
+    admin_timeout_s: float
 
 
-FULL = Plan(3, 15, 20, ["--orders", "60000"], 300, ["--clients", "1000,5000,10000"], 420)
-QUICK = Plan(0.5, 1.5, 2, ["--orders", "2000"], 120, ["--clients", "100,500", "--duration", "2"], 180)
+FULL = Plan(
+    warmup_s=3,
+    ingest_s=15,
+    latency_s=20,
+    worker_args=["--orders", "60000"],
+    worker_timeout_s=300,
+    push_args=["--clients", "1000,5000,10000"],
+    push_timeout_s=420,
+    admin_args=["--customers", "100000"],
+    admin_timeout_s=900,
+)
+QUICK = Plan(
+    warmup_s=0.5,
+    ingest_s=1.5,
+    latency_s=2,
+    worker_args=["--orders", "2000"],
+    worker_timeout_s=120,
+    push_args=["--clients", "100,500", "--duration", "2"],
+    push_timeout_s=180,
+    admin_args=["--customers", "2000"],
+    admin_timeout_s=240,
+)
 
 
 def raise_fd_limit() -> None:
@@ -183,6 +207,7 @@ def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -
     for name, module, args, timeout in (
         ("worker", "loadtests.bench_worker", plan.worker_args, plan.worker_timeout_s),
         ("push", "loadtests.bench_push", plan.push_args, plan.push_timeout_s),
+        ("admin", "loadtests.bench_admin", plan.admin_args, plan.admin_timeout_s),
     ):
         if name in skip:
             setattr(res, name, SubResult(module, not_run="skipped"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import secrets
 import signal
@@ -22,6 +21,8 @@ if TYPE_CHECKING:
     from storepulse.console import Console
 
 DEV_SECRET = "storepulse-dev-secret"
+# The app's API key under `storepulse dev` (the audience of the demo shop's session token).
+DEV_API_KEY = "storepulse-dev"
 
 
 def _serve(factory: str, port: int, settings: Settings, workers: int) -> None:
@@ -124,9 +125,8 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
     if colors:
         env["FORCE_COLOR"] = "1"  # the children write to a pipe, which the console shows in colour
     configure_logging(settings.log_level, env["LOG_FORMAT"], console.stream("dev") if labelled else None)
-    # The launcher's own HTTP calls (readiness polls, the simulator's webhooks) are not news.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     secret = settings.shopify_api_secret.get_secret_value() or DEV_SECRET
+    env["SHOPIFY_API_KEY"] = settings.shopify_api_key or DEV_API_KEY
     env["SHOPIFY_API_SECRET"] = secret
     env["STOREPULSE_DEV_AUTO_INSTALL"] = "true"
     # The admin API refuses everything without a token: give the dev stack a fresh one.
@@ -187,12 +187,15 @@ def _demo_shop_writes_no_tags(shop: str, worker_url: str, admin_token: str) -> N
         client.put(path, json={**current, "writeback_dry_run": True}).raise_for_status()
 
 
-def admin_url(settings: Settings, secret: str) -> str | None:
-    """The merchant's admin app for the demo shop, opened as Shopify's embedded launch opens it:
-    `{ingest public url}/app?shop={shop}&id_token={session token signed with secret}`. None
-    until the admin app (issue 11) mints that token here; `make run` prints the URL beside the
-    demo store's."""
-    return None
+def admin_url(settings: Settings, secret: str) -> str:
+    """The merchant's app for the demo shop, opened as Shopify's embedded launch opens it:
+    `{ingest}/app/?shop={shop}&id_token={a session token signed with secret, valid 12 h}`;
+    `make run` prints it beside the demo store's URL."""
+    from admin.session import dev_session_token
+
+    shop = settings.demo_shop
+    token = dev_session_token(shop, settings.shopify_api_key or DEV_API_KEY, secret)
+    return f"http://{settings.host}:{settings.ingest_port}/app/?shop={shop}&id_token={token}"
 
 
 async def _dev_foreground(settings: Settings, secret: bytes, console: Console) -> None:
@@ -203,8 +206,7 @@ async def _dev_foreground(settings: Settings, secret: bytes, console: Console) -
     shop = settings.demo_shop
     push_url = f"http://{settings.host}:{settings.push_port}"
     console.say(f"\ndemo store: {push_url}/demo/{shop}")
-    if admin := admin_url(settings, secret.decode()):
-        console.say(f"admin:      {admin}")
+    console.say(f"admin:      {admin_url(settings, secret.decode())}")
     console.say(f"webhooks:   POST http://{settings.host}:{settings.ingest_port}/webhooks/shopify")
     tasks = []  # the loop holds tasks weakly
     if settings.simulator:

@@ -78,3 +78,9 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
+    # httpx logs every request at info: the launcher's readiness polls and webhooks, ingest's
+    # calls to a worker for each page of the merchant's app. What made a call logs what matters
+    # (LOG_LEVEL=debug shows them all).
+    logging.getLogger("httpx").setLevel(
+        numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
+    )

@@ -53,6 +53,30 @@ async def _admin(dev: DevLauncher, path: str) -> dict:
     return answer.json()
 
 
+def _admin_url(log: Path) -> str | None:
+    """The merchant app's URL `make run` printed."""
+    found = re.search(rb"admin: +(http://\S+)", log.read_bytes())
+    return found[1].decode() if found else None
+
+
+async def _merchant_app_shows_the_demo_shop(url: str) -> None:
+    """The printed URL opens the app's home page; its token lists the demo shop's customers."""
+    token = httpx.URL(url).params["id_token"]
+    async with httpx.AsyncClient() as http:
+        home = await http.get(url)
+        assert home.status_code == 200 and DEMO_SHOP in home.text
+
+        async def customers() -> dict | None:
+            answer = await http.get(
+                httpx.URL(url).join("api/customers"), headers={"Authorization": f"Bearer {token}"}
+            )
+            assert answer.status_code == 200, answer.text
+            return answer.json() if answer.json()["total"] else None
+
+        listed = await eventually(customers, timeout=30, what="the demo shop's customers in the app")
+    assert all(c["name"] is None for c in listed["customers"])  # no Shopify behind the demo shop
+
+
 async def _first_notification(port: int, shop: str):
     async with listening(f"http://127.0.0.1:{port}/sse/{shop}") as sse:
         # The simulator sends one every few seconds; a late listener gets a backlog of several.
@@ -81,6 +105,7 @@ async def test_dev_runs_everything_and_sigterm_leaves_nothing(dev: DevLauncher) 
     assert '"kind":"purchase"' in event.data
     took = await _any_shop_round_trip(dev.ports["INGEST_PORT"], dev.ports["PUSH_PORT"])
     assert took < 5, f"webhook→SSE took {took:.2f}s"
+    await _merchant_app_shows_the_demo_shop(await eventually(lambda: _admin_url(dev.log)))
 
     started = time.monotonic()
     dev.proc.send_signal(signal.SIGTERM)

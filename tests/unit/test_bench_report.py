@@ -53,6 +53,36 @@ def test_sub_benchmark_figures_are_printed_beside_their_targets(tmp_path: Path) 
     assert (tmp_path / "img" / "push.png").read_bytes().startswith(PNG_MAGIC)
 
 
+def test_the_merchant_apps_list_and_csv_are_judged_against_their_targets(tmp_path: Path) -> None:
+    run = {
+        "customers": 100_000,
+        "orders": 166_000,
+        "pipeline_s": 70.0,
+        "index_load_ms": 900.0,
+        "page_size": 50,
+        "requests": 480,
+        "p50_ms": 12.0,
+        "p99_ms": 181.0,
+        "max_ms": 240.0,
+        "first_page_p99_ms": 181.0,
+        "later_page_p99_ms": 9.0,
+        "queries": [{"query": {"tier": "VIP"}, "total": 4_000, "first_page_median_ms": 30.0}],
+        "csv_rows": 100_000,
+        "csv_mb": 12.3,
+        "csv_s": 4.2,
+        "ingest_rss_before_mb": 180.0,
+        "ingest_rss_peak_mb": 190.0,
+    }
+    report = write_report(
+        Results(this_machine(), quick=False, admin=SubResult("loadtests.bench_admin", data=run)), tmp_path
+    ).read_text()
+    page = _summary(report, "merchant app: customer list p99 at 100,000 customers")
+    assert page[1:] == ["181 ms (p50 12 ms, 480 pages of 50)", "< 150 ms", "**not met**"]
+    export = _summary(report, "merchant app: CSV of all 100,000 customers")
+    assert export[1:] == ["4.2 s, ingest RSS 180 → 190 MB", "< 10 s, flat memory", "met"]
+    assert "| `tier=VIP` | 4,000 | 30.0 |" in report
+
+
 def test_a_push_process_over_the_latency_target_is_not_met(tmp_path: Path) -> None:
     results = Results(
         this_machine(), quick=False, push=SubResult("loadtests.bench_push", data=[_push_run(10_000, 800)])
