@@ -37,7 +37,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Home", "home"),
     NavItem("Customers", "customers", ("customer",)),
     NavItem("VIP program", "vip"),
-    NavItem("Notifications", "notifications"),
+    NavItem("Notifications", "notification_settings"),
 )
 # Query parameters of Shopify's embedded launch that every link keeps (the session token among them).
 SESSION_PARAMS = ("id_token", "shop", "host", "embedded", "locale")

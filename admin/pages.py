@@ -288,7 +288,7 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
             if not errors:
                 answer = await view.api.put("/api/settings", body, ok=(422,))
                 if "errors" not in answer:
-                    return RedirectResponse(view.url("notifications", saved=1), status_code=303)
+                    return RedirectResponse(view.url("notification_settings", saved=1), status_code=303)
                 errors = forms.field_errors(answer["errors"])
         languages = sorted({*templates.BUILT_IN, *current.templates})
         return view.render(
@@ -324,9 +324,9 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
         Route("/vip", page("vip", vip_page), methods=["GET", "POST"], name="vip"),
         Route(
             "/notifications",
-            page("notifications", notifications_page),
+            page("notification_settings", notifications_page),
             methods=["GET", "POST"],
-            name="notifications",
+            name="notification_settings",
         ),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
