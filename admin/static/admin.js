@@ -125,6 +125,17 @@
       while (feed.children.length > 50) feed.removeChild(feed.lastChild);
       empty.hidden = true;
     };
+    // "just now" ages: every half minute each item says again how long ago it happened.
+    var relative = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat("en", { numeric: "auto" }) : null;
+    var age = function () {
+      feed.querySelectorAll("time[datetime]").forEach(function (t) {
+        var s = (new Date(t.dateTime).getTime() - Date.now()) / 1000;
+        if (!relative || !(s > -86400 * 7)) return;
+        t.textContent = s > -45 ? "just now" : s > -3600 ? relative.format(Math.round(s / 60), "minute")
+          : s > -86400 ? relative.format(Math.round(s / 3600), "hour") : relative.format(Math.round(s / 86400), "day");
+      });
+    };
+    setInterval(age, 30000);
     var source = new EventSource(feed.getAttribute("data-feed"));
     source.onopen = function () { setStatus(true); };
     source.onerror = function () { setStatus(false); }; // EventSource reconnects by itself
