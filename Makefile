@@ -37,11 +37,12 @@ chromium:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: $(STAMP) chromium lint
 	$(BIN)/pytest
 
-# Starts its own embedded stack; writes docs/benchmarks.md and docs/img/*.png (~4 min).
+# Starts its own embedded stack; writes docs/benchmarks.md and docs/img/*.png (~8 min).
 bench: $(STAMP)
 	$(BIN)/python -m loadtests.bench
 
@@ -56,4 +57,4 @@ lock: $(STAMP)
 	$(COMPILE) $(COMPILE_FLAGS) --extra test --extra dev --extra bench -c requirements.lock -o requirements-dev.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts

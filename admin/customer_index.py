@@ -4,8 +4,9 @@ milliseconds (docs/merchant-app.md, "How the customer list stays fast").
 The worker keeps each customer's row in `customers:{shop}` and gives every change a shop-wide
 version in `customer-versions:{shop}` (streams/agents/read_models.py). An index loads the rows
 once, then on each use fetches only the rows whose version is newer than the last it saw, in one
-atomic Redis step that also reports how many rows exist: when that count and the index's
-disagree (or the versions went backwards: the shop's keys were deleted) it loads afresh.
+atomic Redis step that also reports how many rows exist. A redacted customer's row goes without
+a trace, so when that count is below the index's, the index drops the ids Redis no longer
+holds; when the versions went backwards (the shop's keys were deleted) it loads afresh.
 
 Redis could sort one field by itself (a sorted set per field), but filtering by tier, segment,
 date and order count at once needs intersections of sets of up to 100,000 members per request,
@@ -40,14 +41,14 @@ NO_DATE = np.iinfo(np.int64).min  # a customer without a counted order sorts bef
 CATCH_UP_STEP = 20_000
 
 # KEYS: customers hash, versions. ARGV: last version seen, how many at most. Returns the changed
-# ids with their versions, their rows (false: gone), how many rows exist and the newest version.
+# ids with their versions (and `~`, which holds the newest), their rows, how many rows exist and
+# the newest version.
 _CHANGES = """
 local changed = redis.call(
   'ZRANGE', KEYS[2], '(' .. ARGV[1], '+inf', 'BYSCORE', 'WITHSCORES', 'LIMIT', 0, ARGV[2])
 local rows = {}
 for i = 1, #changed, 2 do rows[#rows + 1] = redis.call('HGET', KEYS[1], changed[i]) or false end
-local top = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-return {changed, rows, redis.call('HLEN', KEYS[1]), top[2] or '0'}
+return {changed, rows, redis.call('HLEN', KEYS[1]), redis.call('ZSCORE', KEYS[2], '~') or '0'}
 """
 
 
@@ -220,8 +221,8 @@ class CustomerIndexes:
     async def _load(self, shop: str) -> ShopIndex:
         index = ShopIndex()
         # The newest version first: anything written during the scan is newer and caught up after.
-        top = await self._client.zrange(redis_keys.customer_versions(shop), -1, -1, withscores=True)
-        index.version = int(top[0][1]) if top else 0
+        newest = await self._client.zscore(redis_keys.customer_versions(shop), "~")
+        index.version = int(newest or 0)
         async for customer_id, row in self._client.hscan_iter(redis_keys.customers(shop), count=5000):
             _apply(index, [(customer_id, row)])
         if not await self._catch_up(shop, index):
@@ -233,14 +234,27 @@ class CustomerIndexes:
         """Apply the changes since `index.version`; False when only a fresh load can be right."""
         keys = [redis_keys.customers(shop), redis_keys.customer_versions(shop)]
         while True:
-            changed, rows, count, top = await self._changes(keys=keys, args=[index.version, CATCH_UP_STEP])
-            if int(top) < index.version:
+            changed, rows, count, newest = await self._changes(keys=keys, args=[index.version, CATCH_UP_STEP])
+            if int(newest) < index.version:
                 return False
             _apply(index, zip(changed[::2], rows, strict=True))
             if changed:
                 index.version = int(changed[-1])
             if len(changed) < 2 * CATCH_UP_STEP:
-                return index.size == int(count)
+                if index.size > int(count):
+                    await self._drop_removed(shop, index)
+                return True
+
+    async def _drop_removed(self, shop: str, index: ShopIndex) -> None:
+        """Forget the customers whose rows went (redacted); rows added meanwhile come by version."""
+        held = [
+            int(c)
+            async for c in self._client.hscan_iter(redis_keys.customers(shop), count=10_000, no_values=True)
+            if c.isdigit()
+        ]
+        gone = index.ids[~np.isin(index.ids, np.asarray(held, np.int64))]
+        for customer_id in gone.tolist():
+            index.remove(customer_id)
 
     def _evict(self, keep: str) -> None:
         while sum(i.size for i in self._indexes.values()) > self._max_rows and len(self._indexes) > 1:

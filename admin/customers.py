@@ -30,24 +30,14 @@ from admin.names import CustomerNames
 from admin.params import BadParameters, DateOrTime
 from storepulse import redis_keys
 from streams.domain.rfm import SEGMENT_NAMES
+from streams.domain.standing import ROW_FIELDS
 
 WALK_TTL_S = 600
 EXPORT_CHUNK = 500
 ENTRY = np.dtype([("id", "<i8"), ("score", "<i8")])
-# One row of the list, in this order (the CSV's columns too).
-COLUMNS = (
-    "customer_id",
-    "name",
-    "orders_count",
-    "total_spent",
-    "net_spent",
-    "average_order_value",
-    "currency",
-    "tier",
-    "potential_tier",
-    "segment",
-    "last_order_at",
-)
+# One row of the list, in this order (the CSV's columns too): the worker's row but for what only
+# the customer's own page shows.
+COLUMNS = ("customer_id", "name", *(f for f in ROW_FIELDS if f not in ("rfm", "first_order_at")))
 MONEY = ("total_spent", "net_spent", "average_order_value")
 
 Sort = Literal["net_spent", "total_spent", "orders_count", "last_order_at"]

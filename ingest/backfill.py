@@ -15,6 +15,7 @@ callback hears (done, total) at the start and after every saved batch (the app s
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 import httpx
 import redis.asyncio as redis
@@ -26,7 +27,7 @@ from ingest.producer import DurableProducer
 from shopify.admin import AdminApi
 from shopify.http_client import shopify_http
 from storepulse import redis_keys
-from storepulse.redis_client import redis_client
+from storepulse.redis_client import Hash, redis_client
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 
@@ -65,7 +66,7 @@ async def backfill(
     `page` orders are produced per request (paginated) or per saved batch (bulk); a bulk
     operation's status is polled after `poll_s`, then ever less often.
     """
-    saved = await client.hgetall(redis_keys.backfill_state(shop))
+    saved = cast(Hash, await client.hgetall(redis_keys.backfill_state(shop)))
     counted = (await api.query(shop, COUNT_QUERY, cost=1.0))["ordersCount"]
     total = int(counted["count"])
     large = total > bulk_threshold or counted.get("precision") == "AT_LEAST"
@@ -125,8 +126,9 @@ async def _pages(
                 await client.delete(redis_keys.backfill_state(shop))
                 await progress(done + produced, total)
                 return produced
+            # A page with a next one always has an end cursor: `or ""` only satisfies the type.
             await client.hset(
-                redis_keys.backfill_state(shop), mapping={"cursor": cursor, "done": done + produced}
+                redis_keys.backfill_state(shop), mapping={"cursor": cursor or "", "done": done + produced}
             )
             await progress(done + produced, total)
 

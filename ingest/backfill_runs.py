@@ -18,6 +18,7 @@ import redis.asyncio as redis
 import structlog
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
+from redis.typing import EncodableT, FieldT
 
 from ingest.backfill import backfill
 from ingest.producer import DurableProducer
@@ -27,6 +28,7 @@ from storepulse.settings import Settings
 
 log = structlog.get_logger(__name__)
 
+Fields = dict[FieldT, EncodableT]  # what HSET takes
 # A run is marked running until it ends; with no lease left it was cut short (process stopped).
 RUNNING, DONE, FAILED, INTERRUPTED, NEVER = "running", "done", "failed", "interrupted", "never"
 
@@ -116,7 +118,7 @@ class BackfillRuns:
                 show_progress=False,
                 progress=progress,
             )
-            outcome: dict[str, Any] = {"state": DONE, "produced": produced}
+            outcome: Fields = {"state": DONE, "produced": produced}
             log.info("backfill_done", shop=shop, produced=produced)
         except asyncio.CancelledError:  # this process stops: another may resume it at once
             await self._finish(shop, lease, {"state": INTERRUPTED})
@@ -130,7 +132,7 @@ class BackfillRuns:
             renewing.cancel()
         await self._finish(shop, lease, outcome)
 
-    async def _finish(self, shop: str, lease: Lock, outcome: dict[str, Any]) -> None:
+    async def _finish(self, shop: str, lease: Lock, outcome: Fields) -> None:
         await self._client.hset(redis_keys.backfill_run(shop), mapping={**outcome, "finished_at": _now()})
         with contextlib.suppress(LockError):  # lapsed: nothing of ours to release
             await lease.release()

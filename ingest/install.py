@@ -1,18 +1,27 @@
-"""The Shopify app install flow: GET /auth/install and GET /auth/callback, and what installing is.
+"""The Shopify app install flow: GET /auth/install and GET /auth/callback.
 
-install → Shopify's authorize page (with a random state we keep in Redis for a while) →
-callback (Shopify-signed query) → code exchanged for an access token → `Installer.install`:
-shop registered, webhook subscriptions created, backfill started → the merchant lands in the
-app inside their admin. The app's managed install (admin/session.py: a session token exchanged
-for an access token) ends in the same `Installer.install`.
+install (Shopify-signed query) → Shopify's authorize page (with a random state we keep in Redis
+for a while) → callback (Shopify-signed query) → code exchanged for an access token →
+`Installer.install`: shop registered, webhook subscriptions created, backfill started → the
+merchant lands in the app inside their admin. The app's managed install (admin/session.py: a
+session token exchanged for an access token) ends in the same `Installer.install`.
+
+Both requests must carry Shopify's signature over a fresh `timestamp`, and install requests are
+limited per client IP: each one writes a state to Redis.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
+from typing import cast
 
 import redis.asyncio as redis
 import structlog
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import SlidingWindowCounterRateLimiter
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -32,9 +41,20 @@ from storepulse.shops import ShopRegistry
 log = structlog.get_logger(__name__)
 
 
-def _error(status: int, message: str) -> Response:
+# How far ahead of our clock a signed `timestamp` may be (Shopify's clock is not ours).
+CLOCK_SKEW_S = 60
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     log.info("install_refused", status=status, reason=message)
-    return JSONResponse({"error": message}, status_code=status)
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def fresh(timestamp: str | None, max_age_s: float, now: float) -> bool:
+    """True for a Unix `timestamp` (ASCII digits) at most `max_age_s` old and not from the future."""
+    if not timestamp or not (timestamp.isascii() and timestamp.isdigit()):
+        return False
+    return now - max_age_s <= int(timestamp) <= now + CLOCK_SKEW_S
 
 
 class InstallFailed(Exception):
@@ -88,11 +108,27 @@ def install_routes(
     """The two routes; `api` carries the requests to Shopify."""
     secrets_ = settings.api_secrets
     public = settings.public_url.rstrip("/")
+    limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+    per_ip = parse(settings.install_rate_per_ip)
+
+    def unsigned(params: QueryParams) -> Response | None:
+        """Why a request said to come from Shopify is refused; None when it is signed, fresh and
+        names a shop."""
+        if not verify_query(params.multi_items(), secrets_):
+            return _error(401, "invalid hmac")
+        if not is_shop_domain(params.get("shop", "").lower()):
+            return _error(400, "invalid shop")
+        if not fresh(params.get("timestamp"), settings.oauth_max_age_s, time.time()):
+            return _error(401, "stale or missing timestamp")
+        return None
 
     async def install(request: Request) -> Response:
-        shop = request.query_params.get("shop", "").lower()
-        if not is_shop_domain(shop):
-            return _error(400, "invalid shop")
+        ip = request.client.host if request.client else "unknown"
+        if not limiter.hit(per_ip, "install", ip):
+            return _error(429, "too many install requests", {"Retry-After": "60"})
+        if refusal := unsigned(request.query_params):
+            return refusal
+        shop = request.query_params["shop"].lower()
         state = secrets.token_urlsafe(24)
         await client.set(redis_keys.oauth_state(state), shop, ex=settings.oauth_state_ttl_s)
         approve = authorize_url(
@@ -106,13 +142,11 @@ def install_routes(
 
     async def callback(request: Request) -> Response:
         params = request.query_params
-        if not verify_query(params.multi_items(), secrets_):
-            return _error(401, "invalid hmac")
-        shop = params.get("shop", "").lower()
-        if not is_shop_domain(shop):
-            return _error(400, "invalid shop")
+        if refusal := unsigned(params):
+            return refusal
+        shop = params["shop"].lower()
         # One use only: a replayed callback finds no state.
-        expected = await client.getdel(redis_keys.oauth_state(params.get("state", "")))
+        expected = cast(bytes | None, await client.getdel(redis_keys.oauth_state(params.get("state", ""))))
         if expected is None or expected.decode() != shop:
             return _error(403, "unknown or expired state")
         base = settings.admin_base_url(shop)

@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from ingest import metrics
+from ingest.payload_rules import kept_payload, names_another_shop
 from ingest.producer import BrokerUnavailable, DurableProducer
 from ingest.routing import ROUTES, route
 from ingest.shop_gate import ShopGate
@@ -36,6 +37,13 @@ log = structlog.get_logger(__name__)
 
 # Stateless, so one instance serves every 200 (spares an encode per webhook).
 _ACCEPTED = JSONResponse({"status": "accepted"})
+# Headers are not signed: a header value goes into log lines with at most this many characters
+# (Shopify's webhook ids are 36), so no caller can fill the logs through them.
+LOGGED_HEADER_CHARS = 64
+
+
+def loggable(value: str | None) -> str | None:
+    return value[:LOGGED_HEADER_CHARS] if value is not None else None
 
 
 class BodyTooLarge(Exception):
@@ -112,7 +120,8 @@ class WebhookEndpoint:
         metrics.RECEIVED.inc()
         headers = shopify_headers(scope["headers"])
         # Every log line of this delivery carries its webhook id (correlation).
-        tokens = structlog.contextvars.bind_contextvars(webhook_id=headers.get("x-shopify-webhook-id"))
+        webhook_id = loggable(headers.get("x-shopify-webhook-id"))
+        tokens = structlog.contextvars.bind_contextvars(webhook_id=webhook_id)
         try:
             response = await self._answer(headers, receive)
         except Disconnected:
@@ -141,6 +150,8 @@ class WebhookEndpoint:
             return refuse(400, "bad_json", "body is not JSON")
         if not isinstance(payload, dict):
             return refuse(400, "bad_json", "body is not a JSON object")
+        if names_another_shop(topic, shop, payload):
+            return refuse(400, "shop_mismatch", "the payload names another shop than X-Shopify-Shop-Domain")
         return await self._accept(webhook_id, topic, shop, payload, headers)
 
     async def _accept(
@@ -148,7 +159,20 @@ class WebhookEndpoint:
     ) -> Response:
         target = route(topic, shop, payload)
         if target is None:
-            return drop("unknown_topic", topic=topic, shop=shop)
+            return drop("unknown_topic", topic=loggable(topic), shop=shop)
+        try:
+            envelope = envelope_bytes(
+                webhook_id=webhook_id,
+                topic=topic,
+                shop=shop,
+                payload=kept_payload(topic, payload),
+                event_id=headers.get("x-shopify-event-id"),
+                api_version=headers.get("x-shopify-api-version"),
+                triggered_at=headers.get("x-shopify-triggered-at"),
+            )
+        except orjson.JSONEncodeError:
+            # orjson reads 1,024 levels of nesting but writes only 254.
+            return refuse(400, "bad_json", "body is nested too deeply")
         try:
             refusal = await self._gate.refusal(shop, topic)
             if refusal is None and topic == APP_UNINSTALLED:
@@ -160,15 +184,6 @@ class WebhookEndpoint:
         if refusal is not None:
             return drop(refusal, topic=topic, shop=shop)
         kafka_topic, key = target
-        envelope = envelope_bytes(
-            webhook_id=webhook_id,
-            topic=topic,
-            shop=shop,
-            payload=payload,
-            event_id=headers.get("x-shopify-event-id"),
-            api_version=headers.get("x-shopify-api-version"),
-            triggered_at=headers.get("x-shopify-triggered-at"),
-        )
         started = time.perf_counter()
         try:
             await self._producer.send(kafka_topic, key, envelope)

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import resource
 import signal
-import sys
 import tempfile
 import time
 import traceback
@@ -38,7 +37,6 @@ from loadtests.open_loop import RateResult, send_at_rate
 from loadtests.report import Results, write_report
 from loadtests.sub_bench import SubResult, run_module
 from storepulse.devstack import LOOPBACK, Stack, wait_ready
-from storepulse.settings import Settings
 from storepulse.shops import open_registry
 
 SECRET = b"storepulse-bench-secret"
@@ -50,7 +48,7 @@ STEPS = ("latency", "ingest", "worker", "push", "admin")
 
 @dataclass(frozen=True)
 class Plan:
-    """How long each step runs: the full run takes ~4 minutes here, quick mode in seconds."""
+    """How long each step runs: the full run takes ~8 minutes here, quick mode in seconds."""
 
     warmup_s: float
     ingest_s: float
@@ -97,9 +95,9 @@ def bench_shop() -> str:
     return f"bench-{uuid.uuid4().hex[:10]}.myshopify.com"
 
 
-async def register(redis_url: str, shops: list[str]) -> None:
+async def register(stack: Stack, shops: list[str]) -> None:
     """Install the shops in the registry: ingest drops webhooks of shops that are not installed."""
-    registry = open_registry(Settings(REDIS_URL=redis_url, SHOPIFY_API_SECRET=SECRET.decode()))
+    registry = open_registry(stack.settings())
     try:
         for shop in shops:
             await registry.install(shop, "bench-token")
@@ -147,7 +145,7 @@ def stack_steps(plan: Plan, res: Results, skip: set[str], log_dir: Path) -> None
         def latency() -> None:
             for rate in LATENCY_RATES:
                 shops = [bench_shop() for _ in range(browser_latency.shops_for(rate))]
-                asyncio.run(register(stack.env["REDIS_URL"], shops))
+                asyncio.run(register(stack, shops))
                 with cpu_share(pids()) as cpu:
                     result = asyncio.run(
                         browser_latency.measure(
@@ -155,6 +153,7 @@ def stack_steps(plan: Plan, res: Results, skip: set[str], log_dir: Path) -> None
                             push_url,
                             shops,
                             SECRET,
+                            stack.settings().notification_key,
                             rate,
                             duration_s=plan.latency_s,
                             warmup_s=plan.warmup_s,
@@ -175,7 +174,7 @@ def stack_steps(plan: Plan, res: Results, skip: set[str], log_dir: Path) -> None
                 child.stop()
             for rate in INGEST_RATES:
                 shops = [bench_shop()]
-                asyncio.run(register(stack.env["REDIS_URL"], shops))
+                asyncio.run(register(stack, shops))
                 hooks = order_hooks(shops, round(rate * (plan.warmup_s + plan.ingest_s)))
                 with cpu_share(pids()) as cpu:
                     answers = asyncio.run(send_at_rate(ingest_url, hooks, SECRET, rate))
@@ -239,4 +238,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

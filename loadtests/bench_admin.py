@@ -36,7 +36,6 @@ from loadtests.kafka_feed import produce
 from loadtests.payloads import CATALOG, order
 from shopify.topics import ORDERS_CREATE
 from storepulse.devstack import Stack, wait_ready
-from storepulse.settings import Settings
 from storepulse.shops import open_registry
 
 SHOP = "bench-admin.myshopify.com"
@@ -178,7 +177,7 @@ async def measure_csv(http: httpx.AsyncClient, ingest_pid: int) -> dict[str, Any
 async def run(stack: Stack, customers: int, timeout: float) -> dict[str, Any]:
     batch = orders(customers, random.Random(11))
     bootstrap = stack.env["KAFKA_URL"].removeprefix("kafka://")
-    registry = open_registry(Settings(REDIS_URL=stack.env["REDIS_URL"], SHOPIFY_API_SECRET=SECRET))
+    registry = open_registry(stack.settings())
     await registry.install(SHOP, "bench-token", "read_orders")  # no customer data: no names asked
     await registry.aclose()
     started = time.monotonic()

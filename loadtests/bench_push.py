@@ -31,7 +31,6 @@ from loadtests.cpu import cpu_seconds
 from loadtests.open_loop import percentile
 from storepulse.contracts import Notification
 from storepulse.devstack import Stack, start_redis, wait_ready
-from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 from streams.runtime.publisher import NotificationPublisher
 
@@ -72,7 +71,7 @@ class SSEProtocol(asyncio.Protocol):
             self.state["open"] -= 1
 
 
-def run_clients(port: int, shops: list[str], count: int, offset: int, pipe, stop) -> None:  # type: ignore[no-untyped-def]
+def run_clients(port: int, shops: list[str], count: int, offset: int, pipe, stop) -> None:
     """One load-generator process: open `count` clients, report, then hand back latencies."""
     import uvloop
 
@@ -169,7 +168,7 @@ async def bench_one(args: argparse.Namespace, clients: int) -> Result:
     stack = Stack(env={"REDIS_URL": redis_url, "LOG_LEVEL": "warning"})
     shops = [f"bench-{i}.myshopify.com" for i in range(max(1, clients // args.clients_per_shop))]
     client = redis.Redis.from_url(redis_url)
-    registry = ShopRegistry(client, token_cipher(Settings()))
+    registry = ShopRegistry(client, token_cipher(stack.settings()))
     for shop in shops:
         await registry.install(shop, "shpat_bench")
     await client.aclose()

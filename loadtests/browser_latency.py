@@ -1,7 +1,7 @@
 """Webhook → browser latency: signed orders into ingest, SSE storefronts on push, send to receive.
 
-Each order's notification id is derived as streams derives it (keyed with the first API
-secret), so a received event is matched to the order that caused it without the public
+Each order's notification id is derived as streams derives it (keyed with the notification id
+key), so a received event is matched to the order that caused it without the public
 notification carrying an order id.
 """
 
@@ -91,15 +91,18 @@ async def measure(
     push_url: str,
     shops: Sequence[str],
     secret: bytes,
+    id_key: bytes,
     rate: float,
     *,
     duration_s: float,
     warmup_s: float,
     grace_s: float = 10.0,
 ) -> LatencyResult:
-    """Send `rate` orders/s over `shops` for warm-up + duration, one storefront per shop listening."""
+    """Send `rate` orders/s over `shops` for warm-up + duration, one storefront per shop listening.
+
+    Webhooks are signed with `secret`; `id_key` is the worker's notification id key."""
     hooks = order_hooks(shops, round(rate * (warmup_s + duration_s)))
-    ids = [notification_id(h.shop, "purchase", str(orjson.loads(h.body)["id"]), secret) for h in hooks]
+    ids = [notification_id(h.shop, "purchase", str(orjson.loads(h.body)["id"]), id_key) for h in hooks]
     seen: dict[str, dict[str, float]] = {shop: {} for shop in shops}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         arrived = asyncio.Event()

@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for rate in rates:
             shop = bench_shop()
-            asyncio.run(register(stack.env["REDIS_URL"], [shop]))
+            asyncio.run(register(stack, [shop]))
 
             def sample(rate: int = rate) -> subprocess.Popen[bytes] | None:
                 if rate != args.profile:

@@ -83,7 +83,7 @@ def order(
     names and cities are blank."""
     rng = rng or random.Random()
     product_id, title, _handle, price = product or rng.choice(CATALOG)
-    city, country, province = city or rng.choice(CITIES)
+    town, country, province = city or rng.choice(CITIES)
     first = first_name or rng.choice(FIRST_NAMES)
     now = (created_at or datetime.now(UTC)).isoformat()
     customer_id = customer_id or next_id()
@@ -92,7 +92,7 @@ def order(
         "last_name": "Secret-Lastname" if protected_data else "",
         "address1": "1 Private Street" if protected_data else "",
         "phone": "+1-555-0100" if protected_data else "",
-        "city": city if protected_data else "",
+        "city": town if protected_data else "",
         "province_code": province,
         "country_code": country,
     }
@@ -129,6 +129,12 @@ def order(
             }
         ],
     }
+
+
+def refund(order: dict[str, Any], amount: str) -> dict[str, Any]:
+    """A refunds/create payload returning `amount` of `order` (it names the order, not the customer)."""
+    tx = {"kind": "refund", "status": "success", "amount": amount}
+    return {"id": next_id(), "order_id": order["id"], "transactions": [tx]}
 
 
 def product(entry: tuple[int, str, str, str], images_url: str | None = None) -> dict[str, Any]:
@@ -168,6 +174,46 @@ def customer(*, customer_id: int | None = None, rng: random.Random | None = None
         "currency": "USD",
         "default_address": {"city": city, "country_code": country, "province_code": province},
     }
+
+
+# Personal data the shop-level payloads below carry, as Shopify's examples do: nothing reads it.
+CONTACT = {"email": "buyer@example.com", "phone": "+1-555-0100"}
+
+
+def shop_resource(shop: str) -> dict[str, Any]:
+    """An app/uninstalled payload: the shop, with its owner's contact details."""
+    return {
+        "id": next_id(),
+        "name": "Demo Store",
+        "domain": shop,
+        "myshopify_domain": shop,
+        "shop_owner": "Secret-Lastname",
+        "address1": "1 Private Street",
+        **CONTACT,
+    }
+
+
+def customers_redact(shop: str, customer_id: int, order_ids: list[int]) -> dict[str, Any]:
+    return {
+        "shop_id": next_id(),
+        "shop_domain": shop,
+        "customer": {"id": customer_id, **CONTACT},
+        "orders_to_redact": order_ids,
+    }
+
+
+def customers_data_request(shop: str, customer_id: int, request_id: int) -> dict[str, Any]:
+    return {
+        "shop_id": next_id(),
+        "shop_domain": shop,
+        "orders_requested": [],
+        "customer": {"id": customer_id, **CONTACT},
+        "data_request": {"id": request_id},
+    }
+
+
+def shop_redact(shop: str) -> dict[str, Any]:
+    return {"shop_id": next_id(), "shop_domain": shop}
 
 
 # How often a visitor's widget sends each beacon type.

@@ -28,8 +28,8 @@ def main(path: str, top: int = 25) -> None:
             packages[_package(leaf)] += int(count)
             for package in {_package(frame) for frame in stack.split(";")}:
                 within[package] += int(count)
-    for frame, count in own.most_common(top):
-        print(f"{count / total * 100:5.1f}%  {frame}")
+    for frame, samples in own.most_common(top):
+        print(f"{samples / total * 100:5.1f}%  {frame}")
     for title, shares in (("self, by package", packages), ("on the stack", within)):
         print(f"{title}: " + " · ".join(f"{p} {c / total * 100:.0f}%" for p, c in shares.most_common(12)))
 

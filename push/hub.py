@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 from collections import defaultdict
+from typing import cast
 
 import redis.asyncio as redis
 import structlog
@@ -19,6 +20,7 @@ import structlog
 from push import metrics
 from push.client import Client
 from push.frames import Event, id_tuple, retry_frame
+from storepulse.redis_client import StreamEntries
 from storepulse.redis_keys import (
     NOTIFICATION_CHANNEL_PREFIX,
     notification_channel,
@@ -118,9 +120,12 @@ class Hub:
         """Entries after `last_id`, or the newest few for a first visit."""
         key = recent_stream(shop)
         if last_id:
-            entries = await self._client.xrange(key, min=f"({last_id}", max="+", count=REPLAY_LIMIT)
+            entries = cast(
+                StreamEntries, await self._client.xrange(key, min=f"({last_id}", max="+", count=REPLAY_LIMIT)
+            )
         elif self._initial_backlog > 0:
-            entries = list(reversed(await self._client.xrevrange(key, count=self._initial_backlog)))
+            newest = cast(StreamEntries, await self._client.xrevrange(key, count=self._initial_backlog))
+            entries = list(reversed(newest))
         else:
             entries = []
         return [Event.from_entry(sid, fields[b"n"]) for sid, fields in entries if b"n" in fields]

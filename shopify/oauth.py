@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 import httpx
+from pydantic import BaseModel, Field, ValidationError
 from shopify_app import IdTokenDetails, RequestInput, Res, ResultWithExchangeableIdToken, ShopifyApp
 
 
@@ -28,6 +29,13 @@ class Grant:
 
 class OAuthError(Exception):
     """Shopify refused a grant or could not be reached; the message says which."""
+
+
+class _CodeGrant(BaseModel):
+    """What Shopify answers a code grant with (other fields, e.g. `associated_user`, ignored)."""
+
+    access_token: str = Field(min_length=1)
+    scope: str = ""
 
 
 def authorize_url(admin_base: str, *, client_id: str, scopes: str, redirect_uri: str, state: str) -> str:
@@ -49,8 +57,11 @@ async def exchange_code(
         raise OAuthError("token exchange failed") from exc
     if answer.status_code != 200:
         raise OAuthError("token exchange refused")
-    grant = answer.json()
-    return Grant(shop, grant["access_token"], grant.get("scope", ""))
+    try:
+        grant = _CodeGrant.model_validate_json(answer.content)
+    except ValidationError as exc:
+        raise OAuthError("token exchange answered without an access token") from exc
+    return Grant(shop, grant.access_token, grant.scope)
 
 
 class SessionTokens:
@@ -79,16 +90,15 @@ class SessionTokens:
         `patch_id_token_path`. `ok` means one of our secrets signed it, for our app, and it is current.
         """
         request: RequestInput = {"method": method, "url": url, "headers": dict(headers), "body": ""}
-        verdict = None
-        for app in self._apps:
+        verdict = self._apps[0].verify_app_home_req(request, patch_id_token_path)
+        for app in self._apps[1:]:
+            if verdict.ok:
+                break
             result = app.verify_app_home_req(request, patch_id_token_path)
-            if result.ok:
-                return result
             # A refusal by the app whose secret signed the token (expired, wrong aud) says more
             # than the others' "invalid signature".
-            if verdict is None or verdict.log.code == "invalid_id_token":
+            if result.ok or verdict.log.code == "invalid_id_token":
                 verdict = result
-        assert verdict is not None  # there is at least one app
         return verdict
 
     def patch_page(self, url: str) -> Res:

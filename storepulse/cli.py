@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import secrets
 import signal
@@ -13,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from storepulse.logging import configure_logging
-from storepulse.settings import Settings, get_settings
+from storepulse.settings import MissingSecret, Settings, get_settings
 from storepulse.shops_cli import add_arguments as add_shops_arguments
 from storepulse.shops_cli import cmd_shops
 
 if TYPE_CHECKING:
     from storepulse.console import Console
+    from storepulse.devstack import Stack
 
 DEV_SECRET = "storepulse-dev-secret"
 # The app's API key under `storepulse dev` (the audience of the demo shop's session token).
@@ -56,6 +58,9 @@ def ingest_app() -> Any:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> None:
+    from storepulse.shops import token_cipher
+
+    token_cipher(settings)  # here, not in each uvicorn worker's factory: one clear refusal
     _serve("storepulse.cli:ingest_app", settings.ingest_port, settings, args.workers)
 
 
@@ -125,6 +130,8 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
     if colors:
         env["FORCE_COLOR"] = "1"  # the children write to a pipe, which the console shows in colour
     configure_logging(settings.log_level, env["LOG_FORMAT"], console.stream("dev") if labelled else None)
+    # The launcher's own HTTP calls (readiness polls, the simulator's webhooks) are not news.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     secret = settings.shopify_api_secret.get_secret_value() or DEV_SECRET
     env["SHOPIFY_API_KEY"] = settings.shopify_api_key or DEV_API_KEY
     env["SHOPIFY_API_SECRET"] = secret
@@ -141,7 +148,7 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
         signal.signal(sig, _first_stop_signal)
     try:
         stack.start_infra(settings.kafka_partitions)
-        asyncio.run(_register_demo_shop(settings.demo_shop, stack.env))
+        asyncio.run(_register_demo_shop(settings.demo_shop, stack))
         services = [
             stack.start_service("ingest", settings.ingest_port),
             stack.start_service("worker", settings.worker_port),
@@ -163,12 +170,11 @@ def cmd_dev(_: argparse.Namespace, settings: Settings) -> None:
         console.say("stopped")
 
 
-async def _register_demo_shop(shop: str, env: dict[str, str]) -> None:
+async def _register_demo_shop(shop: str, stack: Stack) -> None:
     """The demo shop is installed like any other, so ingest takes its webhooks."""
     from storepulse.shops import open_registry
 
-    dev = Settings(REDIS_URL=env["REDIS_URL"], SHOPIFY_API_SECRET=env["SHOPIFY_API_SECRET"])
-    registry = open_registry(dev)
+    registry = open_registry(stack.settings())
     try:
         await registry.install(shop, "dev-token-not-a-real-shop")
     finally:
@@ -224,10 +230,11 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> None:
     from ingest.backfill import run
     from ingest.producer import BrokerUnavailable
     from shopify.admin import AdminApiError, Retryable
+    from storepulse.shops import UnreadableToken
 
     try:
         produced = asyncio.run(run(args.shop, settings))
-    except (AdminApiError, Retryable, BrokerUnavailable) as exc:
+    except (AdminApiError, Retryable, BrokerUnavailable, UnreadableToken) as exc:
         # What was produced stays produced; the saved progress lets the next run resume.
         print(f"{args.shop}: backfill stopped: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)
@@ -263,5 +270,9 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
-    COMMANDS[args.command][0](args, settings)
+    try:
+        COMMANDS[args.command][0](args, settings)
+    except MissingSecret as exc:
+        print(f"storepulse {args.command}: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
     sys.exit(0)

@@ -12,12 +12,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-_SHOP_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}\.myshopify\.com$")
+_SHOP_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,59}\.myshopify\.com")
 
 
 def is_shop_domain(value: str) -> bool:
     """True for a syntactically valid `name.myshopify.com` domain (lower case)."""
-    return bool(_SHOP_RE.match(value))
+    # fullmatch: `$` would also accept a trailing newline.
+    return _SHOP_RE.fullmatch(value) is not None
 
 
 class ProductRef(BaseModel):

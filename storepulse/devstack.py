@@ -9,6 +9,7 @@ dies with the process that started it even when that one is SIGKILLed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import ctypes
 import functools
 import os
@@ -23,14 +24,22 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
 from storepulse.console import Console
 from storepulse.kafka_topics import ensure_topics
+from storepulse.settings import Settings
 
 LOOPBACK = "127.0.0.1"
+# The embedded stack's secrets (`storepulse dev`, the tests, the benchmarks), which services
+# refuse to start without: public, and fixed so tokens stay readable and notification ids stable
+# when a stack restarts on the same Redis. A value in the environment wins.
+DEV_SECRETS = {
+    "STOREPULSE_TOKEN_KEY": base64.urlsafe_b64encode(b"storepulse dev token key, public").decode(),
+    "STOREPULSE_NOTIFICATION_ID_KEY": "storepulse-dev-notification-id-key",
+}
 
 
 def free_port() -> int:
@@ -40,11 +49,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(port: int, timeout: float, child: Child | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} before listening")
+        if child is not None and child.proc.poll() is not None:
+            raise RuntimeError(f"{child.name} exited with {child.proc.returncode} before listening")
         try:
             socket.create_connection((LOOPBACK, port), timeout=0.2).close()
             return
@@ -131,16 +140,16 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _prctl = ctypes.CDLL(None).prctl if sys.platform == "linux" else None
 
 
-def _die_with(parent: int) -> None:
+def _die_with(prctl: Callable[[int, int], int], parent: int) -> None:
     """Runs in the child between fork and exec."""
-    _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
     if os.getppid() != parent:  # the parent died before prctl took effect: no signal will come
         os._exit(1)
 
 
 def _death_with_parent() -> Callable[[], None] | None:
     """`preexec_fn` for a child that dies with this process (on Linux; elsewhere nothing)."""
-    return functools.partial(_die_with, os.getpid()) if _prctl is not None else None
+    return functools.partial(_die_with, _prctl, os.getpid()) if _prctl is not None else None
 
 
 def spawn(
@@ -153,7 +162,8 @@ def spawn(
 ) -> Child:
     """Start `argv`; its output goes to `log`, else to `console` under `name`, else straight to
     this process's own stdout/stderr."""
-    out: IO[bytes] | int | None = open(log, "ab") if log else subprocess.PIPE if console else None
+    log_file = open(log, "ab") if log else None
+    out: IO[bytes] | int | None = log_file or (subprocess.PIPE if console else None)
     proc = subprocess.Popen(
         argv,
         stdout=out,
@@ -163,8 +173,8 @@ def spawn(
         start_new_session=True,  # own process group: killpg reaches grandchildren too
         preexec_fn=_death_with_parent(),
     )
-    if log:
-        out.close()
+    if log_file is not None:
+        log_file.close()
     output = console.follow(name, proc.stdout) if console and proc.stdout else None
     return Child(name, proc, port, output)
 
@@ -189,7 +199,7 @@ def start_broker(port: int | None = None, log: Path | None = None, console: Cons
         log=log,
         console=console,
     )
-    wait_for_port(port, 20, child.proc)
+    wait_for_port(port, 20, child)
     return child
 
 
@@ -218,7 +228,7 @@ def start_redis(port: int | None = None, log: Path | None = None, console: Conso
         log=log,
         console=console,
     )
-    wait_for_port(port, 20, child.proc)
+    wait_for_port(port, 20, child)
     return child
 
 
@@ -257,6 +267,23 @@ class Stack:
     # Without a log directory: where the children's output shows, each line under its name
     # (None: straight onto this process's stdout/stderr).
     console: Console | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in DEV_SECRETS.items():
+            self.env.setdefault(name, os.environ.get(name) or value)
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Settings of a process that uses the stack as its services do (a test's registry)."""
+        env = self.env
+        base = {
+            "KAFKA_URL": env.get("KAFKA_URL", ""),
+            "REDIS_URL": env.get("REDIS_URL", ""),
+            "SHOPIFY_API_SECRET": env.get("SHOPIFY_API_SECRET", ""),
+            "token_key": env["STOREPULSE_TOKEN_KEY"],
+            "notification_id_key": env["STOREPULSE_NOTIFICATION_ID_KEY"],
+            "kafka_idempotent": env.get("STOREPULSE_KAFKA_IDEMPOTENT", "true"),
+        }
+        return Settings(**{**base, **overrides})
 
     def log(self, name: str) -> Path | None:
         return self.log_dir / f"{name}.log" if self.log_dir else None

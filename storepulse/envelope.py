@@ -59,17 +59,27 @@ def envelope_bytes(
     )
 
 
-def decode_envelope(value: bytes) -> Envelope | None:
-    """The envelope a record holds, or None for a record that is not one."""
+class NotAnEnvelope(ValueError):
+    """A record that is not an envelope the worker can process."""
+
+
+def decode_envelope(value: bytes | None) -> Envelope:
+    """The envelope a record holds; NotAnEnvelope, saying why, for a record that is not one."""
+    if value is None:
+        raise NotAnEnvelope("a tombstone, not an envelope")
     try:
         envelope = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return None
-    if (
-        not isinstance(envelope, dict)
-        or not isinstance(envelope.get("payload"), dict)
-        or not isinstance(envelope.get("shop"), str)
-        or not isinstance(envelope.get("topic"), str)
-    ):
-        return None
+    except orjson.JSONDecodeError as exc:
+        raise NotAnEnvelope(f"not JSON: {exc}") from None
+    if not isinstance(envelope, dict):
+        raise NotAnEnvelope("not a JSON object")
+    for name, kind in (("topic", str), ("shop", str), ("payload", dict)):
+        if not isinstance(envelope.get(name), kind):
+            raise NotAnEnvelope(f"`{name}` is not a {kind.__name__}")
+    # The worker re-encodes the envelopes it forwards, and orjson decodes deeper nesting (1,024
+    # levels) than it encodes (254): such a record would fail later, when it is sent on.
+    try:
+        orjson.dumps(envelope)
+    except orjson.JSONEncodeError as exc:
+        raise NotAnEnvelope(f"cannot be sent on: {exc}") from None
     return envelope  # type: ignore[return-value]  # checked above: the required keys hold their types

@@ -20,11 +20,27 @@ TOPIC_BEACONS = "widget.beacons"  # key `{shop}`: storepulse.contracts.Beacon
 TOPIC_NOTIFICATIONS = "notifications"  # key `{shop}`: the durable record of what was shown
 TOPIC_CUSTOMER_CHANGES = "customer.changes"  # key `{shop}/{customer_id}`: tier changes
 TOPIC_SHOP_SETTINGS = "shop.settings"  # key `{shop}`, compacted: storepulse.contracts.ShopSettings
-# Tag write-backs that failed for good (value: the change plus the reason).
-TOPIC_CUSTOMER_CHANGES_DLQ = "customer.changes.dlq"
 # Internal to streams: events re-keyed to the partition that owns them.
 TOPIC_CUSTOMER_EVENTS = "streams.customer-events"  # key `{shop}/{customer_id}`
 TOPIC_ORDER_EVENTS = "streams.order-events"  # key `{shop}/{order_id}`
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Where the worker puts a record of `topic` it cannot process, with the reason."""
+    return f"{topic}.dlq"
+
+
+# Dead letters of each topic a worker's agent reads (same key as the record). Value: the record
+# as text plus `reason`, `failed_at` and where it was; customer.changes.dlq also takes tier
+# changes Shopify refused for good, as the change plus `reason` and `failed_at`.
+TOPIC_ORDERS_DLQ = dead_letter_topic(TOPIC_ORDERS)
+TOPIC_PRODUCTS_DLQ = dead_letter_topic(TOPIC_PRODUCTS)
+TOPIC_SHOP_DLQ = dead_letter_topic(TOPIC_SHOP)
+TOPIC_BEACONS_DLQ = dead_letter_topic(TOPIC_BEACONS)
+TOPIC_CUSTOMER_CHANGES_DLQ = dead_letter_topic(TOPIC_CUSTOMER_CHANGES)
+TOPIC_SHOP_SETTINGS_DLQ = dead_letter_topic(TOPIC_SHOP_SETTINGS)
+TOPIC_CUSTOMER_EVENTS_DLQ = dead_letter_topic(TOPIC_CUSTOMER_EVENTS)
+TOPIC_ORDER_EVENTS_DLQ = dead_letter_topic(TOPIC_ORDER_EVENTS)
 
 ALL_TOPICS = (
     TOPIC_ORDERS,
@@ -35,9 +51,16 @@ ALL_TOPICS = (
     TOPIC_NOTIFICATIONS,
     TOPIC_CUSTOMER_CHANGES,
     TOPIC_SHOP_SETTINGS,
-    TOPIC_CUSTOMER_CHANGES_DLQ,
     TOPIC_CUSTOMER_EVENTS,
     TOPIC_ORDER_EVENTS,
+    TOPIC_ORDERS_DLQ,
+    TOPIC_PRODUCTS_DLQ,
+    TOPIC_SHOP_DLQ,
+    TOPIC_BEACONS_DLQ,
+    TOPIC_CUSTOMER_CHANGES_DLQ,
+    TOPIC_SHOP_SETTINGS_DLQ,
+    TOPIC_CUSTOMER_EVENTS_DLQ,
+    TOPIC_ORDER_EVENTS_DLQ,
 )
 COMPACTED_TOPICS = frozenset({TOPIC_SHOP_SETTINGS})
 
@@ -54,7 +77,8 @@ def shop_key(shop: str) -> bytes:
 
 def partition_of(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner (and so ingest) gives `key`."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    partition: int = (murmur2(key) & 0x7FFFFFFF) % partitions
+    return partition
 
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)

@@ -5,11 +5,27 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import sys
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import structlog
 from structlog.typing import EventDict, Processor
+
+# A URL's query string: a pre-signed link (a bulk operation's result file, a bearer link to every
+# order of a shop) carries its credential there, and httpx logs each request's URL at INFO.
+_QUERY = re.compile(r"(\w+://[^\s?#\"']*)\?[^\s#\"']*")
+
+
+class WithoutQueryStrings(logging.Filter):
+    """Replaces the query string of every URL in a library's log line with `?…`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = _QUERY.sub(r"\1?…", message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
 
 
 def console_wanted(log_format: str, stream: TextIO | io.TextIOBase) -> bool:
@@ -47,6 +63,7 @@ def configure_logging(
         numeric = logging.INFO
     console = console_wanted(log_format, stream)
     renderer: Processor
+    shown: list[Processor]
     if console:
         stamp = structlog.processors.TimeStamper(fmt="%H:%M:%S", utc=False)
         renderer = structlog.dev.ConsoleRenderer(
@@ -57,13 +74,18 @@ def configure_logging(
         stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
         renderer = structlog.processors.JSONRenderer()
         shown = [structlog.processors.format_exc_info, renderer]
-    shared = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level, stamp]
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        stamp,
+    ]
     structlog.configure(
         processors=[*shared, *shown],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         # One write per line (PrintLogger's print() makes two without buffering, PYTHONUNBUFFERED):
         # the dev stack's processes share one output, and half lines would interleave.
-        logger_factory=structlog.WriteLoggerFactory(file=stream),
+        # Typed for TextIO; it only writes and flushes, which the launcher's TextIOBase streams do.
+        logger_factory=structlog.WriteLoggerFactory(file=cast(TextIO, stream)),
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(stream)
@@ -73,14 +95,9 @@ def configure_logging(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         )
     )
+    handler.addFilter(WithoutQueryStrings())
     if console and numeric > logging.DEBUG:
         handler.setLevel(max(numeric, logging.WARNING))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
-    # httpx logs every request at info: the launcher's readiness polls and webhooks, ingest's
-    # calls to a worker for each page of the merchant's app. What made a call logs what matters
-    # (LOG_LEVEL=debug shows them all).
-    logging.getLogger("httpx").setLevel(
-        numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
-    )

@@ -10,6 +10,11 @@ import redis.asyncio as redis
 
 from storepulse.settings import Settings
 
+# Replies as these clients return them (no decode_responses): bytes. redis-py types every reply
+# as `bytes | str` and stream entries as optional, so readers cast to these.
+Hash = dict[bytes, bytes]
+StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
+
 
 def redis_client(settings: Settings, *, socket_timeout: float | None = 5.0) -> redis.Redis:
     pool = redis.BlockingConnectionPool.from_url(

@@ -8,6 +8,12 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MIN_NOTIFICATION_KEY_BYTES = 16
+
+
+class MissingSecret(RuntimeError):
+    """A secret the service cannot run without is unset or malformed; the message says which."""
+
 
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name, name.lower())
@@ -42,8 +48,12 @@ class Settings(BaseSettings):
 
     # Bearer token of the worker's admin API (STOREPULSE_ADMIN_TOKEN); empty refuses every request.
     admin_token: SecretStr = SecretStr("")
-    # Fernet key for access tokens at rest; empty derives a development key from the secret.
+    # Each secret has one job, so rotating one never breaks another's (`storepulse dev` and the
+    # embedded stack set both; a service that needs one refuses to start without it):
+    # Fernet key for access tokens at rest, comma-separated during a rotation (the first encrypts).
     token_key: SecretStr = SecretStr("")
+    # Keys public notification ids. Never rotated: a redaction finds a notification by its id.
+    notification_id_key: SecretStr = SecretStr("")
 
     # Connections per process; requests past it wait up to the pool timeout.
     redis_max_connections: int = 64
@@ -72,6 +82,10 @@ class Settings(BaseSettings):
     # Seconds ingest and push trust a cached "installed or not" answer for a shop.
     shop_cache_s: float = 2.0
     oauth_state_ttl_s: int = 600
+    # Shopify signs the install request and the OAuth callback with their `timestamp`: older than
+    # this, a signed request is a replay. Install requests per client IP and process (`limits`).
+    oauth_max_age_s: int = 300
+    install_rate_per_ip: str = "10/minute"
 
     app_id: str = "storepulse"
     # Tansu holds a group join for half the session timeout (docs/architecture.md): 6 s joins in ~4 s.
@@ -118,6 +132,18 @@ class Settings(BaseSettings):
     # (push then streams for any shop, since a page may connect before the first webhook).
     dev_auto_install: bool = False
     demo_shop: str = "demo-store.myshopify.com"
+
+    @property
+    def notification_key(self) -> bytes:
+        """STOREPULSE_NOTIFICATION_ID_KEY; MissingSecret when unset or short."""
+        key = self.notification_id_key.get_secret_value().encode()
+        if len(key) < MIN_NOTIFICATION_KEY_BYTES:
+            raise MissingSecret(
+                f"STOREPULSE_NOTIFICATION_ID_KEY must be set to at least {MIN_NOTIFICATION_KEY_BYTES} "
+                "characters: it keys public notification ids and must never change. Generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return key
 
     @property
     def api_secrets(self) -> list[bytes]:

@@ -8,31 +8,47 @@ Access tokens are encrypted at rest with Fernet (`STOREPULSE_TOKEN_KEY`).
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import redis.asyncio as redis
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from storepulse import redis_keys
-from storepulse.redis_client import redis_client
-from storepulse.settings import Settings
+from storepulse.redis_client import Hash, redis_client
+from storepulse.settings import MissingSecret, Settings
 
 INSTALLED = "installed"
 UNINSTALLED = "uninstalled"
 UNKNOWN = "unknown"
 
+GENERATE_KEY = 'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 
-def token_cipher(settings: Settings) -> Fernet:
-    """Fernet from STOREPULSE_TOKEN_KEY; in development derived from the API secret."""
-    key = settings.token_key.get_secret_value()
-    if not key:
-        seed = b"storepulse-token-key|" + (settings.api_secrets or [b"dev"])[0]
-        key = base64.urlsafe_b64encode(hashlib.sha256(seed).digest()).decode()
-    return Fernet(key)
+
+class UnreadableToken(Exception):
+    """A stored access token that STOREPULSE_TOKEN_KEY cannot decrypt."""
+
+
+def token_cipher(settings: Settings) -> MultiFernet:
+    """The keys of STOREPULSE_TOKEN_KEY (the first encrypts, any decrypts); MissingSecret without one.
+
+    Never derived from the API secret: rotating that would make every stored token unreadable.
+    """
+    keys = [k.strip() for k in settings.token_key.get_secret_value().split(",") if k.strip()]
+    if not keys:
+        raise MissingSecret(
+            "STOREPULSE_TOKEN_KEY is not set: it encrypts shops' access tokens. "
+            f"Generate one with `{GENERATE_KEY}`"
+        )
+    try:
+        return MultiFernet([Fernet(key) for key in keys])
+    except ValueError as exc:
+        raise MissingSecret(
+            f"STOREPULSE_TOKEN_KEY holds a key that is not a Fernet key ({exc}). "
+            f"Generate one with `{GENERATE_KEY}`"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -48,13 +64,13 @@ class Shop:
 
 
 class ShopRegistry:
-    def __init__(self, client: redis.Redis, cipher: Fernet | None) -> None:
+    def __init__(self, client: redis.Redis, cipher: MultiFernet | None) -> None:
         """`cipher` None: a registry that reads statuses only (push holds no token key)."""
         self._client = client
         self._cipher = cipher
 
     @property
-    def _tokens(self) -> Fernet:
+    def _tokens(self) -> MultiFernet:
         if self._cipher is None:
             raise RuntimeError("this shop registry reads statuses only: it holds no token key")
         return self._cipher
@@ -92,7 +108,7 @@ class ShopRegistry:
         return bool(deleted)
 
     async def get(self, domain: str) -> Shop | None:
-        raw = await self._client.hgetall(redis_keys.shop_record(domain))
+        raw = cast(Hash, await self._client.hgetall(redis_keys.shop_record(domain)))
         if not raw:
             return None
         return Shop(
@@ -106,20 +122,27 @@ class ShopRegistry:
         return await self._client.hget(redis_keys.shop_record(domain), "status") == INSTALLED.encode()
 
     async def access_token(self, domain: str) -> str | None:
-        """The decrypted Admin API token of an installed shop, else None."""
+        """The decrypted Admin API token of an installed shop, else None.
+
+        UnreadableToken when the shop has one that no key of STOREPULSE_TOKEN_KEY decrypts.
+        """
         token = await self._client.hget(redis_keys.shop_record(domain), "token")
         if token is None:
             return None
         try:
             return self._tokens.decrypt(token).decode()
-        except InvalidToken:
-            return None
+        except InvalidToken as exc:
+            raise UnreadableToken(
+                f"{domain}: its stored access token cannot be decrypted with STOREPULSE_TOKEN_KEY "
+                "(was the key replaced without re-encrypting the tokens? See docs/operations.md)"
+            ) from exc
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     async def all(self) -> list[Shop]:
-        domains = sorted(d.decode() for d in await self._client.smembers(redis_keys.SHOPS))
+        members = cast(set[bytes], await self._client.smembers(redis_keys.SHOPS))
+        domains = sorted(d.decode() for d in members)
         shops = [await self.get(d) for d in domains]
         return [s for s in shops if s is not None]
 

@@ -13,6 +13,7 @@ import faust
 
 from storepulse.redis_client import redis_client
 from storepulse.settings import Settings
+from storepulse.shops import ShopRegistry, token_cipher
 from streams.agents import (
     catalog,
     compliance,
@@ -76,7 +77,8 @@ def create_app(settings: Settings) -> StreamsApp:
             client, ttl_s=settings.notification_ttl_s, maxlen=settings.recent_maxlen
         ),
         schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
-        id_key=settings.api_secrets[0] if settings.api_secrets else b"",
+        id_key=settings.notification_key,
+        registry=ShopRegistry(client, token_cipher(settings)),
     )
     settings_table = shop_settings.register(ctx)
     products = catalog.register(ctx)
@@ -84,7 +86,7 @@ def create_app(settings: Settings) -> StreamsApp:
     purchases = trends.register(ctx, products, settings_table)
     orders.register(ctx, products, settings_table, book, purchases)
     order_owners.register(ctx)
-    compliance.register(ctx)
+    compliance.register(ctx, products, settings_table.topic, purchases.topic.get_topic_name())
     writeback.register(ctx, settings_table.settings_for)
     viewers.register(ctx, products, settings_table)
     lookups.register(ctx, settings_table, book.table)

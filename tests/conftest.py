@@ -10,7 +10,6 @@ import pytest
 import redis.asyncio as redis
 
 from storepulse.devstack import Stack, wait_ready
-from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 from tests.support.stack import STACK_ENV, Services, install_shop, new_shop_domain, worker_env
 from tests.support.state import redis_of
@@ -29,11 +28,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def services(stack: Stack) -> Iterator[Services]:
     """ingest, one worker and push, as `storepulse dev` starts them."""
     ingest = stack.start_service("ingest")
-    worker = stack.start_service("worker", extra_env=worker_env())
+    env = worker_env()
+    worker = stack.start_service("worker", extra_env=env)
     push = stack.start_service("push")
     for child in (ingest, worker, push):
         wait_ready(child.port, 60, child)
-    yield Services(stack, ingest, worker, push)
+    yield Services(stack, ingest, worker, push, env["STOREPULSE_APP_ID"])
     for child in (push, worker, ingest):
         child.stop()
 
@@ -52,7 +52,7 @@ async def shop(stack: Stack) -> str:
     Registered as installed: ingest drops webhooks of shops that did not install the app.
     """
     domain = new_shop_domain()
-    await install_shop(stack.env["REDIS_URL"], domain)
+    await install_shop(stack, domain)
     return domain
 
 
@@ -65,6 +65,4 @@ async def redis_client(stack: Stack) -> AsyncIterator[redis.Redis]:
 @pytest.fixture
 def registry(stack: Stack, redis_client: redis.Redis) -> ShopRegistry:
     """The shop registry, its tokens encrypted as the services encrypt them."""
-    return ShopRegistry(
-        redis_client, token_cipher(Settings(SHOPIFY_API_SECRET=stack.env["SHOPIFY_API_SECRET"]))
-    )
+    return ShopRegistry(redis_client, token_cipher(stack.settings()))

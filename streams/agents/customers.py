@@ -9,12 +9,13 @@ re-keyed. `finish` then sends what the batch produced and refreshes the read mod
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from faust.types import EventT
+from faust.types import EventT, TableT
 
 from shopify.topics import (
     CUSTOMERS_DATA_REQUEST,
@@ -32,7 +33,12 @@ from storepulse.kafka_topics import (
     item_key,
 )
 from streams.agents import standing_timer
-from streams.agents.compliance import data_request_record, redact_customer, withdraw_notifications
+from streams.agents.compliance import (
+    data_request_record,
+    forget_data_requests,
+    redact_customer,
+    withdraw_notifications,
+)
 from streams.agents.order_days import OrderDays, OrderShare
 from streams.agents.order_index import Outbox
 from streams.agents.read_models import DataRequests, ReadModels, Touched
@@ -40,14 +46,17 @@ from streams.domain.customer_metrics import (
     FULL_ORDER_TOPICS,
     apply_event,
     day_share,
-    new_state,
+    has_order,
     order_id_of,
     owner_of,
 )
+from streams.domain.customer_state import CustomerState, decode_state
 from streams.domain.standing import SettingsFor, TierChange, refresh, standing_of
 from streams.runtime.batches import EventBatch
 from streams.runtime.context import Context
+from streams.runtime.redis_retry import redis_step
 from streams.runtime.rekey import forget_shop
+from streams.runtime.typed_table import TypedJsonSchema
 
 log = structlog.get_logger(__name__)
 
@@ -57,9 +66,11 @@ class Batch:
     """What one batch leaves to send and store once its table writes are done."""
 
     outbox: Outbox
+    states: MutableMapping[bytes, CustomerState]  # the table, staged (streams/runtime/batches.py)
     touched: Touched = field(default_factory=dict)
-    creates: list[Envelope] = field(default_factory=list)
-    redacted: list[tuple[str, list[str]]] = field(default_factory=list)
+    creates: list[tuple[EventT, Envelope]] = field(default_factory=list)
+    # (shop, customer id, their order ids) of each customers/redact.
+    redacted: list[tuple[str, str, list[str]]] = field(default_factory=list)
     data_requests: DataRequests = field(default_factory=list)
     tier_changes: list[TierChange] = field(default_factory=list)
     # What each order the batch named now counts for its day (re-deliveries too, to heal).
@@ -74,13 +85,18 @@ class CustomerBook:
         self._partitions = ctx.settings.kafka_partitions
         self._read_models = ReadModels(ctx.redis)
         self._order_days = OrderDays(ctx.redis)
-        self.table = app.Table("customer-metrics", partitions=self._partitions, schema=ctx.schema)
+        self.table: TableT[bytes, CustomerState] = app.Table(
+            "customer-metrics",
+            partitions=self._partitions,
+            schema=TypedJsonSchema(decode_state),
+            key_type=bytes,
+        )
         self.customer_events = app.topic(TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
         self.order_events = app.topic(TOPIC_ORDER_EVENTS, key_type=bytes, value_type=bytes)
         self.changes = app.topic(TOPIC_CUSTOMER_CHANGES, key_type=bytes, value_type=bytes)
 
     def apply(self, events: EventBatch) -> Batch:
-        """Apply a batch to the table; `batch.creates` holds the envelope of every orders/create.
+        """Apply a batch to the table; `batch.creates` holds every orders/create (event, envelope).
 
         Re-deliveries are included: the publisher's SET NX makes their notification a no-op, and a
         batch replayed after a crash between the table write and the publish still notifies once.
@@ -88,19 +104,20 @@ class CustomerBook:
         batch leaves to send and store is done by `finish`.
         """
         now = datetime.now(UTC)
-        batch = Batch(Outbox(self.order_events, self._partitions))
+        batch = Batch(Outbox(self.order_events, self._partitions), events.staged(self.table))
         for event in events:
-            envelope = decode_envelope(event.value)
-            if envelope is not None:
-                self._apply_one(event, envelope, now, batch)
+            self._apply_one(event, decode_envelope(event.value), now, batch)
         return batch
 
     async def finish(self, batch: Batch) -> None:
         """Send the batch's re-keyed records and tier changes; refresh the Redis read models."""
         await batch.outbox.send()
-        await self._read_models.write(batch.touched, batch.data_requests, batch.tier_changes)
-        await self._order_days.write(batch.order_shares)
-        for shop, order_ids in batch.redacted:
+        # Before this batch's data requests are stored: one that came after the redaction stays.
+        for shop, customer_id, _ in batch.redacted:
+            await redis_step(forget_data_requests, self._ctx.redis, shop, customer_id)
+        await redis_step(self._read_models.write, batch.touched, batch.data_requests, batch.tier_changes)
+        await redis_step(self._order_days.write, batch.order_shares)
+        for shop, _, order_ids in batch.redacted:
             await withdraw_notifications(self._ctx, shop, order_ids)
         for shop, _, _ in batch.data_requests:
             log.info("data_request_recorded", shop=shop)
@@ -108,24 +125,24 @@ class CustomerBook:
     def _apply_one(self, event: EventT, envelope: Envelope, now: datetime, batch: Batch) -> None:
         topic, shop, payload = envelope["topic"], envelope["shop"], envelope["payload"]
         if topic == SHOP_REDACT:
-            forget_shop(self.table, shop, event.message.partition, self._partitions)
+            forget_shop(batch.states, shop, event.message.partition, self._partitions)
             return
         customer_id = envelope.get("customer_id") or owner_of(topic, payload)
         if customer_id is None:
-            self._without_customer(envelope, batch)
+            self._without_customer(event, envelope, batch)
             return
         key = item_key(shop, customer_id)
         if key != event.key:
             batch.outbox.add(self.customer_events, key, {**envelope, "customer_id": str(customer_id)})
         elif topic == CUSTOMERS_REDACT:
-            self._redact(key, shop, payload, batch)
+            self._redact(key, shop, str(customer_id), payload, batch)
         elif topic == CUSTOMERS_DATA_REQUEST:
-            field_name, record = data_request_record(self.table.get(key), str(customer_id), envelope, now)
+            field_name, record = data_request_record(batch.states.get(key), str(customer_id), envelope, now)
             batch.data_requests.append((shop, field_name, record))
         else:
-            self._update(key, str(customer_id), envelope, now, batch)
+            self._update(event, key, str(customer_id), envelope, now, batch)
 
-    def _without_customer(self, envelope: Envelope, batch: Batch) -> None:
+    def _without_customer(self, event: EventT, envelope: Envelope, batch: Batch) -> None:
         topic, shop = envelope["topic"], envelope["shop"]
         order_id = order_id_of(topic, envelope["payload"])
         if order_id is None:
@@ -134,46 +151,52 @@ class CustomerBook:
             batch.outbox.to_order_index(item_key(shop, order_id), dict(envelope))
         elif topic == ORDERS_CREATE:
             # A guest order: shown on the storefront, counted for no one.
-            batch.creates.append(envelope)
+            batch.creates.append((event, envelope))
             batch.outbox.owner(shop, order_id, None)
 
-    def _update(self, key: bytes, customer_id: str, envelope: Envelope, now: datetime, batch: Batch) -> None:
+    def _update(
+        self, event: EventT, key: bytes, customer_id: str, envelope: Envelope, now: datetime, batch: Batch
+    ) -> None:
         topic, shop, payload = envelope["topic"], envelope["shop"], envelope["payload"]
-        state = self.table.get(key)
+        state = batch.states.get(key)
         created = state is None
-        if created:
-            state = new_state(shop, customer_id)
+        if state is None:
+            state = CustomerState(shop, customer_id)
         changed = False
         if topic != REEVALUATE:
             order_id = order_id_of(topic, payload)
-            placed = state["orders"].get(order_id)
-            known = placed is not None and "u" in placed
+            known = order_id is not None and has_order(state, order_id)
+            placed = state.orders.get(order_id) if order_id is not None else None
             changed = apply_event(state, topic, payload)
-            share = day_share(state["orders"].get(order_id), placed)
+            share = day_share(state.orders.get(order_id), placed) if order_id is not None else None
             if share is not None:
-                batch.order_shares.append(OrderShare(shop, str(order_id), *share))
+                batch.order_shares.append(OrderShare(shop, order_id, *share))
             if changed and not known and topic in FULL_ORDER_TOPICS:
                 batch.outbox.owner(shop, str(order_id), customer_id)
             if topic == ORDERS_CREATE:
-                batch.creates.append(envelope)
+                batch.creates.append((event, envelope))
         if created and not changed:
             return  # nothing about this customer is worth keeping
         standing = standing_of(state)
         change = refresh(state, self._settings_for(shop), now)
         if changed or standing_of(state) != standing:
-            self.table[key] = state
+            batch.states[key] = state
         if change is not None:
             batch.outbox.add(self.changes, key, change.record())
             batch.tier_changes.append(change)
         batch.touched[key] = state
 
-    def _redact(self, key: bytes, shop: str, payload: dict[str, Any], batch: Batch) -> None:
-        orders = redact_customer(self.table, key, payload)
+    def _redact(self, key: bytes, shop: str, customer_id: str, payload: dict[str, Any], batch: Batch) -> None:
+        orders = redact_customer(batch.states, key, payload)
         for order_id in orders:
             record = {"topic": FORGET_ORDER, "shop": shop, "payload": {"id": order_id}}
             batch.outbox.to_order_index(item_key(shop, order_id), record)
         batch.touched[key] = None
-        batch.redacted.append((shop, orders))
+        # The customer's data requests earlier in this batch go with the stored ones.
+        batch.data_requests = [
+            r for r in batch.data_requests if not (r[0] == shop and r[2]["customer_id"] == customer_id)
+        ]
+        batch.redacted.append((shop, customer_id, orders))
 
 
 def register(ctx: Context, settings_for: SettingsFor) -> CustomerBook:

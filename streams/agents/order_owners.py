@@ -13,64 +13,79 @@ nothing downstream, because the customer's ledger keys refunds by id.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import MutableMapping
+from typing import Any, cast
 
 import faust
-from faust.types import EventT
+from faust.types import EventT, TableT
 
 from shopify.topics import SHOP_REDACT
-from storepulse.envelope import FORGET_ORDER, ORDER_OWNERS, decode_envelope
+from storepulse.envelope import FORGET_ORDER, ORDER_OWNERS, Envelope, decode_envelope
 from storepulse.kafka_topics import TOPIC_CUSTOMER_EVENTS, TOPIC_ORDER_EVENTS, item_key
-from streams.runtime.batches import batches
+from streams.runtime.batches import EventBatch, batches
 from streams.runtime.context import Context
 from streams.runtime.rekey import forget_shop, forward
 
 # A refund or delete waits for its order at most this many per order (guards a runaway entry).
 MAX_PENDING = 50
 
+# (shop, customer_id, envelope): an event that goes on to its customer.
+Forward = tuple[str, str, dict[str, Any]]
 
-def register(ctx: Context) -> faust.Table:
+
+class OrderIndex:
+    """One batch's changes to the index; what it forwards is sent once they are made."""
+
+    def __init__(self, owners: MutableMapping[bytes, Any], partitions: int) -> None:
+        self._owners = owners
+        self._partitions = partitions
+        self.forwards: list[Forward] = []
+
+    def handle(self, event: EventT, envelope: Envelope) -> None:
+        topic, shop, key = envelope["topic"], envelope["shop"], cast(bytes, event.key)
+        if topic == ORDER_OWNERS:
+            for order_id, customer_id in envelope["payload"].get("owners", {}).items():
+                self._set_owner(item_key(shop, order_id), shop, customer_id)
+            return
+        entry = self._owners.get(key)
+        if topic == SHOP_REDACT:
+            forget_shop(self._owners, shop, event.message.partition, self._partitions)
+        elif topic == FORGET_ORDER:
+            self._owners.pop(key, None)
+        elif entry is not None and "customer_id" in entry:
+            if entry["customer_id"] is not None:
+                self.forwards.append((shop, entry["customer_id"], dict(envelope)))
+        else:
+            pending = (entry or {}).get("pending", [])
+            if all(p.get("webhook_id") != envelope.get("webhook_id") for p in pending):
+                self._owners[key] = {"pending": [*pending, envelope][-MAX_PENDING:]}
+
+    def _set_owner(self, key: bytes, shop: str, customer_id: str | None) -> None:
+        entry = self._owners.get(key)
+        if entry is not None and "customer_id" in entry:
+            return
+        self._owners[key] = {"customer_id": customer_id}
+        if customer_id:
+            for waiting in (entry or {}).get("pending", ()):
+                self.forwards.append((shop, customer_id, waiting))
+
+
+def register(ctx: Context) -> TableT[bytes, dict[str, Any]]:
     app = ctx.app
     partitions = ctx.settings.kafka_partitions
     owners = app.Table("order-owners", partitions=partitions, schema=ctx.schema, key_type=bytes)
     customer_events = app.topic(TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
 
-    async def to_owner(shop: str, customer_id: str, envelope: dict[str, Any]) -> None:
-        await forward(customer_events, item_key(shop, customer_id), envelope, customer_id=customer_id)
-
-    async def set_owner(key: bytes, shop: str, customer_id: str | None) -> None:
-        entry = owners.get(key)
-        if entry is not None and "customer_id" in entry:
-            return
-        owners[key] = {"customer_id": customer_id}
-        for waiting in (entry or {}).get("pending", ()) if customer_id else ():
-            await to_owner(shop, customer_id, waiting)
-
-    async def handle(event: EventT, envelope: dict[str, Any]) -> None:
-        topic, shop = envelope["topic"], envelope["shop"]
-        if topic == ORDER_OWNERS:
-            for order_id, customer_id in envelope["payload"].get("owners", {}).items():
-                await set_owner(item_key(shop, order_id), shop, customer_id)
-            return
-        entry = owners.get(event.key)
-        if topic == SHOP_REDACT:
-            forget_shop(owners, shop, event.message.partition, partitions)
-        elif topic == FORGET_ORDER:
-            owners.pop(event.key, None)
-        elif entry is not None and "customer_id" in entry:
-            if entry["customer_id"] is not None:
-                await to_owner(shop, entry["customer_id"], envelope)
-        else:
-            pending = (entry or {}).get("pending", [])
-            if all(p.get("webhook_id") != envelope.get("webhook_id") for p in pending):
-                owners[event.key] = {"pending": [*pending, envelope][-MAX_PENDING:]}
+    def update(batch: EventBatch) -> list[Forward]:
+        index = OrderIndex(batch.staged(owners), partitions)
+        for event in batch:
+            index.handle(event, decode_envelope(event.value))
+        return index.forwards
 
     @app.agent(app.topic(TOPIC_ORDER_EVENTS, key_type=bytes, value_type=bytes), name="order-owners")
     async def order_owners(stream: faust.StreamT[bytes]) -> None:
         async for batch in batches(stream):
-            for event in batch:
-                envelope = decode_envelope(event.value)
-                if envelope is not None:
-                    await handle(event, envelope)
+            for shop, customer_id, envelope in batch.apply(update):
+                await forward(customer_events, item_key(shop, customer_id), envelope, customer_id=customer_id)
 
     return owners

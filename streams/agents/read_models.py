@@ -13,12 +13,16 @@ from typing import Any
 
 import orjson
 import redis.asyncio as redis
+from redis.typing import EncodableT, FieldT
 
 from storepulse import redis_keys
+from streams.domain.customer_state import CustomerState
 from streams.domain.standing import TierChange, list_row, read_model
 
 # A customer's state after the batch; None: the customer is gone (redacted).
-Touched = dict[bytes, dict[str, Any] | None]
+Touched = dict[bytes, CustomerState | None]
+# Hash fields to set, typed as redis-py's HSET takes them.
+Fields = dict[FieldT, EncodableT]
 # (shop, hash field, record) of each data request the batch answered.
 DataRequests = list[tuple[str, str, dict[str, Any]]]
 # Tier changes a customer's history keeps (the newest first).
@@ -26,20 +30,28 @@ HISTORY_LENGTH = 50
 
 # KEYS: customers hash, versions sorted set. ARGV: id, row, id, row, … ('' = the row goes).
 # A row that really changed gets the next shop-wide version, so a re-delivered batch, which
-# writes the same rows again, gives readers nothing new to fetch. One step, so a reader that
-# sees a version also sees the row it stands for.
+# writes the same rows again, gives readers nothing new to fetch. A row that goes leaves no
+# trace naming the customer (readers notice the count drop); the member `~`, never a customer
+# id, holds the newest version, so versions only grow. One step, so a reader that sees a
+# version also sees the row it stands for.
 _ROWS = """
-local top = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-local version = tonumber(top[2]) or 0
+local version = tonumber(redis.call('ZSCORE', KEYS[2], '~')) or 0
+local start = version
 for i = 1, #ARGV, 2 do
   local id, row = ARGV[i], ARGV[i + 1]
   local held = redis.call('HGET', KEYS[1], id)
-  if (row == '' and held) or (row ~= '' and held ~= row) then
-    if row == '' then redis.call('HDEL', KEYS[1], id) else redis.call('HSET', KEYS[1], id, row) end
+  if row == '' then
+    if held then
+      redis.call('HDEL', KEYS[1], id)
+      redis.call('ZREM', KEYS[2], id)
+    end
+  elseif held ~= row then
+    redis.call('HSET', KEYS[1], id, row)
     version = version + 1
     redis.call('ZADD', KEYS[2], version, id)
   end
 end
+if version > start then redis.call('ZADD', KEYS[2], version, '~') end
 return version
 """
 
@@ -56,7 +68,7 @@ class ReadModels:
         history entry, each data request's record."""
         if not (touched or data_requests or tier_changes):
             return
-        by_shop: dict[str, list[tuple[str, dict[str, Any] | None]]] = defaultdict(list)
+        by_shop: dict[str, list[tuple[str, CustomerState | None]]] = defaultdict(list)
         for key, state in touched.items():
             shop, customer_id = key.decode().split("/", 1)
             by_shop[shop].append((customer_id, state))
@@ -64,10 +76,12 @@ class ReadModels:
             # History first: a customer redacted later in the batch loses it below.
             for change in tier_changes:
                 history = redis_keys.customer_history(change.shop, change.customer_id)
-                pipe.lpush(history, orjson.dumps(change.history_entry()))
+                entry = orjson.dumps(change.history_entry()).decode()
+                pipe.lrem(history, 0, entry)  # a repeated step (redis_step) keeps one copy
+                pipe.lpush(history, entry)
                 pipe.ltrim(history, 0, HISTORY_LENGTH - 1)
             for shop, customers in by_shop.items():
-                self._customers(pipe, shop, customers)
+                _tiers_and_segments(pipe, shop, customers)
                 rows = [(c, orjson.dumps(list_row(s)) if s else b"") for c, s in customers]
                 await self._rows(
                     keys=[redis_keys.customers(shop), redis_keys.customer_versions(shop)],
@@ -75,22 +89,23 @@ class ReadModels:
                     client=pipe,
                 )
             for shop, field_name, record in data_requests:
-                pipe.hset(redis_keys.data_requests(shop), field_name, orjson.dumps(record))
+                # NX: a replayed request must not overwrite the mark that it was answered.
+                pipe.hsetnx(redis_keys.data_requests(shop), field_name, orjson.dumps(record))
             await pipe.execute()
 
-    @staticmethod
-    def _customers(pipe: Any, shop: str, customers: list[tuple[str, dict[str, Any] | None]]) -> None:
-        vips = {c: orjson.dumps(read_model(s)) for c, s in customers if s and s.get("tier")}
-        not_vip = [c for c, s in customers if not (s and s.get("tier"))]
-        segments = {c: s["segment"] for c, s in customers if s}
-        gone = [c for c, s in customers if s is None]
-        if vips:
-            pipe.hset(redis_keys.vips(shop), mapping=vips)
-        if not_vip:
-            pipe.hdel(redis_keys.vips(shop), *not_vip)
-        if segments:
-            pipe.hset(redis_keys.segments(shop), mapping=segments)
-        if gone:
-            pipe.hdel(redis_keys.segments(shop), *gone)
-            pipe.hdel(redis_keys.customer_tags(shop), *gone)
-            pipe.delete(*(redis_keys.customer_history(shop, c) for c in gone))
+
+def _tiers_and_segments(pipe: Any, shop: str, customers: list[tuple[str, CustomerState | None]]) -> None:
+    vips: Fields = {c: orjson.dumps(read_model(s)) for c, s in customers if s and s.tier}
+    not_vip = [c for c, s in customers if not (s and s.tier)]
+    segments: Fields = {c: s.segment for c, s in customers if s and s.segment}
+    gone = [c for c, s in customers if s is None]
+    if vips:
+        pipe.hset(redis_keys.vips(shop), mapping=vips)
+    if not_vip:
+        pipe.hdel(redis_keys.vips(shop), *not_vip)
+    if segments:
+        pipe.hset(redis_keys.segments(shop), mapping=segments)
+    if gone:
+        pipe.hdel(redis_keys.segments(shop), *gone)
+        pipe.hdel(redis_keys.customer_tags(shop), *gone)
+        pipe.delete(*(redis_keys.customer_history(shop, c) for c in gone))

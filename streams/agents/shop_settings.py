@@ -9,22 +9,21 @@ looks for partitions of the default changelog name and the group never forms.)
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 import faust
-import structlog
-from pydantic import ValidationError
+from faust.types.tables import GlobalTableT
 
 from storepulse.contracts import ShopSettings
 from storepulse.kafka_topics import TOPIC_SHOP_SETTINGS
+from streams.runtime.batches import EventBatch, batches
 from streams.runtime.context import Context
-
-log = structlog.get_logger(__name__)
 
 
 class ShopSettingsTable:
     """Every shop's settings; `settings_for(shop)` is what agents and the admin API read."""
 
-    def __init__(self, table: faust.GlobalTable, topic: faust.TopicT) -> None:
+    def __init__(self, table: GlobalTableT, topic: faust.TopicT) -> None:
         self.table = table
         self.topic = topic
         # Parsed settings per shop, reused while the table holds the same value object.
@@ -67,17 +66,20 @@ def register(ctx: Context) -> ShopSettingsTable:
         "shop-settings", partitions=partitions, schema=ctx.schema, key_type=bytes, recovery_buffer_size=1
     )
 
+    def update(batch: EventBatch) -> None:
+        staged = batch.staged(table)
+        for event in batch:
+            if event.value is None:  # a tombstone: the shop is back to the defaults
+                staged.pop(cast(bytes, event.key), None)
+                continue
+            # Invalid settings are dead-lettered: the shop keeps the ones it had. (Templates are
+            # checked where they are rendered, so ones stored before that check cannot break it.)
+            settings = ShopSettings.model_validate_json(event.value)
+            staged[settings.shop.encode()] = settings.model_dump(mode="json")
+
     @ctx.app.agent(topic, name="shop-settings")
     async def shop_settings(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            if event.value is None:  # a tombstone: the shop is back to the defaults
-                table.pop(event.key, None)
-                continue
-            try:
-                settings = ShopSettings.model_validate_json(event.value)
-            except ValidationError:
-                log.warning("shop_settings_invalid", key=event.key)
-                continue
-            table[settings.shop.encode()] = settings.model_dump(mode="json")
+        async for batch in batches(stream):
+            batch.apply(update)
 
     return ShopSettingsTable(table, topic)

@@ -12,9 +12,11 @@ from datetime import UTC, datetime
 
 import faust
 import structlog
+from faust.types import TableT
 
 from storepulse.envelope import REEVALUATE
 from storepulse.kafka_topics import TOPIC_CUSTOMER_EVENTS
+from streams.domain.customer_state import CustomerState
 from streams.domain.standing import SettingsFor, drifted
 from streams.runtime.context import Context
 from streams.runtime.rekey import forward
@@ -23,20 +25,20 @@ log = structlog.get_logger(__name__)
 
 
 async def reevaluate_drifted(
-    table: faust.Table, settings_for: SettingsFor, customer_events: faust.TopicT
+    table: TableT[bytes, CustomerState], settings_for: SettingsFor, customer_events: faust.TopicT
 ) -> int:
     """Ask each local customer whose standing time moved to re-evaluate on its own partition."""
     now = datetime.now(UTC)
     sent = 0
     for key, state in list(table.items()):
-        if drifted(state, settings_for(state["shop"]), now):
-            record = {"topic": REEVALUATE, "shop": state["shop"], "payload": {}}
-            await forward(customer_events, key, record, customer_id=state["customer_id"])
+        if drifted(state, settings_for(state.shop), now):
+            record = {"topic": REEVALUATE, "shop": state.shop, "payload": {}}
+            await forward(customer_events, key, record, customer_id=state.customer_id)
             sent += 1
     return sent
 
 
-def register(ctx: Context, table: faust.Table, settings_for: SettingsFor) -> None:
+def register(ctx: Context, table: TableT[bytes, CustomerState], settings_for: SettingsFor) -> None:
     customer_events = ctx.app.topic(TOPIC_CUSTOMER_EVENTS, key_type=bytes, value_type=bytes)
 
     @ctx.app.timer(ctx.settings.customer_refresh_s, name="customer-standing")

@@ -1,7 +1,8 @@
 """Live viewers: page-view beacons → "N people are viewing this now" notifications.
 
 Beacons arrive keyed `{shop}`, so every beacon of a shop is on one partition and the
-`product-viewers` table (keyed `{shop}/{product_id}`) needs no re-keying.
+`product-viewers` table (keyed `{shop}/{product_id}`) needs no re-keying; its keys live on their
+shop's partition, where shop/redact (streams/agents/compliance.py) sends the shop's envelope.
 """
 
 from __future__ import annotations
@@ -9,28 +10,37 @@ from __future__ import annotations
 from datetime import datetime
 
 import faust
-from faust.types import EventT
-from pydantic import ValidationError
+from faust.types import EventT, TableT
+from faust.types.tables import GlobalTableT
 
+from shopify.topics import SHOP_REDACT
 from storepulse.contracts import Beacon, Notification
+from storepulse.envelope import NotAnEnvelope, decode_envelope
 from storepulse.kafka_topics import TOPIC_BEACONS, item_key
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.domain.notifications import product_activity_notification
 from streams.domain.windows import VIEW_ANNOUNCE_EVERY_S, record_view
 from streams.runtime.batches import State, fold_per_batch
 from streams.runtime.context import Context
+from streams.runtime.rekey import shop_of_key
 
 
 def page_view(value: bytes) -> Beacon | None:
-    """The beacon when it is a page view of a product."""
-    try:
-        beacon = Beacon.model_validate_json(value)
-    except ValidationError:
-        return None
+    """The beacon when it is a page view of a product; ValidationError when it is no beacon."""
+    beacon = Beacon.model_validate_json(value)
     return beacon if beacon.type == "page_view" and beacon.product_id else None
 
 
-def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSettingsTable) -> faust.Table:
+def redacted_shop(event: EventT) -> str | None:
+    """The shop of the shop/redact the compliance agent sent to the shop's partition."""
+    try:
+        envelope = decode_envelope(event.value)
+    except NotAnEnvelope:
+        return None  # a beacon (or no record at all: `page_view` says which)
+    return envelope["shop"] if envelope["topic"] == SHOP_REDACT else None
+
+
+def register(ctx: Context, products: GlobalTableT, shop_settings: ShopSettingsTable) -> TableT[bytes, State]:
     topic = ctx.app.topic(TOPIC_BEACONS, key_type=bytes, value_type=bytes)
     viewers = ctx.app.Table(
         "product-viewers", partitions=ctx.settings.kafka_partitions, schema=ctx.schema, key_type=bytes
@@ -43,6 +53,8 @@ def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSetti
         return [(item_key(beacon.shop, beacon.product_id), beacon)]
 
     def on_view(state: State | None, beacon: Beacon, _: datetime) -> tuple[State | None, Notification | None]:
+        assert beacon.product_id is not None  # views_in passes only views of a product
+        assert beacon.product_id is not None  # views_in passes only views of a product
         rules = shop_settings.settings_for(beacon.shop)
         at = beacon.received_at.timestamp()
         state, count = record_view(state, beacon.visitor, at, rules.viewing_min_viewers)
@@ -63,6 +75,8 @@ def register(ctx: Context, products: faust.GlobalTable, shop_settings: ShopSetti
 
     @ctx.app.agent(topic, name="viewers")
     async def product_viewers(stream: faust.StreamT[bytes]) -> None:
-        await fold_per_batch(stream, viewers, ctx.publisher, views_in, on_view)
+        await fold_per_batch(
+            stream, viewers, ctx.publisher, views_in, on_view, redacted_shop, placed_by=shop_of_key
+        )
 
     return viewers

@@ -1,60 +1,37 @@
 """Per-customer lifetime metrics, exact under duplicates, reordering, cancels, refunds and deletes.
 
-The state keeps a small ledger entry per order (`orders`): its shop-currency total, created and
-last applied `updated_at`, cancelled/deleted flags and the refunds seen by id. Applying any event
-is a merge into that ledger, so a re-delivered or older event changes nothing, and the totals move
-by the difference one order's contribution made.
+The state keeps a small ledger entry per order (`CustomerState.orders`): its shop-currency total,
+created and last applied `updated_at`, cancelled/deleted flags and the refunds seen by id. Applying
+any event is a merge into that ledger, so a re-delivered or older event changes nothing, and the
+totals move by the difference one order's contribution made.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from shopify.topics import ORDERS_DELETE, REFUNDS_CREATE, WHOLE_ORDER
 from storepulse.envelope import ORDERS_BACKFILL
+from streams.domain.customer_state import CustomerState, OrderEntry
 from streams.domain.fields import money, parse_time
 
 # Topics whose payload is a whole order: Shopify's, and what the backfill produces.
 FULL_ORDER_TOPICS = WHOLE_ORDER | {ORDERS_BACKFILL}
-# Fields of the state that are bookkeeping, not part of what the admin API shows.
-INTERNAL_FIELDS = ("orders",)
-
-Entry = dict[str, Any]
 
 
-def new_state(shop: str, customer_id: str) -> dict[str, Any]:
-    return {
-        "shop": shop,
-        "customer_id": customer_id,
-        "orders_count": 0,
-        "total_spent": "0",
-        "net_spent": "0",
-        "average_order_value": "0",
-        "currency": None,
-        "first_order_at": None,
-        "last_order_at": None,
-        "days_since_last_order": None,
-        "orders": {},
-    }
-
-
-def customer_view(state: dict[str, Any]) -> dict[str, Any]:
-    """What the admin API returns for a customer: the state without its ledger."""
-    return {k: v for k, v in state.items() if k not in INTERNAL_FIELDS}
-
-
-def ledger_orders(state: dict[str, Any]) -> list[dict[str, Any]]:
+def ledger_orders(state: CustomerState) -> list[dict[str, Any]]:
     """The customer's orders as the ledger knows them, newest first (deleted ones, and refunds
     whose order has not arrived yet, are left out)."""
     orders = []
-    for order_id, entry in state["orders"].items():
-        if entry.get("d") or "t" not in entry:
+    for order_id, entry in state.orders.items():
+        if entry.deleted or entry.total is None:
             continue
-        total = Decimal(entry["t"])
-        refunded = sum((Decimal(a) for a in entry.get("r", {}).values()), Decimal(0))
-        if entry.get("x"):
+        total = Decimal(entry.total)
+        refunded = sum((Decimal(a) for a in entry.refunds.values()), Decimal(0))
+        if entry.cancelled:
             status = "cancelled"
         elif refunded and refunded >= total:
             status = "refunded"
@@ -63,11 +40,11 @@ def ledger_orders(state: dict[str, Any]) -> list[dict[str, Any]]:
         orders.append(
             {
                 "id": order_id,
-                "created_at": entry.get("c"),
+                "created_at": entry.created_at,
                 "total": str(total),
                 "refunded": str(refunded),
-                "refunds": len(entry.get("r", {})),
-                "cancelled": bool(entry.get("x")),
+                "refunds": len(entry.refunds),
+                "cancelled": entry.cancelled,
                 "status": status,
             }
         )
@@ -114,114 +91,117 @@ def _refunds_of(payload: dict[str, Any]) -> dict[str, str]:
     return {str(r["id"]): str(refund_amount(r)) for r in refunds if isinstance(r, dict) and "id" in r}
 
 
-def contribution(entry: Entry | None) -> tuple[int, Decimal, Decimal]:
+def _contribution(entry: OrderEntry | None) -> tuple[int, Decimal, Decimal]:
     """(orders, total, net) one ledger entry adds to the customer's metrics."""
-    if not entry or "t" not in entry or entry.get("x") or entry.get("d"):
+    if entry is None or entry.total is None or entry.cancelled or entry.deleted:
         return 0, Decimal(0), Decimal(0)
-    total = Decimal(entry["t"])
-    return 1, total, total - sum((Decimal(a) for a in entry.get("r", {}).values()), Decimal(0))
+    total = Decimal(entry.total)
+    return 1, total, total - sum((Decimal(a) for a in entry.refunds.values()), Decimal(0))
 
 
-def day_share(entry: Entry | None, placed: Entry | None = None) -> tuple[date, int, Decimal] | None:
+def day_share(entry: OrderEntry | None, placed: OrderEntry | None = None) -> tuple[date, int, Decimal] | None:
     """The UTC day an order was placed and what it now counts for that day (orders, net);
     `placed` is the entry before a delete, which forgets the date. None while the day is unknown."""
-    created = parse_time((entry or {}).get("c") or (placed or {}).get("c"))
+    created = parse_time((entry.created_at if entry else None) or (placed.created_at if placed else None))
     if created is None:
         return None
-    orders, _, net = contribution(entry)
+    orders, _, net = _contribution(entry)
     return created.astimezone(UTC).date(), orders, net
 
 
-def _merge_order(entry: Entry | None, payload: dict[str, Any]) -> Entry | None:
+def _merge_order(entry: OrderEntry | None, payload: dict[str, Any]) -> OrderEntry | None:
     """The entry after a whole-order payload, or None when it is not newer than what was applied."""
-    if entry and entry.get("d"):
+    if entry is not None and entry.deleted:
         return None
     updated = parse_time(payload.get("updated_at")) or parse_time(payload.get("created_at"))
-    applied = parse_time(entry.get("u")) if entry else None
+    applied = parse_time(entry.updated_at) if entry is not None else None
     if applied is not None and (updated is None or updated <= applied):
         return None
     total, currency = _shop_money(payload, "total_price")
-    merged: Entry = {
-        "t": str(total),
-        "c": payload.get("created_at"),
-        "u": updated.isoformat() if updated else None,
-        "r": {**(entry or {}).get("r", {}), **_refunds_of(payload)},
-    }
-    if payload.get("cancelled_at"):
-        merged["x"] = 1
-    if currency:
-        merged["cur"] = currency
-    return merged
+    return OrderEntry(
+        total=str(total),
+        created_at=payload.get("created_at"),
+        updated_at=updated.isoformat() if updated else None,
+        refunds={**(entry.refunds if entry is not None else {}), **_refunds_of(payload)},
+        cancelled=bool(payload.get("cancelled_at")),
+        currency=currency or None,
+    )
 
 
-def _merge_refund(entry: Entry | None, payload: dict[str, Any]) -> Entry | None:
-    if (entry and entry.get("d")) or payload.get("id") is None:
+def _merge_refund(entry: OrderEntry | None, payload: dict[str, Any]) -> OrderEntry | None:
+    if (entry is not None and entry.deleted) or payload.get("id") is None:
         return None
     refund_id, amount = str(payload["id"]), str(refund_amount(payload))
-    refunds = (entry or {}).get("r", {})
+    refunds = entry.refunds if entry is not None else {}
     if refunds.get(refund_id) == amount:
         return None
     # A refund may arrive before its order: the entry then holds refunds only until the order does.
-    return {**(entry or {}), "r": {**refunds, refund_id: amount}}
+    return replace(entry or OrderEntry(), refunds={**refunds, refund_id: amount})
 
 
-def apply_event(state: dict[str, Any], topic: str, payload: dict[str, Any]) -> bool:
+def has_order(state: CustomerState, order_id: str) -> bool:
+    """Whether the ledger holds the order itself, not only refunds that came before it."""
+    entry = state.orders.get(order_id)
+    return entry is not None and entry.total is not None
+
+
+def apply_event(state: CustomerState, topic: str, payload: dict[str, Any]) -> bool:
     """Apply one order, refund or delete event to `state` in place; True when anything changed."""
     order_id = order_id_of(topic, payload)
     if order_id is None:
         return False
-    ledger: dict[str, Entry] = state["orders"]
-    before = ledger.get(order_id)
+    before = state.orders.get(order_id)
+    after: OrderEntry | None
     if topic in FULL_ORDER_TOPICS:
         after = _merge_order(before, payload)
     elif topic == REFUNDS_CREATE:
         after = _merge_refund(before, payload)
     elif topic == ORDERS_DELETE:
-        after = None if before and before.get("d") else {"d": 1}
+        after = None if before is not None and before.deleted else OrderEntry(deleted=True)
     else:
         return False
     if after is None:
         return False
-    ledger[order_id] = after
+    state.orders[order_id] = after
     _move_totals(state, before, after)
     return True
 
 
-def _move_totals(state: dict[str, Any], before: Entry | None, after: Entry) -> None:
-    n0, t0, net0 = contribution(before)
-    n1, t1, net1 = contribution(after)
-    state["orders_count"] += n1 - n0
-    state["total_spent"] = str(Decimal(state["total_spent"]) + t1 - t0)
-    state["net_spent"] = str(Decimal(state["net_spent"]) + net1 - net0)
-    if after.get("cur"):
-        state["currency"] = after["cur"]
-    count = state["orders_count"]
-    state["average_order_value"] = (
-        str((Decimal(state["net_spent"]) / count).quantize(Decimal("0.01"))) if count else "0"
+def _move_totals(state: CustomerState, before: OrderEntry | None, after: OrderEntry) -> None:
+    n0, t0, net0 = _contribution(before)
+    n1, t1, net1 = _contribution(after)
+    state.orders_count += n1 - n0
+    state.total_spent = str(Decimal(state.total_spent) + t1 - t0)
+    state.net_spent = str(Decimal(state.net_spent) + net1 - net0)
+    if after.currency:
+        state.currency = after.currency
+    count = state.orders_count
+    state.average_order_value = (
+        str((Decimal(state.net_spent) / count).quantize(Decimal("0.01"))) if count else "0"
     )
-    created = parse_time(after.get("c"))
+    created = parse_time(after.created_at)
     if n1 and created is not None and not n0:
-        first, last = parse_time(state["first_order_at"]), parse_time(state["last_order_at"])
+        first, last = parse_time(state.first_order_at), parse_time(state.last_order_at)
         if first is None or created < first:
-            state["first_order_at"] = after["c"]
+            state.first_order_at = after.created_at
         if last is None or created > last:
-            state["last_order_at"] = after["c"]
+            state.last_order_at = after.created_at
     elif n0 and not n1:
         _recompute_dates(state)
 
 
-def _recompute_dates(state: dict[str, Any]) -> None:
+def _recompute_dates(state: CustomerState) -> None:
     """First/last order dates over the orders still counted (after a cancel or delete)."""
     dates = sorted(
-        (parse_time(e["c"]), e["c"])
-        for e in state["orders"].values()
-        if contribution(e)[0] and parse_time(e.get("c")) is not None
+        (created, entry.created_at)
+        for entry in state.orders.values()
+        if _contribution(entry)[0] and (created := parse_time(entry.created_at)) is not None
     )
-    state["first_order_at"] = dates[0][1] if dates else None
-    state["last_order_at"] = dates[-1][1] if dates else None
+    state.first_order_at = dates[0][1] if dates else None
+    state.last_order_at = dates[-1][1] if dates else None
 
 
-def days_since(state: dict[str, Any], now: datetime) -> float | None:
+def days_since(state: CustomerState, now: datetime) -> float | None:
     """Days (fractional) since the last counted order, or None without one."""
-    last = parse_time(state.get("last_order_at"))
+    last = parse_time(state.last_order_at)
     return (now - last).total_seconds() / 86400 if last else None

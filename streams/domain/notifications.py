@@ -40,8 +40,13 @@ def _clean(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
+def _customer(order: dict[str, Any]) -> dict[str, Any]:
+    customer = order.get("customer")
+    return customer if isinstance(customer, dict) else {}
+
+
 def _address(order: dict[str, Any]) -> dict[str, Any]:
-    customer = order.get("customer") if isinstance(order.get("customer"), dict) else {}
+    customer = _customer(order)
     return next(
         (
             a
@@ -58,7 +63,7 @@ def _address(order: dict[str, Any]) -> dict[str, Any]:
 
 def buyer(order: dict[str, Any]) -> Actor:
     """First name, city and country code only; shops without protected-data access send blanks."""
-    customer = order.get("customer") if isinstance(order.get("customer"), dict) else {}
+    customer = _customer(order)
     address = _address(order)
     return Actor(
         first_name=_clean(customer.get("first_name")) or _clean(address.get("first_name")),

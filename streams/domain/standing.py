@@ -4,6 +4,7 @@ per-shop tier rule met) and the potential tier one order away."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import copy
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -11,6 +12,7 @@ from typing import Any
 
 from storepulse.contracts import ShopSettings, TierRule
 from streams.domain.customer_metrics import days_since
+from streams.domain.customer_state import CustomerState, RfmScores, customer_view
 from streams.domain.rfm import score
 
 # Where a shop's settings come from (the `shop.settings` global table in the worker).
@@ -72,30 +74,33 @@ def tier_tags(
     return add, remove
 
 
-def refresh(state: dict[str, Any], settings: ShopSettings, now: datetime) -> TierChange | None:
+def refresh(state: CustomerState, settings: ShopSettings, now: datetime) -> TierChange | None:
     """Recompute the standing fields of `state` in place; the tier change they made, if any."""
     days = days_since(state, now)
-    orders, net = state["orders_count"], Decimal(state["net_spent"])
+    orders, net = state.orders_count, Decimal(state.net_spent)
     rfm = score(settings.rfm, days, orders, net)
     tier = tier_for(settings.tiers, orders, net, days, settings.vip_dropoff_days)
     potential = None if tier else potential_tier(settings.tiers, orders, net)
-    before = state.get("tier")
-    state["days_since_last_order"] = int(days) if days is not None else None
-    state["rfm"] = {"recency": rfm.recency, "frequency": rfm.frequency, "monetary": rfm.monetary}
-    state["segment"] = rfm.segment
-    state["tier"] = tier.name if tier else None
-    state["potential_tier"] = potential.name if potential else None
-    if state["tier"] == before:
+    before = state.tier
+    state.days_since_last_order = int(days) if days is not None else None
+    state.rfm = RfmScores(rfm.recency, rfm.frequency, rfm.monetary)
+    state.segment = rfm.segment
+    state.tier = tier.name if tier else None
+    state.potential_tier = potential.name if potential else None
+    if state.tier == before:
         return None
     add, remove = tier_tags(settings.tiers, before, tier)
-    return TierChange(
-        state["shop"], state["customer_id"], before, state["tier"], add, remove, now.isoformat()
-    )
+    return TierChange(state.shop, state.customer_id, before, state.tier, add, remove, now.isoformat())
 
 
-def read_model(state: dict[str, Any]) -> dict[str, Any]:
+def read_model(state: CustomerState) -> dict[str, Any]:
     """The `vips:{shop}` hash value for a customer who holds a tier."""
-    return {k: state[k] for k in ("tier", "orders_count", "total_spent", "net_spent")}
+    return {
+        "tier": state.tier,
+        "orders_count": state.orders_count,
+        "total_spent": state.total_spent,
+        "net_spent": state.net_spent,
+    }
 
 
 # A customer's row in `customers:{shop}`: what the merchant's customer list sorts and filters on.
@@ -115,18 +120,19 @@ ROW_FIELDS = (
 )
 
 
-def list_row(state: dict[str, Any]) -> dict[str, Any]:
+def list_row(state: CustomerState) -> dict[str, Any]:
     """The `customers:{shop}` hash value of a customer."""
-    return {k: state.get(k) for k in ROW_FIELDS}
+    view = customer_view(state)
+    return {k: view[k] for k in ROW_FIELDS}
 
 
-def standing_of(state: dict[str, Any]) -> tuple[Any, ...]:
+def standing_of(state: CustomerState) -> tuple[object, ...]:
     """The fields of a customer's state that time alone can move."""
-    return tuple(state.get(k) for k in ("days_since_last_order", "segment", "tier", "potential_tier"))
+    return (state.days_since_last_order, state.segment, state.tier, state.potential_tier)
 
 
-def drifted(state: dict[str, Any], settings: ShopSettings, now: datetime) -> bool:
+def drifted(state: CustomerState, settings: ShopSettings, now: datetime) -> bool:
     """Whether time alone moved this customer's standing (VIP dropoff, recency, days)."""
-    probe = dict(state)
+    probe = copy(state)
     refresh(probe, settings, now)
     return standing_of(probe) != standing_of(state)

@@ -1,8 +1,10 @@
 """Notification wording per language: built-in templates, per-shop overrides, buyer phrases.
 
-Templates are `str.format` strings with named fields only (no attribute or index access,
-so a shop's template cannot reach into Python objects). Country names come from CLDR via
-Babel, so "Someone in Troms, Norway" reads "Jemand aus Troms, Norwegen" in German.
+Templates are `str.format` strings whose placeholders are bare field names: no attribute or
+index access (a shop's template must not reach into Python objects), no format spec or
+conversion (`{product:d}` raises on a string, `{count:>100000}` pads to any width). Country
+names come from CLDR via Babel, so "Someone in Troms, Norway" reads "Jemand aus Troms,
+Norwegen" in German.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 
@@ -23,6 +26,9 @@ FIELDS: dict[str, frozenset[str]] = {
 }
 # Template names a shop may override: "purchase" (the message) or "purchase.title".
 TEMPLATE_NAMES = frozenset(FIELDS) | {f"{kind}.title" for kind in FIELDS}
+MAX_TEMPLATE_CHARS = 200
+# What a template is rendered with to prove it renders before a shop may store it.
+SAMPLE_VALUES: dict[str, Any] = {"who": "Maya in Austin", "product": "Cloud Hoodie", "count": 7}
 
 
 @dataclass(frozen=True)
@@ -125,19 +131,29 @@ BUILT_IN: dict[str, Wording] = {
 DEFAULT_LANGUAGE = "en"
 
 
+@lru_cache(maxsize=4096)  # rendering checks every shop override it uses, once
 def template_error(name: str, template: str) -> str | None:
     """Why `template` cannot be used as template `name`, or None when it can."""
-    kind = name.split(".")[0]
     if name not in TEMPLATE_NAMES:
         return f"unknown template {name!r}; use one of {sorted(TEMPLATE_NAMES)}"
+    if len(template) > MAX_TEMPLATE_CHARS:
+        return f"template {name!r} is longer than {MAX_TEMPLATE_CHARS} characters"
     try:
-        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+        parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
         return f"template {name!r} is malformed: {exc}"
-    allowed = FIELDS[kind]
-    for field in fields:
+    allowed = FIELDS[name.split(".")[0]]
+    for _, field, spec, conversion in parsed:
+        if field is None:
+            continue
         if field not in allowed:
             return f"template {name!r} uses {{{field}}}; allowed fields: {sorted(allowed)}"
+        if spec or conversion:
+            return f"template {name!r}: write {{{field}}} bare, without a format spec or conversion"
+    try:
+        template.format_map(SAMPLE_VALUES)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        return f"template {name!r} does not render: {exc}"
     return None
 
 
@@ -150,7 +166,7 @@ def language(requested: str, overrides: dict[str, dict[str, str]]) -> str:
 def country_name(code: str, lang: str) -> str:
     """The country's name in `lang` (CLDR), or the code when unknown."""
     try:
-        return Locale.parse(lang).territories.get(code.upper(), code)
+        return str(Locale.parse(lang).territories.get(code.upper(), code))
     except (ValueError, UnknownLocaleError):
         return code
 

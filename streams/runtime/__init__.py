@@ -1,1 +1,2 @@
-"""Faust plumbing: the transport, batch iteration, re-keying and the Redis publisher."""
+"""Faust plumbing: the transport, batches and dead letters, re-keying, the Redis publisher and the
+wait through a Redis outage."""

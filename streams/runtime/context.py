@@ -8,6 +8,7 @@ import faust
 import redis.asyncio as redis
 
 from storepulse.settings import Settings
+from storepulse.shops import ShopRegistry
 from streams.runtime.faust_seam import StreamsApp
 from streams.runtime.publisher import NotificationPublisher
 
@@ -24,5 +25,6 @@ class Context:
     # key_type=bytes: Faust takes a table's key serializer from key_type, not from the
     # schema, and with json keys the changelog cannot be read back (KeyDecodeError).
     schema: faust.Schema
-    # Keys notification ids so public ids do not reveal order ids.
+    # Keys notification ids so public ids do not reveal order ids (STOREPULSE_NOTIFICATION_ID_KEY).
     id_key: bytes
+    registry: ShopRegistry

@@ -14,8 +14,8 @@ checks each one still exists, so an upgrade that moves one fails loudly.
    (`AckTrackingProducer`): Faust's own flush gives up after 0.1 s per buffered record and cannot
    see records its buffer holds, so a SIGKILL lost committed work. Its send buffer may also hold
    10,000 records instead of 100 before it stops all consumption (private `buffer.max_messages`).
-4. A batch body writes tables as if it were processing one event (`set_writing_event`): a table
-   write finds its changelog partition through the private context variable `_current_event`.
+4. A batch's table writes are committed each as the event that made it (`set_writing_event`): a
+   table write finds its changelog partition through the private context variable `_current_event`.
    `Stream._set_current_event` would also set `stream.current_event`, which `take_events` reads
    after the body returns to learn which event its buffer is receiving: a body that called it made
    the next batch hold the previous batch's last event twice and drop the one really next
@@ -28,7 +28,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import Awaitable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import aiokafka
 import faust
@@ -94,7 +94,7 @@ class _TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         reported = await super()._highwaters(partitions)
         if self.consumer.in_transaction:
             return reported
-        transport = self.consumer.transport
+        transport = cast(faust_aiokafka.Transport, self.consumer.transport)
         return await fetched_highwaters(
             faust_aiokafka.server_list(transport.url, transport.default_port), reported
         )

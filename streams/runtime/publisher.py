@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 import orjson
 import redis.asyncio as redis
 
 from storepulse.contracts import Notification
+from storepulse.redis_client import StreamEntries
 from storepulse.redis_keys import notification_channel, notification_days, notified, recent_stream
 
 # KEYS: dedupe marker, recent stream, per-day counts. ARGV: payload, ttl, maxlen, channel, UTC day.
@@ -57,7 +59,7 @@ class NotificationPublisher:
         stream = recent_stream(shop)
         doomed = [
             entry_id
-            for entry_id, fields in await self._client.xrange(stream)
+            for entry_id, fields in cast(StreamEntries, await self._client.xrange(stream))
             if orjson.loads(fields[b"n"]).get("id") in notification_ids
         ]
         if doomed:

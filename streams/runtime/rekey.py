@@ -8,6 +8,7 @@ ever written from its own partition.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import faust
@@ -15,23 +16,45 @@ import orjson
 
 from storepulse.kafka_topics import partition_of
 
+# The record key a table key was written under: the key itself for a table co-partitioned with
+# its source (the default), the shop for one fed by a topic keyed by shop.
+PlacedBy = Callable[[bytes], bytes]
 
-async def forward(topic: faust.TopicT, key: bytes, envelope: dict[str, Any], **extra: Any) -> None:
+
+def same_key(key: bytes) -> bytes:
+    return key
+
+
+def shop_of_key(key: bytes) -> bytes:
+    """`{shop}` of a `{shop}/{id}` table key."""
+    return key.partition(b"/")[0]
+
+
+async def forward(topic: faust.TopicT, key: bytes, envelope: Mapping[str, Any], **extra: Any) -> None:
     await topic.send(key=key, value=orjson.dumps({**envelope, **extra}))
 
 
-async def broadcast(topic: faust.TopicT, envelope: dict[str, Any], partitions: int) -> None:
+async def broadcast(topic: faust.TopicT, envelope: Mapping[str, Any], partitions: int) -> None:
     """One copy of `envelope` to every partition (work that touches every partition's keys)."""
     value = orjson.dumps(envelope)
     for partition in range(partitions):
         await topic.send(key=envelope["shop"].encode(), value=value, partition=partition)
 
 
-def forget_shop(table: faust.Table, shop: str, partition: int, partitions: int) -> int:
-    """Delete the shop's keys that live on `partition` (call from that partition's event)."""
+def forget_shop(
+    table: MutableMapping[bytes, Any],
+    shop: str,
+    partition: int,
+    partitions: int,
+    placed_by: PlacedBy = same_key,
+) -> int:
+    """Delete the shop's keys that live on `partition` (call from that partition's event, so the
+    tombstones go to the changelog partition that holds the keys)."""
     prefix = f"{shop}/".encode()
     doomed = [
-        k for k in list(table.keys()) if k.startswith(prefix) and partition_of(k, partitions) == partition
+        k
+        for k in list(table.keys())
+        if k.startswith(prefix) and partition_of(placed_by(k), partitions) == partition
     ]
     for key in doomed:
         del table[key]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as redis
+from faust.tables.manager import TableManager
 
 from streams.runtime.context import Context
 
@@ -23,6 +24,7 @@ def register(ctx: Context) -> None:
         except (redis.RedisError, OSError):
             redis_ok = False
         assigned = bool(app.consumer.assignment()) if app.consumer else False
-        kafka_ok = assigned and not app.rebalancing and app.tables.recovery.completed.is_set()
+        recovery = cast(TableManager, app.tables).recovery
+        kafka_ok = assigned and not app.rebalancing and recovery.completed.is_set()
         ok = redis_ok and kafka_ok
         return web.json({"ready": ok, "kafka": kafka_ok, "redis": redis_ok}, status=200 if ok else 503)

@@ -4,6 +4,8 @@
     GET     /shops/{shop}/customers/{id}     a customer's metrics and orders (the `customer-metrics` table)
     GET     /shops/{shop}/vips               the VIP list (Redis `vips:{shop}`)
     GET     /shops/{shop}/segments           customers per RFM segment (Redis `segments:{shop}`)
+    GET     /shops/{shop}/data-requests      customers/data_request webhooks and what was held
+    POST    /shops/{shop}/data-requests/{id}/answered   the merchant answered it: what was held goes
 
 Every request needs `Authorization: Bearer $STOREPULSE_ADMIN_TOKEN`; without a configured
 token the API refuses everything. A customer lives on one partition: `table_route` forwards
@@ -18,16 +20,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Self
 
-import faust
 import orjson
+from faust.types import TableT
 from faust.web import Request, Response, View
 from pydantic import ValidationError, field_validator, model_validator
 
 from storepulse import redis_keys
 from storepulse.contracts import ShopSettings, is_shop_domain
+from streams.agents.compliance import data_requests_of, mark_answered
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.domain import templates
-from streams.domain.customer_metrics import customer_view, ledger_orders
+from streams.domain.customer_metrics import ledger_orders
+from streams.domain.customer_state import CustomerState, customer_view
 from streams.domain.fields import money
 from streams.runtime.context import Context
 
@@ -97,7 +101,7 @@ class AdminView(View):
         return await super().dispatch(request)
 
 
-def register(ctx: Context, shop_settings: ShopSettingsTable, customers: faust.Table) -> None:
+def register(ctx: Context, shop_settings: ShopSettingsTable, customers: TableT[bytes, CustomerState]) -> None:
     app = ctx.app
     redis = ctx.redis
 
@@ -131,7 +135,8 @@ def register(ctx: Context, shop_settings: ShopSettingsTable, customers: faust.Ta
             request.match_info["key"] = f"{request.match_info['shop']}/{request.match_info['customer_id']}"
             return await super().dispatch(request)
 
-        @app.table_route(table=customers, match_info="key")
+        # Faust passes the URL's parts as keyword arguments; its ViewDecorator type has no room for them.
+        @app.table_route(table=customers, match_info="key")  # type: ignore[arg-type]
         async def get(self, request: Request, shop: str, customer_id: str, key: str) -> Response:
             metrics = customers.get(key.encode())
             if metrics is None:
@@ -155,3 +160,16 @@ def register(ctx: Context, shop_settings: ShopSettingsTable, customers: faust.Ta
                 [segment.decode() async for _, segment in redis.hscan_iter(redis_keys.segments(shop))]
             )
             return self.json({"segments": dict(counts), "customers": counts.total()})
+
+    @app.page("/shops/{shop}/data-requests")
+    class DataRequests(Admin):
+        async def get(self, request: Request, shop: str) -> Response:
+            return self.json({"data_requests": await data_requests_of(redis, shop)})
+
+    @app.page("/shops/{shop}/data-requests/{request_id}/answered")
+    class DataRequestAnswered(Admin):
+        async def post(self, request: Request, shop: str, request_id: str) -> Response:
+            record = await mark_answered(redis, shop, request_id, datetime.now(UTC))
+            if record is None:
+                return self.error(404, "unknown data request")
+            return self.json({"id": request_id, **record})

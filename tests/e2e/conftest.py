@@ -1,11 +1,22 @@
-"""Fixtures of the end-to-end tests that run `storepulse dev` itself."""
+"""Fixtures of the end-to-end tests: `storepulse dev` itself, and a stack of a module's own."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from storepulse.devstack import Stack
 from tests.support.launcher import DevLauncher, running_dev
+
+
+@pytest.fixture(scope="module")
+def own_stack(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A broker and Redis of the module's own, for workers the session's worker must not disturb."""
+    s = Stack(env={"SHOPIFY_API_SECRET": stack.env["SHOPIFY_API_SECRET"], "LOG_LEVEL": "info"})
+    s.log_dir = tmp_path_factory.mktemp("own-stack-logs")
+    s.start_infra()
+    yield s
+    s.stop()
 
 
 @pytest.fixture

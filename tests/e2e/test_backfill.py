@@ -21,7 +21,7 @@ from shopify.admin import AdminApi, Retryable
 from shopify.http_client import shopify_http
 from shopify.topics import ORDERS_CREATE
 from storepulse import redis_keys
-from storepulse.devstack import Stack, service_argv
+from storepulse.devstack import DEV_SECRETS, Stack, service_argv
 from storepulse.envelope import ORDERS_BACKFILL
 from storepulse.kafka_topics import TOPIC_ORDERS
 from tests.fake_shopify import FakeShopify, bulk, customers, running_fake_shopify
@@ -256,9 +256,10 @@ async def test_an_expired_bulk_operation_is_replaced_by_a_new_one(
 
 def backfill_command(stack: Stack, fake: FakeShopify, shop: str) -> subprocess.CompletedProcess[str]:
     env = {
+        **DEV_SECRETS,  # the stack's token key: the shop fixture's token is encrypted with it
         "REDIS_URL": stack.env["REDIS_URL"],
         "KAFKA_URL": stack.env["KAFKA_URL"],
-        "SHOPIFY_API_SECRET": SECRET.decode(),  # the shop fixture's token is encrypted with it
+        "SHOPIFY_API_SECRET": SECRET.decode(),
         "SHOPIFY_ADMIN_BASE_URL": fake.base_url_template(),
         "STOREPULSE_KAFKA_IDEMPOTENT": "false",
         "STOREPULSE_BACKFILL_BULK_THRESHOLD": "2",

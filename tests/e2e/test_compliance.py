@@ -1,17 +1,60 @@
-"""customers/redact, customers/data_request and shop/redact, end to end through ingest."""
+"""customers/redact, customers/data_request and shop/redact, end to end through ingest.
+
+After each redaction every table of the worker (read from its changelog), the `shop.settings`
+topic and every Redis key are read back (tests/support/held.py): none may still name the subject.
+"""
+
+import re
+from collections.abc import AsyncIterator
 
 import httpx
 import orjson
+import pytest
 import redis.asyncio as redis
 
-from loadtests.payloads import CATALOG, next_id, order, webhook
-from shopify.topics import CUSTOMERS_DATA_REQUEST, CUSTOMERS_REDACT, ORDERS_CREATE, SHOP_REDACT
+from loadtests.payloads import (
+    CATALOG,
+    beacon,
+    customers_data_request,
+    customers_redact,
+    next_id,
+    order,
+    product,
+    shop_redact,
+    webhook,
+)
+from shopify.topics import (
+    CUSTOMERS_DATA_REQUEST,
+    CUSTOMERS_REDACT,
+    ORDERS_CREATE,
+    PRODUCTS_CREATE,
+    REFUNDS_CREATE,
+    SHOP_REDACT,
+)
 from storepulse.devstack import Stack
+from storepulse.kafka_topics import TOPIC_SHOP_SETTINGS
 from tests.support.eventually import eventually
+from tests.support.held import everything, ids_pattern, naming, places, shop_pattern
 from tests.support.kafka import produce_webhooks
-from tests.support.stack import Services, install_shop
+from tests.support.stack import ADMIN_AUTH, Services, install_shop
 from tests.support.state import data_requests, recent_messages, segments, vips
 from tests.support.webhooks import deliver
+
+# Where the worker keeps something of a shop that sold, was browsed and has settings.
+TABLES = (
+    "customer-metrics",
+    "order-owners",
+    "product-trends",
+    "product-viewers",
+    "products",
+    "shop-settings",
+)
+
+
+@pytest.fixture
+async def admin(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=services.worker_url, headers=ADMIN_AUTH, timeout=15) as client:
+        yield client
 
 
 async def buy(ingest: httpx.AsyncClient, shop: str, customer_id: int, times: int) -> list[dict]:
@@ -19,6 +62,20 @@ async def buy(ingest: httpx.AsyncClient, shop: str, customer_id: int, times: int
     for o in orders:
         await deliver(ingest, webhook(ORDERS_CREATE, shop, o))
     return orders
+
+
+async def counted_customer(
+    ingest: httpx.AsyncClient, client: redis.Redis, shop: str
+) -> tuple[int, list[dict]]:
+    """A new customer with two orders, once the worker has counted them."""
+    c = next_id()
+    orders = await buy(ingest, shop, c, 2)
+
+    async def counted() -> bool:
+        return str(c) in await segments(client, shop)
+
+    await eventually(counted)
+    return c, orders
 
 
 async def data_request(
@@ -31,12 +88,7 @@ async def data_request(
     past_ingest: bool = False,
 ) -> dict:
     request_id = next_id()
-    payload = {
-        "shop_domain": shop,
-        "customer": {"id": customer_id, "email": "buyer@example.com", "phone": "+1-555-0100"},
-        "orders_requested": [],
-        "data_request": {"id": request_id},
-    }
+    payload = customers_data_request(shop, customer_id, request_id)
     if past_ingest:
         await produce_webhooks(services.stack, [(CUSTOMERS_DATA_REQUEST, shop, payload)])
     else:
@@ -46,6 +98,21 @@ async def data_request(
         return (await data_requests(client, shop)).get(f"{customer_id}:{request_id}")
 
     return await eventually(recorded)
+
+
+async def held_naming(services: Services, client: redis.Redis, pattern: re.Pattern[bytes]) -> dict:
+    return naming(await everything(services.stack, services.worker_app_id, client), pattern)
+
+
+async def nothing_left(services: Services, client: redis.Redis, pattern: re.Pattern[bytes]) -> None:
+    """Wait until no table, topic or Redis key names what `pattern` finds."""
+
+    async def gone() -> bool:
+        left = await held_naming(services, client, pattern)
+        print("still held:", sorted(left))  # shown when the test fails
+        return not left
+
+    await eventually(gone)
 
 
 async def test_customers_redact_removes_metrics_and_their_notifications(
@@ -62,12 +129,9 @@ async def test_customers_redact_removes_metrics_and_their_notifications(
         )
 
     await eventually(settled)
-    payload = {
-        "shop_domain": shop,
-        "customer": {"id": gone, "email": "buyer@example.com", "phone": "+1-555-0100"},
-        "orders_to_redact": [o["id"] for o in redacted],
-    }
-    await deliver(ingest, webhook(CUSTOMERS_REDACT, shop, payload))
+    await deliver(
+        ingest, webhook(CUSTOMERS_REDACT, shop, customers_redact(shop, gone, [o["id"] for o in redacted]))
+    )
 
     async def redacted_everywhere() -> bool:
         return (
@@ -84,16 +148,60 @@ async def test_customers_redact_removes_metrics_and_their_notifications(
     assert held["metrics"] is None and held["order_ids"] == []
 
 
+async def test_customers_redact_leaves_nothing_naming_the_customer(
+    services: Services, ingest: httpx.AsyncClient, redis_client: redis.Redis, shop: str
+) -> None:
+    gone, stays = next_id(), next_id()
+    redacted = await buy(ingest, shop, gone, 3)
+    await buy(ingest, shop, stays, 1)
+    # A refund that arrives before its order waits in the order index, naming the order.
+    early = {"id": next_id(), "order_id": next_id(), "transactions": []}
+    await deliver(ingest, webhook(REFUNDS_CREATE, shop, early))
+    orders = [*(o["id"] for o in redacted), early["order_id"]]
+    subject = ids_pattern([gone, *orders])
+
+    async def held_everywhere() -> bool:
+        found = places(await held_naming(services, redis_client, subject), services.worker_app_id)
+        return {"customer-metrics", "order-owners", "redis"} <= found
+
+    await eventually(held_everywhere)
+    await data_request(services, ingest, redis_client, shop, gone)
+    await deliver(ingest, webhook(CUSTOMERS_REDACT, shop, customers_redact(shop, gone, orders)))
+
+    await nothing_left(services, redis_client, subject)
+    assert await held_naming(services, redis_client, ids_pattern([stays]))  # the other customer is kept
+
+
+async def test_data_requests_are_listed_with_what_is_held_and_marked_answered(
+    services: Services,
+    ingest: httpx.AsyncClient,
+    admin: httpx.AsyncClient,
+    redis_client: redis.Redis,
+    shop: str,
+) -> None:
+    c, orders = await counted_customer(ingest, redis_client, shop)
+    await data_request(services, ingest, redis_client, shop, c)
+    [listed] = (await admin.get(f"/shops/{shop}/data-requests")).json()["data_requests"]
+    assert listed["customer_id"] == str(c) and listed["metrics"]["orders_count"] == 2
+    assert sorted(listed["order_ids"]) == sorted(str(o["id"]) for o in orders)
+    assert listed.get("answered_at") is None
+
+    answered = await admin.post(f"/shops/{shop}/data-requests/{listed['id']}/answered")
+    assert answered.status_code == 200
+    [after] = (await admin.get(f"/shops/{shop}/data-requests")).json()["data_requests"]
+    assert after == answered.json() and after["answered_at"]
+    assert "metrics" not in after and "order_ids" not in after  # handed over: not kept
+    assert after["customer_id"] == str(c) and after["request_id"] == listed["request_id"]
+
+    unknown = await admin.post(f"/shops/{shop}/data-requests/{c}:{next_id()}/answered")
+    assert unknown.status_code == 404
+    assert (await admin.get(f"/shops/{shop}/data-requests")).json()["data_requests"] == [after]
+
+
 async def test_data_request_records_what_is_held_without_logging_it(
     services: Services, ingest: httpx.AsyncClient, redis_client: redis.Redis, shop: str
 ) -> None:
-    c = next_id()
-    orders = await buy(ingest, shop, c, 2)
-
-    async def counted() -> bool:
-        return str(c) in await segments(redis_client, shop)
-
-    await eventually(counted)
+    c, orders = await counted_customer(ingest, redis_client, shop)
     held = await data_request(services, ingest, redis_client, shop, c)
     assert held["customer_id"] == str(c)
     assert held["metrics"]["orders_count"] == 2
@@ -103,30 +211,34 @@ async def test_data_request_records_what_is_held_without_logging_it(
     assert str(c) not in log and "buyer@example.com" not in log
 
 
-async def test_shop_redact_removes_everything_held_for_the_shop(
-    services: Services, ingest: httpx.AsyncClient, redis_client: redis.Redis, shop: str, stack: Stack
+async def test_shop_redact_leaves_nothing_of_the_shop(
+    services: Services,
+    ingest: httpx.AsyncClient,
+    admin: httpx.AsyncClient,
+    redis_client: redis.Redis,
+    shop: str,
+    stack: Stack,
 ) -> None:
     c, other_shop_customer = next_id(), next_id()
-    await buy(ingest, shop, c, 3)
     other_shop = f"my{shop}"  # a domain that contains the redacted one
-    await install_shop(stack.env["REDIS_URL"], other_shop, "shpat_other")
+    await install_shop(stack, other_shop, "shpat_other")
+    assert (await admin.put(f"/shops/{shop}/settings", json={"language": "de"})).status_code == 200
+    await deliver(ingest, webhook(PRODUCTS_CREATE, shop, product(CATALOG[1])))
+    for visitor in ("visitor-aaaa", "visitor-bbbb"):
+        seen = orjson.dumps(beacon(shop, "page_view", visitor, str(CATALOG[1][0])))
+        assert (await ingest.post("/beacons", content=seen)).status_code == 204
+    await buy(ingest, shop, c, 3)
     await buy(ingest, other_shop, other_shop_customer, 1)
-
-    async def settled() -> bool:
-        return str(c) in await vips(redis_client, shop) and str(other_shop_customer) in await segments(
-            redis_client, other_shop
-        )
-
-    await eventually(settled)
     await data_request(services, ingest, redis_client, shop, c)
-    await deliver(ingest, webhook(SHOP_REDACT, shop, {"shop_id": 1, "shop_domain": shop}))
 
-    async def all_gone() -> bool:
-        return not [
-            k async for k in redis_client.scan_iter(match=f"*{shop}*") if other_shop.encode() not in k
-        ]
+    async def held_everywhere() -> bool:
+        found = places(await held_naming(services, redis_client, shop_pattern(shop)), services.worker_app_id)
+        return {*TABLES, TOPIC_SHOP_SETTINGS, "redis"} <= found
 
-    await eventually(all_gone)
+    await eventually(held_everywhere)
+    await deliver(ingest, webhook(SHOP_REDACT, shop, shop_redact(shop)))
+
+    await nothing_left(services, redis_client, shop_pattern(shop))
     # The table forgot the customer too: a later data request (straight to Kafka, as ingest
     # no longer takes webhooks of a redacted shop) finds nothing held.
     held = await data_request(services, ingest, redis_client, shop, c, past_ingest=True)

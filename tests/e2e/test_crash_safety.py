@@ -2,7 +2,7 @@
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -52,14 +52,7 @@ async def one_per_partition(stack: Stack, shop: str, customers: list[int]) -> li
     return list(by_partition.values())
 
 
-@pytest.fixture(scope="module")
-def own_stack(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A broker and Redis of its own: 10,000 orders would keep the session's worker busy for minutes."""
-    s = Stack(env={"SHOPIFY_API_SECRET": stack.env["SHOPIFY_API_SECRET"], "LOG_LEVEL": "info"})
-    s.log_dir = tmp_path_factory.mktemp("crash-logs")
-    s.start_infra()
-    yield s
-    s.stop()
+# `own_stack` (tests/e2e/conftest.py): 10,000 orders would keep the session's worker busy for minutes.
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import redis.asyncio as redis
 
-from loadtests.payloads import CATALOG, next_id, order
+from loadtests.payloads import CATALOG, next_id, order, refund
 from shopify.topics import (
     CUSTOMERS_DATA_REQUEST,
     ORDERS_CANCELLED,
@@ -32,11 +32,6 @@ def placed(customer_id: int, total: str, *, ago: timedelta = timedelta(minutes=1
 def edited(o: dict, *, minutes: int, **changes) -> dict:
     at = datetime.fromisoformat(o["created_at"]) + timedelta(minutes=minutes)
     return o | {"updated_at": at.isoformat()} | changes
-
-
-def refund(o: dict, amount: str) -> dict:
-    tx = {"kind": "refund", "status": "success", "amount": amount}
-    return {"id": next_id(), "order_id": o["id"], "transactions": [tx]}
 
 
 async def request_data(services: Services, client: redis.Redis, shop: str, customer_id: int) -> dict:

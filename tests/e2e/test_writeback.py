@@ -5,13 +5,14 @@ from collections.abc import Iterator
 import orjson
 import pytest
 import redis.asyncio as redis
+from cryptography.fernet import Fernet
 
 from loadtests.payloads import CATALOG, next_id, order
 from shopify.topics import ORDERS_CREATE
 from storepulse import redis_keys
 from storepulse.devstack import Child, Stack, wait_ready
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES_DLQ
-from storepulse.shops import ShopRegistry
+from storepulse.shops import ShopRegistry, token_cipher
 from tests.fake_shopify import FakeShopify, running_fake_shopify
 from tests.fake_shopify.customers import add_customer, install, tags_of
 from tests.support.eventually import eventually
@@ -95,3 +96,18 @@ async def test_an_uninstalled_shop_sends_its_changes_to_the_dead_letter_topic(
     assert dead  # at-least-once: a re-delivered change may be dead-lettered twice, never differently
     assert all(d["customer_id"] == str(c) and d["tags_add"] == ["VIP"] for d in dead)
     assert all("no access token" in d["reason"] for d in dead)
+
+
+async def test_a_token_the_worker_cannot_decrypt_is_dead_lettered_saying_so(
+    stack: Stack, worker: Child, redis_client: redis.Redis, shop: str
+) -> None:
+    under_another_key = token_cipher(stack.settings(token_key=Fernet.generate_key().decode()))
+    await ShopRegistry(redis_client, under_another_key).install(shop, "shpat_under_another_key")
+    c = next_id()
+    orders = [(ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0])) for _ in range(3)]
+    await produce_webhooks(stack, orders)
+    dead = await consume(
+        stack, TOPIC_CUSTOMER_CHANGES_DLQ, key_prefix=f"{shop}/".encode(), count=1, timeout=30
+    )
+    assert dead and all(d["customer_id"] == str(c) for d in dead)
+    assert all("cannot be decrypted with STOREPULSE_TOKEN_KEY" in d["reason"] for d in dead)

@@ -81,6 +81,8 @@ class FakeShopify:
     state: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Answer this many next GraphQL requests with HTTP 5xx (for retry tests).
     fail_next: int = 0
+    # Bodies (HTTP 200) to answer the next code grants with instead of a token: odd answers.
+    odd_grants: list[bytes] = field(default_factory=list)
     # HTTP routes beside the Admin API a feature serves (e.g. bulk operation result files).
     routes: list[BaseRoute] = field(default_factory=list)
     url: str = ""
@@ -138,6 +140,8 @@ class FakeShopify:
                     return JSONResponse({"error": refusal}, status_code=400)
             elif self.codes.pop(body.get("code", ""), None) != shop:
                 return JSONResponse({"error": "invalid_grant"}, status_code=400)
+            elif self.odd_grants:
+                return Response(self.odd_grants.pop(0), media_type="application/json")
             self.tokens[shop] = f"shpat_{secrets.token_hex(12)}"
             return JSONResponse({"access_token": self.tokens[shop], "scope": self.scope})
 

@@ -15,7 +15,7 @@ import pytest
 import redis.asyncio as redis
 
 from loadtests.payloads import CATALOG, next_id, order, webhook
-from shopify.topics import ORDERS_CREATE, REFUNDS_CREATE
+from shopify.topics import CUSTOMERS_REDACT, ORDERS_CREATE, REFUNDS_CREATE
 from storepulse import redis_keys
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry
@@ -126,6 +126,16 @@ class Merchant:
 
 @pytest.fixture
 async def merchant(app: httpx.AsyncClient, fake: FakeShopify, shop: str) -> Merchant:
+    return Merchant(app, fake, shop)
+
+
+async def connected_merchant(
+    app: httpx.AsyncClient, fake: FakeShopify, registry: ShopRegistry, scopes: str = "read_orders"
+) -> Merchant:
+    """A new shop installed with an access token the fake Shopify knows, granting `scopes`."""
+    shop = new_shop_domain()
+    fake.tokens[shop] = f"shpat_{shop.split('.')[0]}"
+    await registry.install(shop, fake.tokens[shop], scopes)
     return Merchant(app, fake, shop)
 
 
@@ -272,10 +282,8 @@ async def test_an_expired_walk_continues_after_its_last_row(
 async def test_names_come_from_shopify_one_request_per_page_and_q_searches_there(
     app: httpx.AsyncClient, fake: FakeShopify, registry: ShopRegistry
 ) -> None:
-    shop = new_shop_domain()
-    await registry.install(shop, "shpat_names", "read_orders,read_customers")
-    fake.tokens[shop] = "shpat_names"
-    m = Merchant(app, fake, shop)
+    m = await connected_merchant(app, fake, registry, "read_orders,read_customers")
+    shop = m.shop
     people = {"Maya Lindqvist": next_id(), "Liam Ortega": next_id(), "Maya Brown": next_id()}
     for name, c in people.items():
         first, last = name.split()
@@ -307,13 +315,10 @@ async def test_names_come_from_shopify_one_request_per_page_and_q_searches_there
 async def test_a_shop_that_did_not_grant_names_gets_none_and_no_search(
     app: httpx.AsyncClient, fake: FakeShopify, registry: ShopRegistry
 ) -> None:
-    shop = new_shop_domain()
-    await registry.install(shop, "shpat_denied", "read_orders,read_customers")
-    fake.tokens[shop] = "shpat_denied"
-    deny_names(fake, shop)
-    m = Merchant(app, fake, shop)
+    m = await connected_merchant(app, fake, registry, "read_orders,read_customers")
+    deny_names(fake, m.shop)
     c = next_id()
-    add_customer(fake, shop, c, first_name="Noah", last_name="Kim")
+    add_customer(fake, m.shop, c, first_name="Noah", last_name="Kim")
     await m.buy(c, "5.00")
     await m.counted(1)
     assert [r["name"] for r in (await m.json("customers"))["customers"]] == [None]
@@ -347,6 +352,30 @@ async def test_a_customer_page_has_metrics_orders_history_and_tags(merchant: Mer
     assert got["tags"] == []  # the test stack writes tags dry-run: none written to Shopify
     assert got["admin_url"] == f"https://{merchant.shop}/admin/customers/{c}"
     assert (await merchant.get(f"customers/{next_id()}")).status_code == 404
+
+
+async def test_a_redacted_customer_leaves_the_app(merchant: Merchant, redis_client: redis.Redis) -> None:
+    kept, gone = next_id(), next_id()
+    for c in (kept, gone):
+        for _ in range(3):
+            await merchant.buy(c, "10.00")
+    await merchant.counted(6)
+    assert await redis_client.exists(redis_keys.customer_history(merchant.shop, str(gone)))
+    payload = {
+        "shop_domain": merchant.shop,
+        "customer": {"id": gone, "email": "x@example.com"},
+        "orders_to_redact": [],
+    }
+    await deliver(merchant.app, webhook(CUSTOMERS_REDACT, merchant.shop, payload))
+
+    async def left() -> bool:
+        return [r["customer_id"] for r in await merchant.export_rows()] == [str(kept)]
+
+    await eventually(left)
+    assert [r["customer_id"] for r in (await merchant.json("customers"))["customers"]] == [str(kept)]
+    assert (await merchant.get(f"customers/{gone}")).status_code == 404
+    assert (await merchant.json("overview"))["customers"] == 1
+    assert not await redis_client.exists(redis_keys.customer_history(merchant.shop, str(gone)))
 
 
 async def test_exports_stream_every_matching_customer(merchant: Merchant) -> None:
@@ -442,15 +471,13 @@ async def test_overview_counts_the_shop(merchant: Merchant) -> None:
 async def test_a_backfill_runs_once_at_a_time_and_reports_progress(
     app: httpx.AsyncClient, fake: FakeShopify, registry: ShopRegistry
 ) -> None:
-    shop = new_shop_domain()
-    await registry.install(shop, "shpat_backfill")
-    fake.tokens[shop] = "shpat_backfill"
+    m = await connected_merchant(app, fake, registry)
     customer = next_id()
     for i in range(6):
         at = (datetime.now(UTC) - timedelta(days=30 + i)).isoformat().replace("+00:00", "Z")
         add_order(
             fake,
-            shop,
+            m.shop,
             {
                 "id": f"gid://shopify/Order/{next_id()}",
                 "createdAt": at,
@@ -461,7 +488,6 @@ async def test_a_backfill_runs_once_at_a_time_and_reports_progress(
                 "refunds": [],
             },
         )
-    m = Merchant(app, fake, shop)
     assert (await m.json("backfill"))["state"] == "never"
     # Shopify throttles every page for now, so the run is still going when asked again.
     fake.cost = lambda field, args: 5000.0 if field == "orders" else 1.0

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ingest.app import WEBHOOK_PATH
 from ingest.routing import ROUTES
 from shopify.signature import sign
-from shopify.topics import APP_UNINSTALLED
+from shopify.topics import APP_UNINSTALLED, COMPLIANCE_TOPICS
 from storepulse.devstack import Stack
 from tests.support.ingest import in_process_ingest, ingest_settings
 from tests.support.stack import SECRET
@@ -93,15 +93,20 @@ async def test_signed_json_of_an_installed_shop_is_accepted_or_refused_as_malfor
     ingest: httpx.AsyncClient, shop: str, payload: Any, topic: str, known_shop: bool, event_id: str | None
 ) -> None:
     body = json.dumps(payload).encode()  # stdlib: integers past 64 bits too
+    domain = shop if known_shop else f"x{uuid.uuid4().hex[:8]}.myshopify.com"
     headers = {
         "X-Shopify-Hmac-Sha256": sign(body, SECRET),
         "X-Shopify-Topic": topic.encode("latin-1"),
-        "X-Shopify-Shop-Domain": shop if known_shop else f"x{uuid.uuid4().hex[:8]}.myshopify.com",
+        "X-Shopify-Shop-Domain": domain,
         "X-Shopify-Webhook-Id": str(uuid.uuid4()),
         **({"X-Shopify-Event-Id": event_id.encode("latin-1")} if event_id is not None else {}),
     }
     answer = await ingest.post(WEBHOOK_PATH, content=body, headers=headers)
-    if not topic or not isinstance(payload, dict):
+    # A compliance payload must name the header's shop (a replay for another shop is refused).
+    foreign = (
+        isinstance(payload, dict) and topic in COMPLIANCE_TOPICS and payload.get("shop_domain") != domain
+    )
+    if not topic or not isinstance(payload, dict) or foreign:
         assert answer.status_code == 400
     else:
         assert answer.status_code == 200

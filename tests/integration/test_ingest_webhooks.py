@@ -10,10 +10,23 @@ import pytest
 
 from ingest.app import WEBHOOK_PATH
 from ingest.routing import ROUTES
-from loadtests.payloads import CATALOG, Webhook, order, product, webhook
+from loadtests.payloads import (
+    CATALOG,
+    CONTACT,
+    Webhook,
+    customer,
+    customers_data_request,
+    customers_redact,
+    order,
+    product,
+    shop_redact,
+    shop_resource,
+    webhook,
+)
 from shopify.topics import (
     APP_UNINSTALLED,
     CUSTOMERS_CREATE,
+    CUSTOMERS_DATA_REQUEST,
     CUSTOMERS_DELETE,
     CUSTOMERS_REDACT,
     CUSTOMERS_UPDATE,
@@ -28,7 +41,7 @@ from storepulse.devstack import Stack
 from storepulse.kafka_topics import TOPIC_CUSTOMERS, TOPIC_ORDERS, TOPIC_PRODUCTS, TOPIC_SHOP, partition_of
 from storepulse.shops import ShopRegistry
 from tests.support.ingest import in_process_ingest, ingest_settings
-from tests.support.kafka import bootstrap, envelopes, partition_count, read
+from tests.support.kafka import bootstrap, envelopes, of_shop, partition_count, read
 from tests.support.metrics import metric
 from tests.support.stack import OLD_SECRET, SECRET, new_shop_domain
 from tests.support.webhooks import deliver, post
@@ -45,7 +58,7 @@ async def ingest(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def payload_for(topic: str) -> dict[str, Any]:
+def payload_for(topic: str, shop: str) -> dict[str, Any]:
     """A payload shaped like Shopify's for `topic` (the fields keys are made of are real)."""
     if topic == ORDERS_DELETE:
         return {"id": 450789469}
@@ -54,10 +67,19 @@ def payload_for(topic: str) -> dict[str, Any]:
     if topic == REFUNDS_CREATE:
         return {"id": 509562969, "order_id": 450789469, "refund_line_items": []}
     if topic in (CUSTOMERS_CREATE, CUSTOMERS_UPDATE, CUSTOMERS_DELETE):
-        return {"id": 706405506, "first_name": "Maya", "email": "buyer@example.com"}
+        return customer(customer_id=706405506)
     if topic.startswith("products/"):
         return product(CATALOG[0])
-    return {"shop_id": 954889, "shop_domain": "x.myshopify.com", "customer": {"id": 706405506}}
+    return {
+        APP_UNINSTALLED: shop_resource(shop),
+        SHOP_REDACT: shop_redact(shop),
+        CUSTOMERS_REDACT: customers_redact(shop, 706405506, [450789469]),
+        CUSTOMERS_DATA_REQUEST: customers_data_request(shop, 706405506, 9999),
+    }[topic]
+
+
+# Topics whose payload ingest cuts down to what the worker reads (ingest/payload_rules.py).
+PERSONAL = (CUSTOMERS_CREATE, CUSTOMERS_UPDATE, CUSTOMERS_DELETE, CUSTOMERS_REDACT, CUSTOMERS_DATA_REQUEST)
 
 
 async def test_every_topic_lands_in_its_kafka_topic_with_its_key(
@@ -65,11 +87,11 @@ async def test_every_topic_lands_in_its_kafka_topic_with_its_key(
 ) -> None:
     # app/uninstalled last: it ends the installation, and later webhooks would be dropped.
     topics = sorted(ROUTES, key=lambda t: t == APP_UNINSTALLED)
-    hooks = {t: webhook(t, shop, payload_for(t)) for t in topics}
+    hooks = {t: webhook(t, shop, payload_for(t, shop)) for t in topics}
     for hook in hooks.values():
         await deliver(ingest, hook)
     records = await read(bootstrap(stack), ALL, lambda rs: len(envelopes(rs, shop)) >= len(hooks))
-    got = {orjson.loads(r.value)["topic"]: r for r in records if orjson.loads(r.value)["shop"] == shop}
+    got = {orjson.loads(r.value)["topic"]: r for r in of_shop(records, shop)}
     assert set(got) == set(hooks)
 
     customer_id = orjson.loads(hooks[ORDERS_CREATE].body)["customer"]["id"]
@@ -88,7 +110,9 @@ async def test_every_topic_lands_in_its_kafka_topic_with_its_key(
     for topic, hook in hooks.items():
         envelope = orjson.loads(got[topic].value)
         assert envelope["webhook_id"] == hook.webhook_id and envelope["event_id"] == hook.event_id
-        assert envelope["payload"] == orjson.loads(hook.body) and envelope["api_version"] == "2026-10"
+        if topic not in (*PERSONAL, APP_UNINSTALLED):
+            assert envelope["payload"] == orjson.loads(hook.body)
+        assert envelope["api_version"] == "2026-10"
         assert envelope["triggered_at"] and envelope["received_at"]
 
 
@@ -123,13 +147,13 @@ async def test_webhooks_of_unknown_and_uninstalled_shops_are_dropped_with_200(
     await deliver(ingest, webhook(ORDERS_CREATE, stranger, order()))
     assert await metric(ingest, DROPPED, {"reason": "unknown_shop"}) == before + 1
 
-    uninstalled = webhook(APP_UNINSTALLED, shop, payload_for(APP_UNINSTALLED))
+    uninstalled = webhook(APP_UNINSTALLED, shop, shop_resource(shop))
     await deliver(ingest, uninstalled)
     assert (await registry.get(shop)).status == "uninstalled"
     assert await registry.access_token(shop) is None
 
     late_order = webhook(ORDERS_CREATE, shop, order())
-    redact = webhook(SHOP_REDACT, shop, payload_for(SHOP_REDACT))
+    redact = webhook(SHOP_REDACT, shop, shop_redact(shop))
     before = await metric(ingest, DROPPED, {"reason": "uninstalled_shop"})
     await deliver(ingest, late_order)
     assert await metric(ingest, DROPPED, {"reason": "uninstalled_shop"}) == before + 1
@@ -145,6 +169,75 @@ async def test_webhooks_of_unknown_and_uninstalled_shops_are_dropped_with_200(
     assert late_order.webhook_id not in ids
 
 
+async def test_personal_data_the_worker_never_reads_stays_out_of_kafka(
+    ingest: httpx.AsyncClient, stack: Stack, shop: str
+) -> None:
+    hooks = {t: webhook(t, shop, payload_for(t, shop)) for t in (*PERSONAL, APP_UNINSTALLED)}
+    for hook in hooks.values():  # app/uninstalled last
+        await deliver(ingest, hook)
+    records = await read(bootstrap(stack), ALL, lambda rs: len(envelopes(rs, shop)) >= len(hooks))
+    got = {e["topic"]: e["payload"] for e in envelopes(records, shop)}
+    sent = {topic: orjson.loads(hook.body) for topic, hook in hooks.items()}
+    assert got == {
+        CUSTOMERS_CREATE: {"id": 706405506},
+        CUSTOMERS_UPDATE: {"id": 706405506},
+        CUSTOMERS_DELETE: {"id": 706405506},
+        CUSTOMERS_REDACT: {
+            "shop_id": sent[CUSTOMERS_REDACT]["shop_id"],
+            "shop_domain": shop,
+            "customer": {"id": 706405506},
+            "orders_to_redact": [450789469],
+        },
+        CUSTOMERS_DATA_REQUEST: {
+            "shop_id": sent[CUSTOMERS_DATA_REQUEST]["shop_id"],
+            "shop_domain": shop,
+            "orders_requested": [],
+            "customer": {"id": 706405506},
+            "data_request": {"id": 9999},
+        },
+        APP_UNINSTALLED: {"id": sent[APP_UNINSTALLED]["id"], "myshopify_domain": shop},
+    }
+    held = b"".join(r.value for r in records if shop.encode() in r.value)
+    for personal in (*CONTACT.values(), "Secret-Lastname", "Private Street", "Maya"):
+        assert personal.encode() not in held
+
+
+SHOP_FIELD = {
+    APP_UNINSTALLED: "myshopify_domain",
+    SHOP_REDACT: "shop_domain",
+    CUSTOMERS_REDACT: "shop_domain",
+    CUSTOMERS_DATA_REQUEST: "shop_domain",
+}
+
+
+@pytest.mark.parametrize("topic", sorted(SHOP_FIELD))
+async def test_a_shop_webhook_replayed_for_another_shop_is_refused(
+    ingest: httpx.AsyncClient, stack: Stack, registry: ShopRegistry, shop: str, topic: str
+) -> None:
+    """Shopify signs only the body: a captured shop/redact must not redact the shop in the header."""
+    victim = payload_for(topic, shop)
+    captured = {**victim, SHOP_FIELD[topic]: new_shop_domain()}
+    unnamed = {k: v for k, v in victim.items() if k != SHOP_FIELD[topic]}
+    before = await metric(ingest, REJECTED, {"reason": "shop_mismatch"})
+    refused = [webhook(topic, shop, payload) for payload in (captured, unnamed)]
+    for hook in refused:
+        assert (await post(ingest, hook)).status_code == 400
+    assert await metric(ingest, REJECTED, {"reason": "shop_mismatch"}) == before + 2
+    assert (await registry.get(shop)).installed  # a refused app/uninstalled ended nothing
+
+    # Taken after the refusals, on the same partition (upper case is the same shop): once it is
+    # read, anything produced before it would have been.
+    marker = webhook(topic, shop, {**victim, SHOP_FIELD[topic]: shop.upper()})
+    await deliver(ingest, marker)
+    records = await read(
+        bootstrap(stack),
+        [TOPIC_SHOP],
+        lambda rs: marker.webhook_id in {e["webhook_id"] for e in envelopes(rs, shop)},
+    )
+    produced = {e["webhook_id"] for e in envelopes(records, shop)}
+    assert marker.webhook_id in produced and not produced & {h.webhook_id for h in refused}
+
+
 def _without(headers: dict[str, str], name: str) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k != name}
 
@@ -155,14 +248,15 @@ def bad_requests(shop: str) -> Iterator[tuple[str, int, str, Webhook, dict[str, 
     good = hook.headers(SECRET)
     yield "no signature", 401, "bad_signature", hook, _without(good, "X-Shopify-Hmac-Sha256")
     yield "wrong secret", 401, "bad_signature", hook, hook.headers(b"wrong")
-    redact = webhook(CUSTOMERS_REDACT, shop, payload_for(CUSTOMERS_REDACT))
+    redact = webhook(CUSTOMERS_REDACT, shop, customers_redact(shop, 706405506, []))
     yield "compliance, wrong secret", 401, "bad_signature", redact, redact.headers(b"wrong")
     yield "no topic", 400, "missing_header", hook, _without(good, "X-Shopify-Topic")
     yield "no webhook id", 400, "missing_header", hook, _without(good, "X-Shopify-Webhook-Id")
     yield "no shop", 400, "bad_shop_domain", hook, _without(good, "X-Shopify-Shop-Domain")
     evil = {**good, "X-Shopify-Shop-Domain": "evil.example.com"}
     yield "foreign shop domain", 400, "bad_shop_domain", hook, evil
-    for body in (b"{not json", b"[1, 2]", b"\xff\xfe"):
+    deep = b'{"id": 1, "x": ' + b'{"a": ' * 300 + b"1" + b"}" * 301  # read by orjson, not written
+    for body in (b"{not json", b"[1, 2]", b"\xff\xfe", deep):
         signed = Webhook(ORDERS_CREATE, shop, body, str(uuid.uuid4()), str(uuid.uuid4()))
         yield f"signed but invalid JSON {body!r}", 400, "bad_json", signed, signed.headers(SECRET)
 
@@ -229,7 +323,7 @@ async def test_records_land_on_the_partition_streams_expects_for_their_key(
     records = await read(
         bootstrap(stack), [TOPIC_ORDERS], lambda rs: want <= {e["webhook_id"] for e in envelopes(rs, shop)}
     )
-    ours = [r for r in records if orjson.loads(r.value)["webhook_id"] in want]
+    ours = [r for r in of_shop(records, shop) if orjson.loads(r.value)["webhook_id"] in want]
     partitions = await partition_count(stack, TOPIC_ORDERS)
     assert partitions > 1 and len({r.partition for r in ours}) > 1
     assert all(r.partition == partition_of(r.key, partitions) for r in ours)

@@ -45,9 +45,15 @@ async def ingest(stack: Stack, fake: FakeShopify) -> AsyncIterator[httpx.AsyncCl
         yield client
 
 
+def signed(params: dict[str, str], *, age_s: float = 0) -> dict[str, str]:
+    """`params` with a `timestamp` `age_s` old, signed as Shopify signs the install flow's requests."""
+    stamped = {**params, "timestamp": str(int(time.time() - age_s))}
+    return {**stamped, "hmac": sign_query(stamped.items(), SECRET)}
+
+
 async def start_install(ingest: httpx.AsyncClient, fake: FakeShopify, shop: str) -> dict[str, str]:
     """What Shopify puts on the callback after the merchant approved: signed query params."""
-    answer = await ingest.get("/auth/install", params={"shop": shop})
+    answer = await ingest.get("/auth/install", params=signed({"shop": shop}))
     assert answer.status_code == 302
     location = urlsplit(answer.headers["location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == (
@@ -57,13 +63,7 @@ async def start_install(ingest: httpx.AsyncClient, fake: FakeShopify, shop: str)
     assert query["client_id"] == fake.client_id
     assert query["redirect_uri"] == f"{PUBLIC}/auth/callback"
     assert "read_orders" in query["scope"].split(",")
-    params = {
-        "code": fake.issue_code(shop),
-        "shop": shop,
-        "state": query["state"],
-        "timestamp": str(int(time.time())),
-    }
-    return {**params, "hmac": sign_query(params.items(), SECRET)}
+    return signed({"code": fake.issue_code(shop), "shop": shop, "state": query["state"]})
 
 
 def backfilled_order() -> dict:
@@ -132,5 +132,65 @@ async def test_forged_replayed_or_foreign_callbacks_are_refused(
     stolen = {**(await start_install(ingest, fake, shop)), "shop": other}
     stolen["hmac"] = sign_query([(k, v) for k, v in stolen.items() if k != "hmac"], SECRET)
     assert (await ingest.get("/auth/callback", params=stolen)).status_code == 403
-    assert (await ingest.get("/auth/install", params={"shop": "evil.example.com"})).status_code == 400
+    assert (await ingest.get("/auth/install", params=signed({"shop": "evil.example.com"}))).status_code == 400
     assert other not in fake.tokens
+    stale = {**(await start_install(ingest, fake, shop))}
+    stale = signed({k: v for k, v in stale.items() if k not in ("hmac", "timestamp")}, age_s=3600)
+    assert (await ingest.get("/auth/callback", params=stale)).status_code == 401
+
+
+async def oauth_states(client: redis.Redis) -> int:
+    return len([k async for k in client.scan_iter(match=redis_keys.oauth_state("*"))])
+
+
+async def test_install_takes_only_fresh_requests_signed_by_shopify_and_writes_nothing_else(
+    ingest: httpx.AsyncClient, redis_client: redis.Redis
+) -> None:
+    shop = new_shop_domain()
+    good = signed({"shop": shop})
+
+    def signed_as_is(params: dict[str, str]) -> dict[str, str]:
+        return {**params, "hmac": sign_query(params.items(), SECRET)}
+
+    bad_signature = {
+        "unsigned": {"shop": shop},
+        "forged": {**good, "hmac": sign_query([("shop", shop), ("timestamp", good["timestamp"])], b"x")},
+    }
+    stale = {
+        "an hour old": signed({"shop": shop}, age_s=3600),
+        "from the future": signed({"shop": shop}, age_s=-3600),
+        "no timestamp": signed_as_is({"shop": shop}),
+        "timestamp not a number": signed_as_is({"shop": shop, "timestamp": "+1e9"}),
+    }
+    before = await oauth_states(redis_client)
+    for reason, cases in (("invalid hmac", bad_signature), ("stale or missing timestamp", stale)):
+        for case, params in cases.items():
+            answer = await ingest.get("/auth/install", params=params)
+            assert (answer.status_code, answer.json()["error"]) == (401, reason), case
+    assert await oauth_states(redis_client) == before
+    assert (await ingest.get("/auth/install", params=good)).status_code == 302
+    assert await oauth_states(redis_client) == before + 1
+
+
+async def test_install_requests_are_limited_per_client(stack: Stack, fake: FakeShopify) -> None:
+    settings = ingest_settings(stack, SHOPIFY_API_KEY=fake.client_id, install_rate_per_ip="3/minute")
+    async with in_process_ingest(settings) as ingest:
+        answers = [
+            await ingest.get("/auth/install", params=signed({"shop": new_shop_domain()})) for _ in range(4)
+        ]
+    assert [a.status_code for a in answers] == [302, 302, 302, 429]
+    assert answers[-1].headers["retry-after"] == "60"
+
+
+@pytest.mark.parametrize(
+    "answer", [b"<html>maintenance</html>", b"[]", b'{"scope": "read_orders"}', b'{"access_token": null}']
+)
+async def test_an_unexpected_token_exchange_answer_is_a_502_that_says_so(
+    ingest: httpx.AsyncClient, fake: FakeShopify, registry: ShopRegistry, answer: bytes
+) -> None:
+    shop = new_shop_domain()
+    fake.odd_grants.append(answer)
+    callback = await ingest.get("/auth/callback", params=await start_install(ingest, fake, shop))
+    assert callback.status_code == 502
+    assert "token exchange" in callback.json()["error"]
+    assert await registry.get(shop) is None

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from storepulse.devstack import PORT_ENV, Stack, free_port, spawn, wait_ready
-from tests.conftest import worker_env
-from tests.runtime_only import ROOT
+from tests.support.runtime_only import ROOT
+from tests.support.stack import worker_env
 
 
 @pytest.mark.parametrize("command", ["ingest", "worker", "push"])
@@ -17,7 +17,7 @@ def test_service_is_ready_with_production_dependencies_only(stack: Stack, comman
     env = {**stack.env, **worker_env(), PORT_ENV[command]: str(port), "PYTHONPATH": str(ROOT)}
     child = spawn(
         f"{command}-runtime-only",
-        [sys.executable, "-m", "tests.runtime_only", command],
+        [sys.executable, "-m", "tests.support.runtime_only", command],
         port,
         env,
         log=stack.log(f"{command}-runtime-only"),

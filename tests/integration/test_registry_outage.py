@@ -2,7 +2,7 @@
 
 import asyncio
 
-from loadtests.payloads import order, webhook
+from loadtests.payloads import order, shop_resource, webhook
 from shopify.topics import APP_UNINSTALLED, ORDERS_CREATE
 from storepulse.devstack import Stack, start_redis
 from storepulse.shops import open_registry
@@ -30,7 +30,9 @@ async def test_registry_outage_is_503_and_not_ready(stack: Stack) -> None:
                 ingest, "storepulse_ingest_webhooks_rejected_total", {"reason": "registry_unavailable"}
             )
             assert (await post(ingest, webhook(ORDERS_CREATE, shop, order()))).status_code == 503
-            assert (await post(ingest, webhook(APP_UNINSTALLED, shop, {"id": 1}))).status_code == 503
+            assert (
+                await post(ingest, webhook(APP_UNINSTALLED, shop, shop_resource(shop)))
+            ).status_code == 503
             after = await metric(
                 ingest, "storepulse_ingest_webhooks_rejected_total", {"reason": "registry_unavailable"}
             )

@@ -9,10 +9,9 @@ from tests.support.stack import new_shop_domain
 
 
 def shops(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"REDIS_URL": stack.env["REDIS_URL"], "SHOPIFY_API_SECRET": stack.env["SHOPIFY_API_SECRET"]}
     return subprocess.run(
         service_argv("shops", *args),
-        env={**os.environ, **env},
+        env={**os.environ, **stack.env},
         capture_output=True,
         text=True,
         timeout=60,

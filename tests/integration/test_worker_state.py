@@ -45,7 +45,7 @@ async def produce_purchases(stack: Stack, topic: str, shop: str, order_ids: list
     purchase each), straight to this group's internal topic."""
     key = item_key(shop, PRODUCT[0])
     purchases = [
-        {"shop": shop, "product_id": str(PRODUCT[0]), "order_id": order_id, "title": PRODUCT[1]}
+        {"shop": shop, "product_id": str(PRODUCT[0]), "order": order_id, "title": PRODUCT[1]}
         for order_id in order_ids
     ]
     now = datetime.now(UTC).timestamp()

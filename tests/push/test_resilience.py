@@ -21,7 +21,7 @@ async def test_redis_outage_keeps_clients_and_replays_what_they_missed(stack: St
     own = start_redis()
     redis_url = f"redis://127.0.0.1:{own.port}/0"
     try:
-        await install_shop(redis_url, shop)
+        await install_shop(stack, shop, redis_url=redis_url)
         with push_process(stack, "push-outage", REDIS_URL=redis_url, STOREPULSE_SSE_PING_S="0.5") as push:
             base = f"http://127.0.0.1:{push.port}"
             reader = LineReader(f"{base}/sse/{shop}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -61,6 +62,25 @@ async def test_reconnect_gets_exactly_what_it_missed(stack: Stack, push: Child, 
         await again.wait_for(8, timeout=10)
     assert ids(first) == seen
     assert ids(again) == [*missed, *live, *marker]
+
+
+# A sign, a space, a non-ASCII digit, or more digits than a stream id has: int() takes the first
+# three and Redis refuses them all; thirty digits made XRANGE fail and the client got nothing live.
+BAD_LAST_IDS = ["+5-3", " 5-0", "\u0663-0", "1" * 30, "5-", "-5", "5-0-0", "5-\u0663"]
+
+
+@pytest.mark.parametrize("bad", BAD_LAST_IDS)
+async def test_a_malformed_last_event_id_is_a_first_visit(
+    stack: Stack, push: Child, shop: str, bad: str
+) -> None:
+    old = await publish(stack.env["REDIS_URL"], [note(shop, i) for i in range(5)])
+    # The query string carries any character; the header only what HTTP allows.
+    headers = {"Last-Event-ID": bad} if bad.isascii() and bad.strip() == bad else {}
+    async with listening(url(push, shop, "?" + urlencode({"last_event_id": bad})), headers) as client:
+        await client.wait_for(3, timeout=10)
+        [live] = await publish(stack.env["REDIS_URL"], [note(shop, 99)])
+        await client.wait_for(4, timeout=10)
+    assert ids(client) == [*old[-3:], live]
 
 
 async def test_shop_that_is_not_installed_is_404(push: Child) -> None:

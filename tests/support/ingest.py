@@ -14,13 +14,7 @@ from storepulse.settings import Settings
 
 
 def ingest_settings(stack: Stack, **overrides: Any) -> Settings:
-    base = {
-        "KAFKA_URL": stack.env["KAFKA_URL"],
-        "REDIS_URL": stack.env["REDIS_URL"],
-        "SHOPIFY_API_SECRET": stack.env["SHOPIFY_API_SECRET"],
-        "kafka_idempotent": False,
-    }
-    return Settings(**{**base, **overrides})
+    return stack.settings(**{"kafka_idempotent": False, **overrides})
 
 
 @contextlib.asynccontextmanager

@@ -112,7 +112,13 @@ def _keyed(records: Iterable[ConsumerRecord], key_prefix: bytes) -> list[Any]:
     return [orjson.loads(r.value) for r in records if (r.key or b"").startswith(key_prefix)]
 
 
+def of_shop(records: Iterable[ConsumerRecord], shop: str) -> list[ConsumerRecord]:
+    """The records keyed `{shop}` or `{shop}/…` (other shops' records, some deliberately malformed
+    by other tests, are left alone)."""
+    key = shop.encode()
+    return [r for r in records if r.key == key or (r.key or b"").startswith(key + b"/")]
+
+
 def envelopes(records: Iterable[ConsumerRecord], shop: str) -> list[dict[str, Any]]:
     """The envelopes of `shop` among `records`."""
-    values = (orjson.loads(r.value) for r in records)
-    return [v for v in values if v["shop"] == shop]
+    return [v for v in (orjson.loads(r.value) for r in of_shop(records, shop)) if v["shop"] == shop]

@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 
 from storepulse.devstack import Child, Stack
-from storepulse.settings import Settings
 from storepulse.shops import open_registry
 
 SECRET = b"test-secret"
@@ -41,6 +40,8 @@ class Services:
     ingest: Child
     worker: Child
     push: Child
+    # The worker's Faust app id: its tables' changelogs are `{app_id}-{table}-changelog`.
+    worker_app_id: str
 
     @property
     def ingest_url(self) -> str:
@@ -59,9 +60,10 @@ def new_shop_domain() -> str:
     return f"test-{uuid.uuid4().hex[:10]}.myshopify.com"
 
 
-async def install_shop(redis_url: str, shop: str, token: str = SHOP_TOKEN) -> None:
-    """Register `shop` as installed in the registry at `redis_url` (ingest drops other shops' webhooks)."""
-    registry = open_registry(Settings(REDIS_URL=redis_url, SHOPIFY_API_SECRET=SECRET.decode()))
+async def install_shop(stack: Stack, shop: str, token: str = SHOP_TOKEN, *, redis_url: str = "") -> None:
+    """Register `shop` as installed (ingest drops other shops' webhooks), its token encrypted as the
+    stack's services encrypt it, in the stack's registry or the one at `redis_url`."""
+    registry = open_registry(stack.settings(**({"REDIS_URL": redis_url} if redis_url else {})))
     try:
         await registry.install(shop, token)
     finally:

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shopify.topics import ORDERS_CANCELLED, ORDERS_CREATE, ORDERS_DELETE, ORDERS_UPDATED, REFUNDS_CREATE
-from streams.domain.customer_metrics import apply_event, customer_view, ledger_orders, new_state
+from streams.domain.customer_metrics import apply_event, ledger_orders
+from streams.domain.customer_state import CustomerState, customer_view
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -33,8 +34,8 @@ def refund(rid: int, oid: int, amount: str) -> dict:
     }
 
 
-def run(*events: tuple[str, dict]) -> dict:
-    state = new_state("s.myshopify.com", "7")
+def run(*events: tuple[str, dict]) -> CustomerState:
+    state = CustomerState("s.myshopify.com", "7")
     for topic, payload in events:
         apply_event(state, topic, payload)
     return state
@@ -42,10 +43,10 @@ def run(*events: tuple[str, dict]) -> dict:
 
 def test_counts_orders_and_sums_exact_decimals() -> None:
     s = run((ORDERS_CREATE, order(1, "0.10", day=3)), (ORDERS_CREATE, order(2, "0.20", day=1)))
-    assert (s["orders_count"], s["total_spent"], s["net_spent"]) == (2, "0.30", "0.30")
-    assert s["average_order_value"] == "0.15" and s["currency"] == "EUR"
-    assert s["first_order_at"] == order(2, "0", day=1)["created_at"]
-    assert s["last_order_at"] == order(1, "0", day=3)["created_at"]
+    assert (s.orders_count, s.total_spent, s.net_spent) == (2, "0.30", "0.30")
+    assert s.average_order_value == "0.15" and s.currency == "EUR"
+    assert s.first_order_at == order(2, "0", day=1)["created_at"]
+    assert s.last_order_at == order(1, "0", day=3)["created_at"]
 
 
 def test_duplicates_change_nothing() -> None:
@@ -55,14 +56,14 @@ def test_duplicates_change_nothing() -> None:
         *[(REFUNDS_CREATE, refund(9, 1, "4.00"))] * 3,
     )
     assert customer_view(again) == customer_view(once)
-    assert once["net_spent"] == "6.00"
+    assert once.net_spent == "6.00"
 
 
 def test_an_older_update_does_not_regress_state() -> None:
     s = run((ORDERS_UPDATED, order(1, "30.00", edit=10)), (ORDERS_UPDATED, order(1, "99.00", edit=5)))
-    assert s["total_spent"] == "30.00"
+    assert s.total_spent == "30.00"
     s = run((ORDERS_CREATE, order(1, "10.00")), (ORDERS_UPDATED, order(1, "12.50", edit=1)))
-    assert s["total_spent"] == "12.50" and s["orders_count"] == 1
+    assert s.total_spent == "12.50" and s.orders_count == 1
 
 
 def test_cancellation_and_delete_subtract_and_move_last_order() -> None:
@@ -71,19 +72,19 @@ def test_cancellation_and_delete_subtract_and_move_last_order() -> None:
         (ORDERS_CREATE, order(2, "20.00", day=5)),
         (ORDERS_CANCELLED, order(2, "20.00", day=5, edit=3, cancelled=True)),
     )
-    assert (s["orders_count"], s["total_spent"]) == (1, "10.00")
-    assert s["last_order_at"] == order(1, "0", day=1)["created_at"]
+    assert (s.orders_count, s.total_spent) == (1, "10.00")
+    assert s.last_order_at == order(1, "0", day=1)["created_at"]
     s = run(
         (ORDERS_CREATE, order(1, "10.00")),
         (ORDERS_DELETE, {"id": 1}),
         (ORDERS_UPDATED, order(1, "10.00", edit=9)),
     )
-    assert (s["orders_count"], s["total_spent"], s["last_order_at"]) == (0, "0.00", None)
+    assert (s.orders_count, s.total_spent, s.last_order_at) == (0, "0.00", None)
 
 
 def test_refund_before_its_order_counts_once_the_order_arrives() -> None:
     s = run((REFUNDS_CREATE, refund(9, 1, "2.50")), (ORDERS_CREATE, order(1, "10.00")))
-    assert (s["orders_count"], s["total_spent"], s["net_spent"]) == (1, "10.00", "7.50")
+    assert (s.orders_count, s.total_spent, s.net_spent) == (1, "10.00", "7.50")
 
 
 def test_refunds_listed_on_an_order_update_are_not_counted_twice() -> None:
@@ -93,7 +94,7 @@ def test_refunds_listed_on_an_order_update_are_not_counted_twice() -> None:
         (REFUNDS_CREATE, refund(9, 1, "3.00")),
         (ORDERS_UPDATED, updated),
     )
-    assert s["net_spent"] == "7.00"
+    assert s.net_spent == "7.00"
 
 
 def test_the_ledger_lists_orders_newest_first_with_their_status() -> None:
@@ -129,7 +130,7 @@ def test_the_ledger_lists_orders_newest_first_with_their_status() -> None:
 def test_shop_money_is_preferred_over_presentment_total() -> None:
     o = order(1, "12.00") | {"total_price_set": {"shop_money": {"amount": "10.00", "currency_code": "USD"}}}
     s = run((ORDERS_CREATE, o))
-    assert (s["total_spent"], s["currency"]) == ("10.00", "USD")
+    assert (s.total_spent, s.currency) == ("10.00", "USD")
 
 
 EVENTS = st.lists(
@@ -185,5 +186,5 @@ def test_any_order_any_duplicates_gives_the_same_exact_totals(events, rnd) -> No
     shuffled = [e for e in shuffled if e[0] != ORDERS_DELETE] + [e for e in shuffled if e[0] == ORDERS_DELETE]
     s = run(*[(k, _payload(k, oid, n)) for k, oid, n in shuffled])
     count, total, net = _expected(events)
-    assert s["orders_count"] == count
-    assert Decimal(s["total_spent"]) == total and Decimal(s["net_spent"]) == net
+    assert s.orders_count == count
+    assert Decimal(s.total_spent) == total and Decimal(s.net_spent) == net

@@ -26,7 +26,7 @@ from storepulse.cli import build_parser
 from storepulse.devstack import PORT_ENV, service_argv
 from storepulse.settings import SET_BY_DEPLOYMENT, Settings
 from streams.app import canonical_url
-from tests.settings_reads import fields_read
+from tests.support.settings_reads import fields_read
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "storepulse:latest"

@@ -18,7 +18,6 @@ from faust.transport import consumer as faust_consumer
 from faust.transport import producer as faust_producer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from streams.runtime.batches import EventBatch
 from streams.runtime.faust_seam import set_writing_event
 
 
@@ -69,18 +68,9 @@ class _Event:
     """Stands in for a Faust event: table writes only keep a weak reference to it."""
 
 
-def test_iterating_a_batch_makes_each_event_the_writing_one_then_none() -> None:
-    events = [_Event(), _Event(), _Event()]
-    seen = [current_event() for _ in EventBatch(events)]  # type: ignore[arg-type]
-    assert seen == events
-    assert current_event() is None  # a write after the loop fails instead of going astray
-
-
-def test_writing_as_names_the_event_of_a_later_write() -> None:
-    first, second = _Event(), _Event()
-    batch = EventBatch([first, second])  # type: ignore[list-item]
-    list(batch)
-    batch.writing_as(first)  # type: ignore[arg-type]
-    assert current_event() is first
+def test_the_writing_event_is_the_one_set_until_unset() -> None:
+    event = _Event()
+    set_writing_event(event)  # type: ignore[arg-type]
+    assert current_event() is event
     set_writing_event(None)
     assert current_event() is None

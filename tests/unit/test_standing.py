@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from storepulse.contracts import ShopSettings, TierRule
-from streams.domain.customer_metrics import new_state
+from streams.domain.customer_state import CustomerState
 from streams.domain.rfm import score, segment_of
 from streams.domain.standing import refresh
 
@@ -12,11 +12,11 @@ NOW = datetime(2026, 11, 21, tzinfo=UTC)
 SHOP = "s.myshopify.com"
 
 
-def customer(orders: int, net: str, days_ago: float) -> dict:
-    s = new_state(SHOP, "7")
-    s.update(orders_count=orders, total_spent=net, net_spent=net)
-    s["last_order_at"] = (NOW - timedelta(days=days_ago)).isoformat()
-    return s
+def customer(orders: int, net: str, days_ago: float) -> CustomerState:
+    last_order_at = (NOW - timedelta(days=days_ago)).isoformat()
+    return CustomerState(
+        SHOP, "7", orders_count=orders, total_spent=net, net_spent=net, last_order_at=last_order_at
+    )
 
 
 def test_scores_follow_the_shop_thresholds() -> None:
@@ -42,7 +42,7 @@ def test_vip_at_three_orders_potential_at_two() -> None:
     settings = ShopSettings(shop=SHOP)
     two = customer(2, "40.00", 1)
     assert refresh(two, settings, NOW) is None
-    assert (two["tier"], two["potential_tier"]) == (None, "VIP")
+    assert (two.tier, two.potential_tier) == (None, "VIP")
     three = customer(3, "60.00", 1)
     change = refresh(three, settings, NOW)
     assert change.tier_to == "VIP" and change.tags_add == ["VIP"] and change.tags_remove == []
@@ -64,7 +64,7 @@ def test_highest_tier_met_wins_and_spend_alone_qualifies() -> None:
     )
     state = customer(3, "50.00", 1)
     refresh(state, settings, NOW)
-    state.update(orders_count=4, net_spent="1200.00")
+    state.orders_count, state.net_spent = 4, "1200.00"
     change = refresh(state, settings, NOW)
     assert (change.tier_from, change.tier_to) == ("VIP", "Gold")
     assert (change.tags_add, change.tags_remove) == (["gold"], ["VIP"])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from storepulse.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("storepulse", "ingest", "admin", "streams", "push", "shopify")
 Unit = tuple[str, str]  # (module, top-level name); name "" is the module's own body
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)

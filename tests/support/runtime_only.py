@@ -4,7 +4,7 @@ Every installed distribution that requirements.lock does not pin (the dev, test 
 extras, and the packaging tools themselves) becomes unimportable, and so do loadtests/ and
 tests/, which the image does not hold: an import the image could not make fails here too.
 
-    python -m tests.runtime_only ingest      # `storepulse ingest`, production dependencies only
+    python -m tests.support.runtime_only ingest      # `storepulse ingest`, production dependencies only
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements.lock"
 SERVICE_PACKAGES = frozenset({"storepulse", "ingest", "admin", "streams", "push", "shopify"})
 NOT_IN_IMAGE = frozenset({"loadtests", "tests"})
