@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import redis.asyncio as redis
 
 from storepulse import redis_keys
+from storepulse.redis_client import StreamEntries
 
 # The theme app extension's embed block (extensions/storepulse-embed/blocks/app-embed.liquid).
 EMBED_HANDLE = "app-embed"
@@ -48,7 +49,7 @@ async def embed_state(client: redis.Redis, shop: str, api_key: str, now: float |
 
 async def recent_notifications(client: redis.Redis, shop: str, count: int = RECENT) -> list[dict[str, Any]]:
     """The newest notifications of the shop's stream (what push replays), newest first."""
-    entries = await client.xrevrange(redis_keys.recent_stream(shop), count=count)
+    entries = cast(StreamEntries, await client.xrevrange(redis_keys.recent_stream(shop), count=count))
     return [orjson.loads(fields[b"n"]) for _, fields in entries if b"n" in fields]
 
 

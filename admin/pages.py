@@ -249,7 +249,7 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
         )
 
     async def vip_page(view: View) -> Response:
-        values, errors, preview = forms.vip_values(await view.api.settings()), {}, None
+        values, errors, preview = forms.vip_values(await view.api.settings()), forms.Errors(), None
         if view.posted:
             form = await view.request.form()
             values = forms.submitted_vip(form)
@@ -281,7 +281,7 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
 
     async def notifications_page(view: View) -> Response:
         current = await view.api.settings()
-        values, errors = forms.notification_values(current), {}
+        values, errors = forms.notification_values(current), forms.Errors()
         if view.posted:
             values = forms.submitted_notifications(await view.request.form())
             body, errors = forms.notification_body(values, current)

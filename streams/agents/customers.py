@@ -168,8 +168,7 @@ class CustomerBook:
             known = order_id is not None and has_order(state, order_id)
             placed = state.orders.get(order_id) if order_id is not None else None
             changed = apply_event(state, topic, payload)
-            share = day_share(state.orders.get(order_id), placed) if order_id is not None else None
-            if share is not None:
+            if order_id is not None and (share := day_share(state.orders.get(order_id), placed)):
                 batch.order_shares.append(OrderShare(shop, order_id, *share))
             if changed and not known and topic in FULL_ORDER_TOPICS:
                 batch.outbox.owner(shop, str(order_id), customer_id)
