@@ -3,7 +3,8 @@
     python -m loadtests.bench [--quick] [--out docs] [--skip worker,push]
 
 Steps, in order: webhook → browser latency (full stack), ingest at fixed rates (worker and
-push stopped), then the worker and push benchmarks of their own modules. Every process it
+push stopped), then the worker and push benchmarks of their own modules, and what a shop costs in
+Redis (loadtests/redis_footprint.py, written to redis-footprint.json beside the report). Every process it
 starts is stopped before it returns, also on Ctrl-C / SIGTERM.
 
 The sub-benchmarks are called as `python -m MODULE ARGS --json FILE` and their FILE is read as:
@@ -29,7 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 
-from loadtests import browser_latency
+from loadtests import browser_latency, redis_footprint
 from loadtests.browser_latency import order_hooks
 from loadtests.cpu import cpu_share, describe
 from loadtests.machine import this_machine
@@ -43,7 +44,7 @@ SECRET = b"storepulse-bench-secret"
 # 4,000/s goes past the 3,000/s target, so the table shows whether one process gets there.
 INGEST_RATES = (100, 500, 2000, 4000)
 LATENCY_RATES = (100, 1000)
-STEPS = ("latency", "ingest", "worker", "push", "admin")
+STEPS = ("latency", "ingest", "worker", "push", "redis", "admin")
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,10 @@ def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -
             continue
         print(f"[bench] {module} {' '.join(args)}…", flush=True)
         setattr(res, name, run_module(module, args, timeout, log_dir / f"{name}-bench.log"))
+    if "redis" not in skip:
+        # Bytes per shop for docs/scaling.md (python -m loadtests.capacity), beside the figures.
+        footprint = out_dir / "redis-footprint.json"
+        step("redis footprint", lambda: redis_footprint.main(["--json", str(footprint)]))
     return write_report(res, out_dir)
 
 

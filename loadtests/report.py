@@ -1,12 +1,11 @@
-"""docs/benchmarks.md and its plots, from one run's results."""
+"""docs/benchmarks.md and its plots, and docs/benchmarks.json (every figure, which
+`python -m loadtests.capacity` sizes deployments from), from one run's results."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
@@ -17,6 +16,7 @@ from loadtests.browser_latency import ORDERS_PER_SHOP_PER_S, LatencyResult
 from loadtests.cpu import describe
 from loadtests.machine import Machine
 from loadtests.open_loop import RateResult
+from loadtests.results import PushRow, Results, push_rows, worker_orders_per_s
 from loadtests.sub_bench import SubResult
 
 NONE = "-"  # a figure or verdict that does not exist
@@ -31,51 +31,6 @@ TARGET_PUSH_P99_MS = 250
 TARGET_WORKER_PER_S = 10_000
 TARGET_ADMIN_P99_MS = 150
 TARGET_ADMIN_CSV_S = 10
-
-
-@dataclass
-class Results:
-    machine: Machine
-    quick: bool
-    ingest: list[RateResult] = field(default_factory=list)
-    ingest_not_run: str | None = "not measured"
-    latency: list[LatencyResult] = field(default_factory=list)
-    latency_not_run: str | None = "not measured"
-    worker: SubResult | None = None
-    push: SubResult | None = None
-    admin: SubResult | None = None
-
-
-@dataclass(frozen=True)
-class PushRow:
-    clients: int
-    held: int | None
-    p50_ms: float | None
-    p99_ms: float | None
-    messages_per_s: float | None
-    mb_per_1000: float | None
-
-
-def worker_orders_per_s(data: Any) -> float | None:
-    """`orders_per_s` from bench_worker's JSON object."""
-    value = data.get("orders_per_s") if isinstance(data, dict) else None
-    return float(value) if value is not None else None
-
-
-def push_rows(data: Any) -> list[PushRow]:
-    """bench_push's JSON: a list with one object per client count."""
-    return [
-        PushRow(
-            clients=int(row["clients"]),
-            held=row.get("clients_held"),
-            p50_ms=row.get("p50_ms"),
-            p99_ms=row.get("p99_ms"),
-            messages_per_s=row.get("messages_per_s"),
-            mb_per_1000=row.get("push_rss_mb_per_1000_clients"),
-        )
-        for row in (data if isinstance(data, list) else [])
-        if isinstance(row, dict) and "clients" in row
-    ]
 
 
 def _fmt(value: float | None, digits: int = 0) -> str:
@@ -421,4 +376,5 @@ def write_report(res: Results, out_dir: Path) -> Path:
     ]
     path = out_dir / "benchmarks.md"
     path.write_text("\n".join(lines))
+    (out_dir / "benchmarks.json").write_bytes(res.to_json())
     return path

@@ -18,7 +18,6 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from push import metrics
 from push.admission import ConnectionCaps, InstalledShops
 from push.hub import Hub
 from push.stream import SSEEndpoint
@@ -60,7 +59,6 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         ping_s=settings.sse_ping_s,
         retry_ms=settings.push_retry_ms,
     )
-    metrics.SHOP_SIZES.source = lambda: [len(c) for c in hub.clients.values()]
     sse = SSEEndpoint(
         hub,
         InstalledShops(

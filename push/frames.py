@@ -2,7 +2,9 @@
 
 The channel message is the notification JSON with the `recent:{shop}` stream id spliced
 in first as `"event_id"` (streams/runtime/publisher.py); replayed stream entries get the same
-splice here, so live and replayed events are byte-identical.
+splice here, so live and replayed events are byte-identical. A live message may also carry the
+webhook id that caused it, right after the event id: it is kept for push's log lines and cut out
+of what clients receive.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from sse_starlette import ServerSentEvent
 
 _PREFIX = b'{"event_id":"'
 _PUBLISHED_AT = re.compile(rb'"published_at":(\d+(?:\.\d+)?)')
+_WEBHOOK_ID = re.compile(rb'"webhook_id":"([^"\\]*)",')
 # A Redis stream id as a client may send it back: ASCII digits (`\d` also takes other scripts')
 # no longer than Redis's own (milliseconds, sequence) ever are, so XRANGE cannot refuse it.
 _STREAM_ID = re.compile(r"[0-9]{1,15}-[0-9]{1,10}")
@@ -57,11 +60,16 @@ def valid_stream_id(value: str | None) -> str | None:
 class Event:
     """One notification as every client receives it: parsed and encoded once."""
 
-    __slots__ = ("data", "id", "order", "published_at")
+    __slots__ = ("data", "id", "order", "published_at", "webhook_id")
 
     def __init__(self, message: bytes) -> None:
         self.id = stream_id_of(message)
         self.order = id_tuple(self.id)
+        after_id = len(_PREFIX) + len(self.id) + 2  # past the id's closing `",`
+        webhook = _WEBHOOK_ID.match(message, after_id)
+        self.webhook_id = webhook.group(1).decode() if webhook else None
+        if webhook:
+            message = message[:after_id] + message[webhook.end() :]
         self.data = frame(self.id, message)
         found = _PUBLISHED_AT.search(message)
         # Epoch milliseconds stamped by the publisher (None for older producers).

@@ -33,6 +33,7 @@ log = structlog.get_logger(__name__)
 CHANNEL_PREFIX = NOTIFICATION_CHANNEL_PREFIX.encode()
 REPLAY_LIMIT = 100  # the stream keeps ~100 entries (MAXLEN ~ 100)
 TICK_S = 0.25
+LARGEST_SHOP_EVERY_TICKS = 4  # the busiest shop's client count, refreshed every second
 
 
 class Hub:
@@ -90,6 +91,7 @@ class Hub:
         first = not self._clients[shop]
         self._clients[shop].add(client)
         metrics.CONNECTIONS.inc()
+        metrics.shop_resized(len(self._clients[shop]) - 1, len(self._clients[shop]))
         if first and self.connected.is_set():
             with contextlib.suppress(redis.RedisError, OSError):
                 await self._pubsub.subscribe(notification_channel(shop))
@@ -107,9 +109,10 @@ class Hub:
             metrics.DISCONNECTS.labels(client.drop_reason).inc()
             log.info("push_client_dropped", reason=client.drop_reason, shop=client.shop)
         clients = self._clients.get(client.shop)
-        if clients is None:
+        if clients is None or client not in clients:
             return
         clients.discard(client)
+        metrics.shop_resized(len(clients) + 1, len(clients))
         if not clients:
             del self._clients[client.shop]
             if self.connected.is_set():
@@ -134,7 +137,8 @@ class Hub:
         if not channel.startswith(CHANNEL_PREFIX):
             self._last_beat = asyncio.get_running_loop().time()
             return
-        clients = self._clients.get(channel[len(CHANNEL_PREFIX) :].decode())
+        shop = channel[len(CHANNEL_PREFIX) :].decode()
+        clients = self._clients.get(shop)
         if not clients:
             return
         try:
@@ -148,6 +152,14 @@ class Hub:
         metrics.DELIVERED.inc(delivered)
         if len(clients) > delivered:
             metrics.DROPPED.inc(len(clients) - delivered)
+        log.debug(
+            "notification_delivered",
+            shop=shop,
+            event_id=event.id.decode(),
+            webhook_id=event.webhook_id,
+            clients=delivered,
+            dropped=len(clients) - delivered,
+        )
         if event.published_at is not None:
             # Runs after the writes this fan-out woke: publish → last write of this event.
             asyncio.get_running_loop().call_soon(metrics.observe_delivery, event.published_at)
@@ -225,6 +237,8 @@ class Hub:
             await asyncio.sleep(TICK_S)
             if tick % ticks == 0:
                 ring = [client for clients in self._clients.values() for client in clients]
+            if tick % LARGEST_SHOP_EVERY_TICKS == 0:
+                metrics.observe_largest_shop(map(len, self._clients.values()))
             size = -(-len(ring) // ticks)
             for client in ring[(tick % ticks) * size : (tick % ticks + 1) * size]:
                 client.keep_alive()

@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from storepulse import metrics_registry
+from storepulse.dlq_cli import add_arguments as add_dlq_arguments
+from storepulse.dlq_cli import cmd_dlq
 from storepulse.logging import configure_logging
 from storepulse.settings import MissingSecret, Settings, get_settings
 from storepulse.shops_cli import add_arguments as add_shops_arguments
@@ -28,6 +31,7 @@ DEV_API_KEY = "storepulse-dev"
 
 
 def _serve(factory: str, port: int, settings: Settings, workers: int) -> None:
+    metrics_registry.prepare(workers)  # one /metrics for all N processes
     uvicorn.run(
         factory,
         factory=True,
@@ -249,6 +253,7 @@ COMMANDS = {
     "topics": (cmd_topics, "create the Kafka topics of the contract"),
     "shops": (cmd_shops, "manage the shop registry: add | list | remove"),
     "backfill": (cmd_backfill, "import a shop's existing orders (resumable; bulk operation if large)"),
+    "dlq": (cmd_dlq, "the write-back's dead letters: list | replay [--shop S]"),
 }
 
 
@@ -261,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
         if name == "shops":
             add_shops_arguments(p)
+        if name == "dlq":
+            add_dlq_arguments(p)
         if name == "backfill":
             p.add_argument("shop", help="the shop domain, e.g. example.myshopify.com")
     return parser

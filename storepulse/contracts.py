@@ -69,6 +69,9 @@ class Notification(BaseModel):
     # Epoch milliseconds when streams published it: lets clients measure delivery latency.
     published_at: float | None = None
     display: Display | None = None
+    # The webhook delivery that caused it, for the worker's and push's log lines only: never
+    # serialized, so neither the replay stream nor a storefront ever holds it.
+    webhook_id: str | None = Field(None, exclude=True)
 
 
 BeaconType = Literal["impression", "click", "dismiss", "page_view"]

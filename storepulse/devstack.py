@@ -310,12 +310,14 @@ class Stack:
         port: int | None = None,
         extra_env: Mapping[str, str] | None = None,
         name: str | None = None,
+        args: Sequence[str] = (),
     ) -> Child:
-        """Start `storepulse <command>` on `port` (a free one when None)."""
+        """Start `storepulse <command> [args]` on `port` (a free one when None)."""
         port = port or free_port()
         env = {**self.env, PORT_ENV[command]: str(port), **(extra_env or {})}
         name = name or command
-        child = spawn(name, service_argv(command), port, env, log=self.log(name), console=self.console)
+        argv = service_argv(command, *args)
+        child = spawn(name, argv, port, env, log=self.log(name), console=self.console)
         self.children.append(child)
         return child
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from storepulse.metrics_registry import scrape
 
 ReadyCheck = Callable[[], Awaitable[dict[str, bool]]]
 
@@ -24,7 +26,7 @@ def probe_routes(ready_check: ReadyCheck) -> list[Route]:
         return JSONResponse({"ready": ok, **deps}, status_code=200 if ok else 503)
 
     async def metrics(_: Request) -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(scrape(), media_type=CONTENT_TYPE_LATEST)
 
     return [
         Route("/health", health, methods=["GET"]),

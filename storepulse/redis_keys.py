@@ -111,6 +111,11 @@ def oauth_state(state: str) -> str:
     return f"oauth:state:{state}"
 
 
+def dlq_replays(topic: str) -> str:
+    """Hash `{partition}:{offset}` → what `storepulse dlq replay` did with that dead letter of `topic`."""
+    return f"dlq-replays:{topic}"
+
+
 def push_heartbeat(process: str) -> str:
     """Pub/sub channel on which one push process proves its own subscription is alive."""
     return f"storepulse:push-heartbeat:{process}"

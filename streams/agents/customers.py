@@ -54,6 +54,7 @@ from streams.domain.customer_state import CustomerState, decode_state
 from streams.domain.standing import SettingsFor, TierChange, refresh, standing_of
 from streams.runtime.batches import EventBatch
 from streams.runtime.context import Context
+from streams.runtime.metrics import TIER_CHANGES, tier_change
 from streams.runtime.redis_retry import redis_step
 from streams.runtime.rekey import forget_shop
 from streams.runtime.typed_table import TypedJsonSchema
@@ -112,6 +113,8 @@ class CustomerBook:
     async def finish(self, batch: Batch) -> None:
         """Send the batch's re-keyed records and tier changes; refresh the Redis read models."""
         await batch.outbox.send()
+        for change in batch.tier_changes:
+            TIER_CHANGES.labels(tier_change(change.tier_from, change.tier_to)).inc()
         # Before this batch's data requests are stored: one that came after the redaction stays.
         for shop, customer_id, _ in batch.redacted:
             await redis_step(forget_data_requests, self._ctx.redis, shop, customer_id)
@@ -181,7 +184,9 @@ class CustomerBook:
         if changed or standing_of(state) != standing:
             batch.states[key] = state
         if change is not None:
-            batch.outbox.add(self.changes, key, change.record())
+            # The webhook that moved the tier travels with the change, into the write-back's logs.
+            record = {**change.record(), "webhook_id": envelope.get("webhook_id")}
+            batch.outbox.add(self.changes, key, record)
             batch.tier_changes.append(change)
         batch.touched[key] = state
 

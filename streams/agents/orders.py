@@ -21,6 +21,7 @@ from streams.agents.trends import Purchases
 from streams.domain.notifications import purchase_notification
 from streams.runtime.batches import EventBatch, batches
 from streams.runtime.context import Context
+from streams.runtime.metrics import ORDERS_PROCESSED
 from streams.runtime.redis_retry import redis_step
 
 
@@ -50,6 +51,7 @@ def register(
                 id_key=ctx.id_key,
             )
             if note is not None:
+                note.webhook_id = envelope.get("webhook_id")
                 out.append(note)
         return batch, out
 
@@ -57,6 +59,7 @@ def register(
     async def orders(stream: faust.StreamT[bytes]) -> None:
         async for events in batches(stream):
             batch, out = events.apply(step)
+            ORDERS_PROCESSED.inc(len(batch.creates))
             # Storefronts first: what follows does not decide what they see, except a redaction
             # in this batch, which `finish` applies after this and so removes its notifications.
             await redis_step(ctx.publisher.publish, out)

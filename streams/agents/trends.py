@@ -57,6 +57,7 @@ def product_purchases(envelope: Envelope, id_key: bytes) -> list[tuple[bytes, di
             "at": (at or datetime.now(UTC)).timestamp(),
             # A title that is no string would fail the whole record, other orders' purchases too.
             "title": item["title"] if isinstance(item.get("title"), str) else None,
+            "webhook_id": envelope.get("webhook_id"),
         }
     return [(item_key(shop, pid), purchase) for pid, purchase in purchases.items()]
 
@@ -114,7 +115,7 @@ def register(ctx: Context, products: GlobalTableT, shop_settings: ShopSettingsTa
         state, crossing = recorded
         if crossing is None:
             return state, None
-        return state, product_activity_notification(
+        note = product_activity_notification(
             "trending",
             shop,
             purchase["product_id"],
@@ -126,6 +127,9 @@ def register(ctx: Context, products: GlobalTableT, shop_settings: ShopSettingsTa
             fallback_title=purchase.get("title"),
             id_key=ctx.id_key,
         )
+        if note is not None:
+            note.webhook_id = purchase.get("webhook_id")  # the order that crossed the threshold
+        return state, note
 
     @ctx.app.agent(purchases, name="product-trends")
     async def product_trends(stream: faust.StreamT[bytes]) -> None:

@@ -29,7 +29,9 @@ from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES
 from streams.domain.standing import SettingsFor
 from streams.runtime.batches import EventBatch, batches
 from streams.runtime.context import Context
+from streams.runtime.correlation import bind_webhook_id
 from streams.runtime.dead_letters import DeadLetters, reason_of
+from streams.runtime.metrics import WRITEBACKS
 from streams.runtime.redis_retry import REDIS_DOWN, redis_step
 
 log = structlog.get_logger(__name__)
@@ -116,8 +118,12 @@ def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
 
     async def write_shop(changes: list[tuple[bytes, Change]]) -> None:
         for key, change in changes:
+            # Each shop's changes are written in a task of its own: its log lines name the
+            # webhook that moved the tier.
+            bind_webhook_id(change.get("webhook_id"))
             try:
                 outcome = await writer.write(change)
+                WRITEBACKS.labels(outcome).inc()
                 log.info(
                     "writeback_done",
                     shop=change["shop"],
@@ -131,6 +137,7 @@ def register(ctx: Context, settings_for: SettingsFor) -> TagWriter:
             except REDIS_DOWN:
                 raise  # redis_step waits those out; one that gets here is no fault of the change
             except Exception as exc:  # whatever went wrong with this change, the next one is written
+                WRITEBACKS.labels("failed").inc()
                 log.warning("writeback_failed", shop=change["shop"], reason=str(exc))
                 failed = {**change, "reason": reason_of(exc), "failed_at": datetime.now(UTC).isoformat()}
                 await dead_letters.send(TOPIC_CUSTOMER_CHANGES, key, failed)

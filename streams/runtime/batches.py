@@ -20,6 +20,10 @@ step, not in a record, and stops the agent as before.
 Only the run that gets through every remaining record commits: each staged key is written once, as
 the last event that wrote it (its changelog partition comes from that event). While the step runs
 no event is the writing one, so a table write that bypasses the staging fails loudly.
+
+The record being iterated (or named with `on_behalf_of`) also lends its webhook id to log lines
+(streams/runtime/correlation.py), and each batch is measured: its size, and the agent's time
+over it (streams/runtime/metrics.py).
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ import orjson
 from faust.types import EventT, TableT
 
 from storepulse.contracts import Notification
+from streams.runtime.correlation import bind_event
 from streams.runtime.dead_letters import DeadLetters, reason_of
 from streams.runtime.faust_seam import set_writing_event
+from streams.runtime.metrics import BatchTimer
 from streams.runtime.publisher import NotificationPublisher
 from streams.runtime.redis_retry import redis_step
 from streams.runtime.rekey import PlacedBy, forget_shop, same_key
@@ -126,15 +132,18 @@ class EventBatch:
         for event in self.events:
             if id(event) not in self._skipped:
                 self.current = event
+                bind_event(event)
                 yield event
         self.current = None
+        bind_event(None)
 
     def __len__(self) -> int:
         return len(self.events)
 
     def on_behalf_of(self, event: EventT) -> None:
-        """What the step does from now on (writes, a failure) belongs to `event`."""
+        """What the step does from now on (writes, a failure, log lines) belongs to `event`."""
         self.current = event
+        bind_event(event)
 
     def staged(self, table: MutableMapping[bytes, Any]) -> Staged:
         """`table` for this run of the step (call it inside the step)."""
@@ -155,6 +164,7 @@ class EventBatch:
                 self.failed.append((self.current, reason_of(exc)))
                 continue
             self.current = None
+            bind_event(None)
             for staged in self._staged:
                 staged.commit()
             return result
@@ -165,13 +175,18 @@ async def batches(
 ) -> AsyncIterator[EventBatch]:
     """The stream's events, up to `size` at a time, waiting at most `within_s` for more."""
     dead_letters = DeadLetters(cast(faust.App, stream.app))
+    timer = BatchTimer(stream.prefix or "unnamed")  # an agent's stream is prefixed with its name
     # StreamT does not declare take_events; every stream Faust hands an agent is a Stream, which has it.
     async for events in stream.take_events(size, within=within_s):  # type: ignore[attr-defined]
         batch = EventBatch(events)
+        timer.start(events)
         yield batch
+        timer.stop()
         # Here the agent is done with the batch and take_events has not acknowledged it yet.
         for event, reason in batch.failed:
+            bind_event(event)  # the dead letter's log line names its webhook
             await dead_letters.record(event, reason)
+        bind_event(None)
 
 
 State = dict[str, Any]

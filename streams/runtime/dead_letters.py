@@ -14,15 +14,12 @@ import faust
 import orjson
 import structlog
 from faust.types import EventT
-from prometheus_client import Counter
 
 from storepulse.kafka_topics import dead_letter_topic
+from streams.runtime.metrics import DEAD_LETTERS
 
 log = structlog.get_logger(__name__)
 
-DEAD_LETTERS = Counter(
-    "storepulse_dead_letters_total", "Records sent to a dead-letter topic, by their own topic", ["topic"]
-)
 # A reason quotes an exception, which may quote the record: bounded, like the logs it goes into.
 MAX_REASON_CHARS = 500
 

@@ -1,4 +1,4 @@
-"""The worker's GET /health and /ready (Faust web views)."""
+"""The worker's GET /health, /ready and /metrics (Faust web views)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ from typing import Any, cast
 
 import redis.asyncio as redis
 from faust.tables.manager import TableManager
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from streams.runtime import metrics
 from streams.runtime.context import Context
 
 
 def register(ctx: Context) -> None:
     app = ctx.app
+    metrics.CONSUMER_LAG.app = app
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
@@ -28,3 +31,9 @@ def register(ctx: Context) -> None:
         kafka_ok = assigned and not app.rebalancing and recovery.completed.is_set()
         ok = redis_ok and kafka_ok
         return web.json({"ready": ok, "kafka": kafka_ok, "redis": redis_ok}, status=200 if ok else 503)
+
+    @app.page("/metrics")
+    async def metrics_page(web: Any, request: Any) -> Any:
+        # One process, so this process's registry (no multiprocess mode; the lag is computed here).
+        # The content type as a header: aiohttp refuses a charset inside `content_type`.
+        return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,5 +1,7 @@
 """Orders → VIP tier → tag on the Shopify customer, through a worker pointed at the fake Shopify."""
 
+import os
+import subprocess
 from collections.abc import Iterator
 
 import orjson
@@ -10,14 +12,15 @@ from cryptography.fernet import Fernet
 from loadtests.payloads import CATALOG, next_id, order
 from shopify.topics import ORDERS_CREATE
 from storepulse import redis_keys
-from storepulse.devstack import Child, Stack, wait_ready
+from storepulse.devstack import Child, Stack, service_argv, wait_ready
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES_DLQ
 from storepulse.shops import ShopRegistry, token_cipher
 from tests.fake_shopify import FakeShopify, running_fake_shopify
 from tests.fake_shopify.customers import add_customer, install, tags_of
 from tests.support.eventually import eventually
 from tests.support.kafka import consume, produce_webhooks
-from tests.support.stack import worker_env
+from tests.support.stack import new_shop_domain, worker_env
+from tests.support.state import vips
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +114,49 @@ async def test_a_token_the_worker_cannot_decrypt_is_dead_lettered_saying_so(
     )
     assert dead and all(d["customer_id"] == str(c) for d in dead)
     assert all("cannot be decrypted with STOREPULSE_TOKEN_KEY" in d["reason"] for d in dead)
+
+
+def dlq(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    """`storepulse dlq …` as an operator runs it, against the stack's broker and Redis."""
+    env = {"KAFKA_URL": stack.env["KAFKA_URL"], "REDIS_URL": stack.env["REDIS_URL"]}
+    done = subprocess.run(
+        service_argv("dlq", *args), env={**os.environ, **env}, capture_output=True, text=True, timeout=90
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+async def test_dead_letters_are_listed_then_replayed_once_the_shop_can_be_written_to(
+    stack: Stack,
+    fake: FakeShopify,
+    worker: Child,
+    registry: ShopRegistry,
+    redis_client: redis.Redis,
+    shop: str,
+) -> None:
+    await registry.mark_uninstalled(shop)  # no token: every tag write fails
+    c = next_id()
+    add_customer(fake, shop, c, tags=["newsletter"])
+    await produce_webhooks(
+        stack, [(ORDERS_CREATE, shop, order(customer_id=c, product=CATALOG[0])) for _ in range(3)]
+    )
+    await consume(stack, TOPIC_CUSTOMER_CHANGES_DLQ, key_prefix=f"{shop}/".encode(), count=1, timeout=30)
+    await eventually(lambda: vips(redis_client, shop), timeout=10)  # the standing replay checks against
+
+    listed = dlq(stack, "list", "--shop", shop).stdout.splitlines()
+    assert listed and all("\tpending\t" in line and "no access token" in line for line in listed)
+    assert all(f"\t{c}\t- -> VIP\t" in line for line in listed)
+    assert not dlq(stack, "list", "--shop", new_shop_domain()).stdout  # another shop's: none
+
+    fake.tokens[shop] = "shpat_fixed"
+    await registry.install(shop, "shpat_fixed")  # the cause, fixed: the shop installed again
+    first = dlq(stack, "replay", "--shop", shop).stdout
+    assert "replayed 1," in first, first
+    await eventually(lambda: tags_of(fake, shop, c) == ["newsletter", "VIP"], timeout=30)
+
+    again = dlq(stack, "replay", "--shop", shop).stdout
+    assert again.strip() == f"replayed 0, superseded 0, {len(listed)} already done by an earlier replay"
+    statuses = {line.split("\t")[1] for line in dlq(stack, "list", "--shop", shop).stdout.splitlines()}
+    assert statuses <= {"replayed", "superseded"} and "replayed" in statuses
+    writes = [call for call in fake.calls_to("tagsAdd") if call.shop == shop]
+    assert [call.arguments["id"] for call in writes] == [f"gid://shopify/Customer/{c}"]  # written once

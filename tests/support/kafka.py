@@ -13,6 +13,7 @@ from aiokafka.structs import ConsumerRecord
 
 from loadtests.kafka_feed import produce as feed
 from storepulse.devstack import Stack
+from storepulse.topic_reader import at_end
 from tests.support.eventually import eventually
 
 
@@ -63,7 +64,7 @@ async def read(
         async def read_to_the_end() -> bool:
             for batch in (await consumer.getmany(timeout_ms=200)).values():
                 records.extend(batch)
-            return (until is None or until(records)) and await _at_end(consumer, partitions)
+            return (until is None or until(records)) and await at_end(consumer, partitions)
 
         await eventually(
             read_to_the_end, timeout=timeout, every=0, what=f"{', '.join(topics)} read to the end"
@@ -78,14 +79,6 @@ def _partitions(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[Topic
     found = {t: sorted(consumer.partitions_for_topic(t) or ()) for t in topics}
     assert all(found.values()), f"topics the broker does not know: {[t for t, ps in found.items() if not ps]}"
     return [TopicPartition(t, p) for t, ps in found.items() for p in ps]
-
-
-async def _at_end(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> bool:
-    for tp in partitions:
-        end = consumer.highwater(tp)
-        if end is None or await consumer.position(tp) < end:
-            return False
-    return True
 
 
 async def partition_count(stack: Stack, topic: str) -> int:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import psutil
 import pytest
 
 from loadtests.machine import this_machine
+from loadtests.open_loop import RateResult
 from loadtests.report import Results, write_report
 from loadtests.sub_bench import SubResult, run_module
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -116,3 +120,25 @@ def test_a_sub_benchmark_that_overruns_is_killed_with_everything_it_started(
     assert result.not_run == "bench_that_hangs timed out after 3 s"
     grandchild = int(pid_file.read_text())
     assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
+
+
+def test_every_figure_of_a_run_is_written_beside_the_report_and_reads_back(tmp_path: Path) -> None:
+    starved = RateResult(4000, 10, 0, {"503": 10}, 0.0, math.nan, math.nan, {"ingest": 99.0})
+    results = Results(
+        this_machine(),
+        quick=False,
+        ingest=[starved],
+        ingest_not_run=None,
+        push=SubResult("loadtests.bench_push", data=[_push_run(1000, 40)]),
+    )
+    write_report(results, tmp_path)
+    back = Results.from_json((tmp_path / "benchmarks.json").read_bytes())
+    assert (back.machine, back.push, back.worker) == (results.machine, results.push, None)
+    (row,) = back.ingest
+    assert row.failed == {"503": 10} and math.isnan(row.p99_ms)  # a figure that does not exist
+
+
+def test_docs_benchmarks_json_holds_the_run_docs_benchmarks_md_reports(tmp_path: Path) -> None:
+    # python -m loadtests.capacity sizes deployments from the JSON: it must be that run's figures.
+    write_report(Results.from_json((ROOT / "docs" / "benchmarks.json").read_bytes()), tmp_path)
+    assert (tmp_path / "benchmarks.md").read_text() == (ROOT / "docs" / "benchmarks.md").read_text()

@@ -55,6 +55,13 @@ def test_table_writes_reach_the_producer_through_send_soon() -> None:
     assert callable(faust_aiokafka.Producer.send_soon)
 
 
+def test_the_consumer_keeps_each_partitions_committed_offset_where_the_lag_metric_reads_it() -> None:
+    assert "self._committed_offset = defaultdict(" in inspect.getsource(faust_consumer.Consumer.__init__)
+    assert "self._committed_offset.update(committable_offsets)" in inspect.getsource(
+        faust_consumer.Consumer._commit_offsets
+    )
+
+
 def test_services_call_post_init_where_the_producer_sets_up_its_tracking() -> None:
     assert "self.__post_init__()" in inspect.getsource(mode.Service.__init__)
 
@@ -66,6 +73,8 @@ def test_current_event_is_the_context_variable_table_writes_read() -> None:
 
 class _Event:
     """Stands in for a Faust event: table writes only keep a weak reference to it."""
+
+    value = b"{}"  # a record without a webhook id
 
 
 def test_the_writing_event_is_the_one_set_until_unset() -> None:

@@ -73,6 +73,7 @@ def test_the_grep_finds_what_it_looks_for(tmp_path: Path) -> None:
 
 def test_shop_redact_enumerates_every_per_shop_key() -> None:
     # Every key builder that takes a shop is either listed for shop/redact or deliberately not per-shop.
+    # dlq_replays is per topic and holds only offsets and outcomes.
     not_per_shop = {
         redis_keys.oauth_state,
         redis_keys.push_heartbeat,
@@ -80,6 +81,7 @@ def test_shop_redact_enumerates_every_per_shop_key() -> None:
         redis_keys.customer_history,
         redis_keys.customer_walk,
         redis_keys.order_day,
+        redis_keys.dlq_replays,
     }
     per_shop = (
         set(redis_keys.SHOP_KEYS) | set(redis_keys.SHOP_KEY_PATTERNS) | {redis_keys.notification_channel}

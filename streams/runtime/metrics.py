@@ -1,0 +1,121 @@
+"""Every Prometheus metric of the stream worker (GET /metrics on the worker's web port).
+
+One module, so docs/operations.md, deploy/prometheus/alerts.yml and the Grafana dashboard have one
+list to agree with (tests/unit/test_observability.py holds them to it). Labels are bounded: agents,
+notification kinds, outcomes and the worker's own topic partitions, never shops or customers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any, get_args
+
+from faust.types import EventT
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from storepulse.contracts import NotificationKind
+from streams.runtime.faust_seam import committed_offsets
+
+ORDERS_PROCESSED = Counter(
+    "storepulse_worker_orders_processed", "New orders (orders/create) processed, re-deliveries included"
+)
+NOTIFICATIONS_PUBLISHED = Counter(
+    "storepulse_worker_notifications_published",
+    "Notifications published to Redis, by kind (a repeat of one already published is not counted)",
+    ["kind"],
+)
+TIER_CHANGES = Counter(
+    "storepulse_worker_tier_changes", "Customers who gained, lost or moved tier", ["change"]
+)
+WRITEBACKS = Counter(
+    "storepulse_worker_writebacks",
+    "Tier changes the write-back finished with: written, dry_run (logged only) or failed",
+    ["outcome"],
+)
+DEAD_LETTERS = Counter(
+    "storepulse_worker_dead_letters",
+    "Records sent to a dead-letter topic, by their own topic (customer.changes: failed tag write-backs)",
+    ["topic"],
+)
+BATCH_SIZE = Histogram(
+    "storepulse_worker_batch_size",
+    "Events per batch, by agent",
+    ["agent"],
+    buckets=(1, 2, 5, 10, 25, 50, 100, 200, 500),
+)
+BATCH_SECONDS = Histogram(
+    "storepulse_worker_batch_seconds",
+    "Time an agent spent on one batch (its table writes, sends and Redis steps)",
+    ["agent"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+
+
+# Every label value known in advance shows from the start, as 0: alerts over rate() need the series.
+for _kind in get_args(NotificationKind):
+    NOTIFICATIONS_PUBLISHED.labels(_kind)
+for _change in ("gained", "lost", "moved"):
+    TIER_CHANGES.labels(_change)
+for _outcome in ("written", "dry_run", "failed"):
+    WRITEBACKS.labels(_outcome)
+
+
+def tier_change(tier_from: str | None, tier_to: str | None) -> str:
+    """The `change` label of a tier change."""
+    return "gained" if tier_from is None else "lost" if tier_to is None else "moved"
+
+
+class BatchTimer:
+    """Observes one agent's batches: how many events, and how long the agent took over them."""
+
+    def __init__(self, agent: str) -> None:
+        self._size = BATCH_SIZE.labels(agent)
+        self._seconds = BATCH_SECONDS.labels(agent)
+        self._started = 0.0
+
+    def start(self, events: Sequence[EventT]) -> None:
+        self._size.observe(len(events))
+        self._started = time.perf_counter()
+
+    def stop(self) -> None:
+        self._seconds.observe(time.perf_counter() - self._started)
+
+
+class ConsumerLag(Collector):
+    """Records behind on each partition this worker consumes, computed at scrape time.
+
+    Lag is the partition's high watermark minus the group's committed offset, what
+    `kafka-consumer-groups.sh --describe` shows. A partition shows no sample until both are
+    known: the first fetch answer brings the watermark, the first commit (or one made by an earlier
+    member of the group) the offset. Changelog partitions, read only to restore tables, are left out.
+    """
+
+    def __init__(self) -> None:
+        self.app: Any = None  # the Faust app, set by streams.app.create_app
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        lag = GaugeMetricFamily(
+            "storepulse_worker_consumer_lag",
+            "Records not yet processed and committed, per input topic and partition",
+            labels=["topic", "partition"],
+        )
+        consumer = getattr(self.app, "consumer", None) if self.app is not None else None
+        if consumer is not None:
+            changelogs = self.app.tables.changelog_topics
+            committed = committed_offsets(consumer)
+            for tp in sorted(consumer.assignment()):
+                end, done = consumer.highwater(tp), committed.get(tp)
+                if tp.topic not in changelogs and end is not None and done is not None:
+                    lag.add_metric([tp.topic, str(tp.partition)], max(0, end - done))
+        yield lag
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        # Registering must not read the consumer: the app may not exist yet.
+        yield GaugeMetricFamily("storepulse_worker_consumer_lag", "", labels=["topic", "partition"])
+
+
+CONSUMER_LAG = ConsumerLag()
+REGISTRY.register(CONSUMER_LAG)
