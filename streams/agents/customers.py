@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -191,6 +192,10 @@ class CustomerBook:
         batch.touched[key] = state
 
     def _redact(self, key: bytes, shop: str, customer_id: str, payload: dict[str, Any], batch: Batch) -> None:
+        held = batch.states.get(key)
+        for order_id, entry in (held.orders if held else {}).items():
+            if share := day_share(entry):
+                batch.order_shares.append(OrderShare(shop, order_id, share[0], 0, Decimal(0), forget=True))
         orders = redact_customer(batch.states, key, payload)
         for order_id in orders:
             record = {"topic": FORGET_ORDER, "shop": shop, "payload": {"id": order_id}}

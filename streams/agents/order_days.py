@@ -3,8 +3,9 @@
 Each hash keeps the day's totals and the share every order placed that day adds to them
 (`o:{order id}` → `orders:net`). A Lua step moves the totals by the difference between an
 order's new share and the one it holds, so re-deliveries and a batch replayed after a crash
-count nothing twice; a refund or cancel lowers the day the order was placed. Only recent days
-are kept (the hashes expire), so the shares cost memory for the chart's window only.
+count nothing twice; a refund or cancel lowers the day the order was placed. A redacted
+customer's orders leave: their shares go, and so does what they added to the totals. Only
+recent days are kept (the hashes expire), so the shares cost memory for the chart's window only.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ KEEP_DAYS = 40
 # Net revenue is held in thousandths: integers Redis adds exactly (3-decimal currencies too).
 SCALE = 1000
 
-# KEYS: one day hash per share. ARGV: per share the order id, orders, net; then the TTL.
+# KEYS: one day hash per share. ARGV: per share the order id, orders, net and 1 when the order
+# is forgotten (its share goes rather than being kept at zero); then the TTL.
 _SHARES = """
 local ttl = ARGV[#ARGV]
 for i = 1, #KEYS do
-  local key, field = KEYS[i], 'o:' .. ARGV[3 * i - 2]
-  local orders, net = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i])
+  local key, field = KEYS[i], 'o:' .. ARGV[4 * i - 3]
+  local orders, net = tonumber(ARGV[4 * i - 2]), tonumber(ARGV[4 * i - 1])
+  local forget = ARGV[4 * i] == '1'
   local held = redis.call('HGET', KEYS[i], field)
   local orders0, net0 = 0, 0
   if held then
@@ -40,6 +43,7 @@ for i = 1, #KEYS do
     redis.call('HSET', key, field, string.format('%d:%d', orders, net))
     redis.call('EXPIRE', key, ttl)
   end
+  if forget then redis.call('HDEL', key, field) end
 end
 """
 
@@ -53,6 +57,7 @@ class OrderShare:
     day: date
     orders: int
     net: Decimal
+    forget: bool = False  # the order's customer was redacted: nothing of it stays
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,7 @@ class OrderDays:
             return
         args: list[str | int] = []
         for s in recent:
-            args += [s.order_id, s.orders, int(s.net * SCALE)]
+            args += [s.order_id, s.orders, int(s.net * SCALE), int(s.forget)]
         await self._shares(
             keys=[redis_keys.order_day(s.shop, s.day.isoformat()) for s in recent],
             args=[*args, KEEP_DAYS * 86400],

@@ -5,9 +5,10 @@ from decimal import Decimal
 
 import redis.asyncio as redis
 
-from loadtests.payloads import CATALOG, next_id, order, refund
+from loadtests.payloads import CATALOG, customers_redact, next_id, order, refund
 from shopify.topics import (
     CUSTOMERS_DATA_REQUEST,
+    CUSTOMERS_REDACT,
     ORDERS_CANCELLED,
     ORDERS_CREATE,
     ORDERS_DELETE,
@@ -158,3 +159,8 @@ async def test_orders_and_net_revenue_per_day_count_each_order_once(
 
     await eventually(days, what="the last two days' totals")
     assert sum(d.orders for d in await read_days(redis_client, shop, now.date(), 90)) == 3
+    # A redacted customer leaves the chart: what their orders added goes with them.
+    orders = [yesterday["id"], cancelled["id"]]
+    await produce_webhooks(services.stack, [(CUSTOMERS_REDACT, shop, customers_redact(shop, other, orders))])
+    expected = [(now.date() - timedelta(days=1), 1, Decimal("14.75")), (now.date(), 1, Decimal("30.00"))]
+    await eventually(days, what="the days without the redacted customer")
