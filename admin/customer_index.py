@@ -30,7 +30,7 @@ import redis.asyncio as redis
 import structlog
 
 from storepulse import redis_keys
-from streams.domain.fields import parse_time
+from streams.domain.standing import read_row
 
 log = structlog.get_logger(__name__)
 
@@ -57,9 +57,8 @@ def cents(amount: Any) -> int:
     return int((Decimal(str(amount or 0)) * 100).to_integral_value())
 
 
-def epoch(value: Any) -> int:
-    when = parse_time(value)
-    return int(when.timestamp()) if when else int(NO_DATE)
+def epoch(value: int | None) -> int:
+    return int(NO_DATE) if value is None else value
 
 
 class Codes:
@@ -271,6 +270,6 @@ def _apply(index: ShopIndex, changes: Iterable[tuple[bytes, bytes | None]]) -> N
         except ValueError:  # Shopify's customer ids are numbers; anything else is not a customer
             continue
         if row:
-            index.put(customer_id, orjson.loads(row))
+            index.put(customer_id, read_row(orjson.loads(row)))
         else:
             index.remove(customer_id)

@@ -30,7 +30,7 @@ from admin.names import CustomerNames
 from admin.params import BadParameters, DateOrTime
 from storepulse import redis_keys
 from streams.domain.rfm import SEGMENT_NAMES
-from streams.domain.standing import ROW_FIELDS
+from streams.domain.standing import ROW_FIELDS, read_row
 
 WALK_TTL_S = 600
 EXPORT_CHUNK = 500
@@ -77,11 +77,16 @@ def money(value: Any) -> str:
     return str(Decimal(str(value or 0)).quantize(Decimal("0.01")))
 
 
+def iso(epoch_s: int | None) -> str | None:
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat() if epoch_s is not None else None
+
+
 def entry(customer_id: str, row: dict[str, Any], name: str | None) -> dict[str, Any]:
     """One customer as the list (and its exports) show it."""
-    shown = {"customer_id": customer_id, "name": name, **{c: row.get(c) for c in COLUMNS[2:]}}
+    shown: dict[str, Any] = {"customer_id": customer_id, "name": name, **{c: row.get(c) for c in COLUMNS[2:]}}
     for column in MONEY:
         shown[column] = money(shown[column])
+    shown["last_order_at"] = iso(shown["last_order_at"])
     return shown
 
 
@@ -212,7 +217,7 @@ class CustomerList:
         if not customer_ids:
             return {}
         raw = await self._client.hmget(redis_keys.customers(shop), customer_ids)
-        return {c: orjson.loads(r) for c, r in zip(customer_ids, raw, strict=True) if r}
+        return {c: read_row(orjson.loads(r)) for c, r in zip(customer_ids, raw, strict=True) if r}
 
 
 def _csv_lines(rows: Sequence[Sequence[Any]]) -> bytes:

@@ -44,7 +44,7 @@ SECRET = b"storepulse-bench-secret"
 # 4,000/s goes past the 3,000/s target, so the table shows whether one process gets there.
 INGEST_RATES = (100, 500, 2000, 4000)
 LATENCY_RATES = (100, 1000)
-STEPS = ("latency", "ingest", "worker", "push", "redis", "admin")
+STEPS = ("latency", "ingest", "worker", "push", "admin", "redis")
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,7 @@ async def run(stack: Stack, customers: int, timeout: float) -> dict[str, Any]:
         timings, per_query = await measure_pages(http)
         csv = await measure_csv(http, ingest.proc.pid)
     return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "customers": customers,
         "orders": len(batch),
         "produce_s": round(produce_s, 1),

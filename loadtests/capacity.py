@@ -153,7 +153,8 @@ def shop_bytes(footprint: Mapping[str, Any]) -> ShopBytes:
         record=footprint["shop_record_bytes"],
         recent_stream=footprint["recent_stream_bytes"],
         notified_marker=footprint["notified_marker_bytes"],
-        per_customer=footprint["segment_bytes_per_customer"],
+        # Its segment, and its row in the merchant app's customer list.
+        per_customer=footprint["segment_bytes_per_customer"] + footprint["customer_row_bytes_per_customer"],
         per_vip=footprint["vip_bytes_per_vip"],
     )
 

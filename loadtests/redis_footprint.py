@@ -5,8 +5,9 @@
 Starts a throwaway Redis (storepulse.devstack), then writes through the real code: the shop's
 registry record (ShopRegistry.install), a full `recent:{shop}` stream of purchase notifications
 made from simulated orders (NotificationPublisher, which also sets each notification's `notified`
-marker), and the `segments` / `vips` read models of customers whose metrics came from those
-orders (ReadModels.write). `make bench` runs it; `python -m loadtests.capacity` reads the JSON.
+marker), and the read models of customers whose metrics came from those orders (ReadModels:
+`segments`, `vips`, and the merchant app's list rows `customers` with their `customer-versions`).
+`make bench` runs it; `python -m loadtests.capacity` reads the JSON.
 """
 
 from __future__ import annotations
@@ -81,6 +82,14 @@ async def measure(client: redis.Redis) -> dict[str, Any]:
         "notified_marker_bytes": await usage(client, redis_keys.notified(SHOP, notes[0].id)),
         "segment_bytes_per_customer": round(await usage(client, redis_keys.segments(SHOP)) / CUSTOMERS, 1),
         "vip_bytes_per_vip": round(await usage(client, redis_keys.vips(SHOP)) / vips, 1),
+        "customer_row_bytes_per_customer": round(
+            (
+                await usage(client, redis_keys.customers(SHOP))
+                + await usage(client, redis_keys.customer_versions(SHOP))
+            )
+            / CUSTOMERS,
+            1,
+        ),
         "customers": CUSTOMERS,
         "vips": vips,
         "redis": (await client.info("server"))["redis_version"],

@@ -226,8 +226,12 @@ def admin_section(admin: SubResult | None) -> list[str]:
         ]
         for q in data.get("queries", [])
     ]
+    # A figure measured on its own (not in this run) says when.
+    when = f" on {data['date']}" if data.get("date") else ""
     return [
         title,
+        "",
+        f"`python -m loadtests.bench_admin --customers {data['customers']}`{when}:",
         "",
         *_table(["measurement", "figure"], figures),
         "",

@@ -74,7 +74,8 @@ class Batch:
     # (shop, customer id, their order ids) of each customers/redact.
     redacted: list[tuple[str, str, list[str]]] = field(default_factory=list)
     data_requests: DataRequests = field(default_factory=list)
-    tier_changes: list[TierChange] = field(default_factory=list)
+    tier_changes: list[str] = field(default_factory=list)  # "gained", "lost", "moved" (counted once sent)
+    tier_history: list[TierChange] = field(default_factory=list)  # for the app's history
     # What each order the batch named now counts for its day (re-deliveries too, to heal).
     order_shares: list[OrderShare] = field(default_factory=list)
 
@@ -115,11 +116,11 @@ class CustomerBook:
         """Send the batch's re-keyed records and tier changes; refresh the Redis read models."""
         await batch.outbox.send()
         for change in batch.tier_changes:
-            TIER_CHANGES.labels(tier_change(change.tier_from, change.tier_to)).inc()
+            TIER_CHANGES.labels(change).inc()
         # Before this batch's data requests are stored: one that came after the redaction stays.
         for shop, customer_id, _ in batch.redacted:
             await redis_step(forget_data_requests, self._ctx.redis, shop, customer_id)
-        await redis_step(self._read_models.write, batch.touched, batch.data_requests, batch.tier_changes)
+        await redis_step(self._read_models.write, batch.touched, batch.data_requests, batch.tier_history)
         await redis_step(self._order_days.write, batch.order_shares)
         for shop, _, order_ids in batch.redacted:
             await withdraw_notifications(self._ctx, shop, order_ids)
@@ -188,7 +189,8 @@ class CustomerBook:
             # The webhook that moved the tier travels with the change, into the write-back's logs.
             record = {**change.record(), "webhook_id": envelope.get("webhook_id")}
             batch.outbox.add(self.changes, key, record)
-            batch.tier_changes.append(change)
+            batch.tier_changes.append(tier_change(change.tier_from, change.tier_to))
+            batch.tier_history.append(change)
         batch.touched[key] = state
 
     def _redact(self, key: bytes, shop: str, customer_id: str, payload: dict[str, Any], batch: Batch) -> None:

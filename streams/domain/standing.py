@@ -3,7 +3,7 @@ per-shop tier rule met) and the potential tier one order away."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from copy import copy
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +13,7 @@ from typing import Any
 from storepulse.contracts import ShopSettings, TierRule
 from streams.domain.customer_metrics import days_since
 from streams.domain.customer_state import CustomerState, RfmScores, customer_view
+from streams.domain.fields import parse_time
 from streams.domain.rfm import score
 
 # Where a shop's settings come from (the `shop.settings` global table in the worker).
@@ -118,12 +119,28 @@ ROW_FIELDS = (
     "first_order_at",
     "last_order_at",
 )
+DATE_FIELDS = ("first_order_at", "last_order_at")
 
 
-def list_row(state: CustomerState) -> dict[str, Any]:
-    """The `customers:{shop}` hash value of a customer."""
+def list_row(state: CustomerState) -> list[Any]:
+    """The `customers:{shop}` hash value of a customer: `ROW_FIELDS` in order, without their
+    names, dates as epoch seconds and RFM as [r, f, m]. Every customer of every shop has one, so
+    its size is most of what the merchant app costs in Redis (a third of a keyed JSON object's)."""
     view = customer_view(state)
-    return {k: view[k] for k in ROW_FIELDS}
+    for name in DATE_FIELDS:
+        when = parse_time(view[name])
+        view[name] = int(when.timestamp()) if when else None
+    rfm = state.rfm
+    view["rfm"] = [rfm.recency, rfm.frequency, rfm.monetary] if rfm else None
+    return [view[k] for k in ROW_FIELDS]
+
+
+def read_row(raw: Sequence[Any]) -> dict[str, Any]:
+    """A `customers:{shop}` value by field name (dates stay epoch seconds)."""
+    row = dict(zip(ROW_FIELDS, raw, strict=True))
+    if row["rfm"]:
+        row["rfm"] = dict(zip(("recency", "frequency", "monetary"), row["rfm"], strict=True))
+    return row
 
 
 def standing_of(state: CustomerState) -> tuple[object, ...]:

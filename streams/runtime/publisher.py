@@ -20,8 +20,8 @@ from streams.runtime.metrics import NOTIFICATIONS_PUBLISHED
 
 log = structlog.get_logger(__name__)
 
-# KEYS: dedupe marker, recent stream, per-day counts.
-# ARGV: payload, ttl, maxlen, channel, webhook id field, UTC day.
+# KEYS: dedupe marker, recent stream, per-day counts. ARGV: payload, ttl, maxlen, channel, webhook
+# id field, UTC day.
 # The channel message is the payload with the stream id spliced in as "event_id", so a
 # push process learns the SSE id without a second round trip, and then the webhook id (for push's
 # log lines; push cuts it out before any client sees the message, push/frames.py). The stream
