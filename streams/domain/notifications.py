@@ -224,4 +224,5 @@ def rendered(
         occurred_at=occurred_at,
         lang=default,
         messages=messages,
+        display=rules.widget.display(),
     )

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 from loadtests.payloads import CATALOG, order
-from storepulse.contracts import ShopSettings
+from storepulse.contracts import Display, ShopSettings, WidgetSettings
 from storepulse.kafka_topics import item_key
 from streams.domain.notifications import notification_id, product_activity_notification, purchase_notification
 
@@ -133,3 +133,11 @@ def test_an_unknown_product_is_this_item_in_each_language() -> None:
     assert n.product.title == "diesen Artikel"
     assert n.messages["de"].message == "2 Personen sehen sich gerade diesen Artikel an"
     assert n.messages["pl"].message == "2 osoby oglądają teraz ten produkt"
+
+
+def test_notifications_carry_the_shops_display_settings() -> None:
+    widget = WidgetSettings(position="bottom-right", gap_s=3, max_per_session=4)
+    n = _purchase(_order(), widget=widget)
+    assert n.display == Display(position="bottom-right", gap_ms=3000, max=4)
+    default = _purchase(_order())
+    assert default.display == Display(position="bottom-left", gap_ms=8000, max=10)
