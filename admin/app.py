@@ -16,13 +16,15 @@ from starlette.applications import Starlette
 from starlette.templating import Jinja2Templates
 
 from admin.api import api_routes
-from admin.audit import AuditLog, audit_routes
+from admin.audit import AuditLog, audit_page_routes, audit_routes
 from admin.context import PATCH_ID_TOKEN_PATH, AdminContext
 from admin.customer_index import CustomerIndexes
 from admin.customers import CustomerList
+from admin.languages import language_routes
 from admin.names import CustomerNames
 from admin.pages import page_routes
 from admin.roles import StaffRoles, role_routes, shopify_exchange
+from admin.roles_page import roles_page_routes
 from admin.session import SessionAuth, StatusOf
 from admin.worker_api import WorkerApi
 from ingest.backfill_runs import BackfillRuns
@@ -82,5 +84,13 @@ def create_admin_app(
         staff=StaffRoles(client, exchange, dev=settings.dev_auto_install),
         audit=AuditLog(client, producer),
     )
-    routes = [*api_routes(ctx), *audit_routes(ctx), *role_routes(ctx), *page_routes(ctx)]
+    routes = [
+        *api_routes(ctx),
+        *audit_routes(ctx),
+        *role_routes(ctx),
+        *page_routes(ctx),
+        *language_routes(ctx),
+        *audit_page_routes(ctx),
+        *roles_page_routes(ctx),
+    ]
     return AdminApp(ctx, routes=routes)

@@ -20,6 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from admin.api import authenticated
+from admin.page_view import Pages, View
 from admin.params import parse
 from admin.roles import member_of
 from admin.session import Session
@@ -154,3 +155,46 @@ def audit_routes(ctx: AdminContext) -> list[Route]:
         # A download is a navigation, which cannot add a header: ?id_token= too.
         Route("/api/audit.csv", authenticated(ctx, export, query_token=True), methods=["GET"]),
     ]
+
+
+# What each action is called on the Audit log page.
+ACTION_LABELS: dict[str, str] = {
+    "settings.saved": "Settings saved",
+    "vip_program.changed": "VIP program changed",
+    "backfill.started": "Backfill started",
+    "sync.started": "Sync started",
+    "import.started": "Import run",
+    "import.cancelled": "Import cancelled",
+    "tier_override.set": "Tier set by hand",
+    "tier_override.removed": "Tier override removed",
+    "role.changed": "Role changed",
+    "default_role.changed": "Default role changed",
+    "customer.redacted": "Customer data erased (Shopify)",
+    "data_request.answered": "Data request answered",
+}
+
+
+def audit_page_routes(ctx: AdminContext) -> list[Route]:
+    page = Pages(ctx)
+
+    async def audit_page(view: View) -> Response:
+        action = view.request.query_params.get("action") or None
+        cursor = view.request.query_params.get("cursor") or None
+        params = {k: v for k, v in (("action", action), ("cursor", cursor)) if v}
+        listing = await view.api.get("/api/audit", params, ok=(422,))
+        errors = listing.get("errors", {})
+        return view.render(
+            "audit.html",
+            title="Audit log",
+            entries=listing.get("entries", []),
+            errors=errors,
+            action=action,
+            actions=ACTION_LABELS,
+            next_url=view.url("audit", action=action, cursor=listing.get("next"))
+            if listing.get("next")
+            else None,
+            first_url=view.url("audit", action=action) if cursor else None,
+            export_url=view.api_url("audit.csv", action=action),
+        )
+
+    return [Route("/audit", page("audit", audit_page), methods=["GET"], name="audit")]

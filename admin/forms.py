@@ -92,7 +92,7 @@ def _blank_default(field: str) -> str:
 
 
 def notification_values(settings: ShopSettings) -> Values:
-    lang = settings.language
+    lang = settings.languages[0]  # the wording form opens on the default language's
     overrides = settings.templates.get(lang, {})
     values: Values = {
         "enabled_kinds": list(settings.enabled_kinds),
@@ -145,7 +145,8 @@ def notification_body(values: Values, current: ShopSettings) -> tuple[dict[str, 
     except InvalidOperation:
         errors["max_purchase_age_hours"] = "enter a number of hours, e.g. 24 or 0.5"
         age_s = current.max_purchase_age_s
-    lang = values["language"] or current.language
+    # The language whose wording the form edits (which languages the shop sells in: admin/languages.py).
+    lang = values["language"] or current.languages[0]
     overrides = {}
     for name in sorted(templates.TEMPLATE_NAMES):
         text = values[f"template.{name}"]
@@ -164,7 +165,6 @@ def notification_body(values: Values, current: ShopSettings) -> tuple[dict[str, 
         "excluded_products": _split(values["excluded_products"]),
         "buyer_display": values["buyer_display"],
         "max_purchase_age_s": age_s,
-        "language": lang,
         "templates": shop_templates,
         "trending_thresholds": _split(values["trending_thresholds"]),
         "viewing_min_viewers": values["viewing_min_viewers"],

@@ -4,7 +4,7 @@ and the app's JSON API asked in-process with the page load's session token."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from admin.context import AdminContext
+from admin.roles import Member, may
 from admin.session import Refused, Session
 from storepulse.contracts import ShopSettings
 
@@ -38,6 +39,9 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Customers", "customers", ("customer",)),
     NavItem("VIP program", "vip"),
     NavItem("Notifications", "notification_settings"),
+    NavItem("Languages", "languages"),
+    NavItem("Audit log", "audit"),
+    NavItem("Roles", "roles"),
 )
 # Query parameters of Shopify's embedded launch that every link keeps (the session token among them).
 SESSION_PARAMS = ("id_token", "shop", "host", "embedded", "locale")
@@ -106,12 +110,15 @@ class InProcess:
 class View:
     """One page load: its session, its links, and the API as its session may ask it."""
 
-    def __init__(self, ctx: AdminContext, name: str, request: Request, session: Session, api: Api) -> None:
+    def __init__(
+        self, ctx: AdminContext, name: str, request: Request, session: Session, api: Api, member: Member
+    ) -> None:
         self.ctx = ctx
         self.name = name
         self.request = request
         self.session = session
         self.api = api
+        self.member = member  # the staff member: pages show only what their role may do
         self.kept = {k: v for k in SESSION_PARAMS if (v := request.query_params.get(k))}
 
     @property
@@ -154,6 +161,10 @@ class View:
                 "app_bridge": not self.ctx.settings.dev_auto_install,
                 "id_token": self.request.query_params.get("id_token", ""),
                 "nav": nav,
+                "member": self.member,
+                # What the page offers the member: forms only for those whose role may send them.
+                "may_change": may(self.member.role, "POST", "/api/settings") is None,
+                "may_give_roles": self.member.role == "owner",
                 "url": self.url,
                 "api_url": self.api_url,
                 **context,
@@ -183,3 +194,40 @@ def static_urls(ctx: AdminContext) -> None:
         return f"{context['request'].url_for('static', path=name).path}?v={versions[name]}"
 
     ctx.templates.env.globals["static"] = static
+
+
+PageHandler = Callable[["View"], Awaitable[Response]]
+
+
+class Pages:
+    """Page endpoints: each load's session (the Shopify admin's bounce page when it has none)
+    and staff member, then its handler with a `View`; a refusal or an unavailable API shown as a page."""
+
+    def __init__(self, ctx: AdminContext) -> None:
+        self._ctx = ctx
+        self._in_process = InProcess()
+
+    def __call__(self, name: str, handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
+        ctx = self._ctx
+
+        async def endpoint(request: Request) -> Response:
+            if ctx.auth is None:
+                return open_from_admin(ctx, request, "the app is not configured", 503)
+            try:
+                session = await ctx.auth.page(request)
+            except Refused as exc:
+                return open_from_admin(ctx, request, exc.reason, exc.status)
+            if isinstance(session, Response):
+                return session
+            api = Api(self._in_process.client(request.app), request.query_params.get("id_token", ""))
+            view = View(ctx, name, request, session, api, await ctx.staff.member(session))
+            try:
+                return await handler(view)
+            except Refused as exc:
+                return open_from_admin(ctx, request, exc.reason, exc.status)
+            except ApiFailed as exc:
+                return view.render(
+                    "unavailable.html", 503, title="Unavailable", reason=exc.reason, tone="critical"
+                )
+
+        return endpoint

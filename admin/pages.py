@@ -12,7 +12,7 @@ admin/static/admin.js adds the live parts and keeps the session token fresh unde
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,22 +25,10 @@ from starlette.staticfiles import StaticFiles
 from admin import charts, forms, home
 from admin.context import AdminContext
 from admin.formatting import compact_money, money, register
-from admin.page_view import (
-    SESSION_PARAMS,
-    STATIC,
-    Api,
-    ApiFailed,
-    InProcess,
-    View,
-    open_from_admin,
-    static_urls,
-)
-from admin.session import Refused
+from admin.page_view import SESSION_PARAMS, STATIC, Api, Pages, View, open_from_admin, static_urls
 from streams.agents.order_days import read_days
 from streams.domain import templates
 from streams.domain.rfm import AT_RISK, LOST, SEGMENT_NAMES
-
-PageHandler = Callable[[View], Awaitable[Response]]
 
 DAYS_CHARTED = 30
 PAGE_SIZE = 50  # the API's default `limit`
@@ -119,30 +107,7 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
     register(ctx.templates.env)
     static_urls(ctx)
     ctx.templates.env.globals["segment_tone"] = lambda segment: SEGMENT_TONES.get(segment, "")
-    in_process = InProcess()
-
-    def page(name: str, handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            if ctx.auth is None:
-                return open_from_admin(ctx, request, "the app is not configured", 503)
-            try:
-                session = await ctx.auth.page(request)
-            except Refused as exc:
-                return open_from_admin(ctx, request, exc.reason, exc.status)
-            if isinstance(session, Response):
-                return session
-            api = Api(in_process.client(request.app), request.query_params.get("id_token", ""))
-            view = View(ctx, name, request, session, api)
-            try:
-                return await handler(view)
-            except Refused as exc:
-                return open_from_admin(ctx, request, exc.reason, exc.status)
-            except ApiFailed as exc:
-                return view.render(
-                    "unavailable.html", 503, title="Unavailable", reason=exc.reason, tone="critical"
-                )
-
-        return endpoint
+    page = Pages(ctx)
 
     async def home_page(view: View) -> Response:
         shop = view.session.shop
@@ -305,6 +270,7 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
                 lang: vars(templates.BUILT_IN[lang]) if lang in templates.BUILT_IN else None
                 for lang in languages
             },
+            built_in=lambda lang, name: templates.built_in(name, lang) if lang in templates.BUILT_IN else "",
             overrides=current.templates,
             widget_url=f"{ctx.settings.push_url}/widget.js",
         )

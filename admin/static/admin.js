@@ -163,10 +163,12 @@
         setTimeout(poll, 2000);
       });
     };
-    button.addEventListener("click", function () {
-      button.disabled = true;
-      api("POST", path).then(function () { location.reload(); });
-    });
-    if (button.disabled) setTimeout(poll, 2000);
+    if (button) { // only for a role that may start one
+      button.addEventListener("click", function () {
+        button.disabled = true;
+        api("POST", path).then(function () { location.reload(); });
+      });
+    }
+    if (backfill.hasAttribute("data-backfill-running")) setTimeout(poll, 2000);
   }
 })();

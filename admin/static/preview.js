@@ -34,11 +34,19 @@
 
   function wording(lang) { return data.wording[lang] || data.wording.en; }
 
-  function template(lang, name) {
+  // A counted template has a form per CLDR plural category: the browser's Intl.PluralRules
+  // picks the same one Babel picks for the worker.
+  function pluralForm(t, lang, count) {
+    if (typeof t !== "object" || t === null) return t;
+    return t[count === undefined ? "other" : new Intl.PluralRules(lang).select(count)] || t.other;
+  }
+
+  function template(lang, name, count) {
     var own = value("template." + name);
     if (own) return own;
     var overrides = data.overrides[lang] || {};
-    return overrides[name] || wording(lang).templates[name];
+    var category = count === undefined ? "" : new Intl.PluralRules(lang).select(count);
+    return overrides[name + "#" + category] || overrides[name] || pluralForm(wording(lang).templates[name], lang, count);
   }
 
   function who(lang) {
@@ -64,8 +72,8 @@
       return {
         id: "preview-" + kind, kind: kind, lang: lang,
         occurred_at: new Date(Date.now() - 2 * 60000).toISOString(),
-        title: fill(template(lang, kind + ".title"), fields),
-        message: fill(template(lang, kind), fields),
+        title: fill(template(lang, kind + ".title", fields.count), fields),
+        message: fill(template(lang, kind, fields.count), fields),
         product: { id: "preview", title: fields.product },
         display: display
       };
@@ -131,7 +139,7 @@
     form.querySelectorAll("[data-template]").forEach(function (input) {
       var name = input.getAttribute("data-template");
       input.value = own[name] || "";
-      input.placeholder = w ? w.templates[name] : "";
+      input.placeholder = w ? pluralForm(w.templates[name], lang) : "";
     });
   });
 })();

@@ -9,6 +9,7 @@ settings. Each page leaves a screenshot in test-artifacts/admin-<page>.png.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -453,6 +454,40 @@ async def test_notification_settings_refuse_a_bad_template_and_reach_the_next_to
     await expect(toast).to_be_visible(timeout=15_000)
     root = await store.locator(".sp-root").bounding_box()
     assert root["x"] > store.viewport_size["width"] / 2
+
+
+async def test_languages_are_chosen_and_previewed_side_by_side_right_to_left_where_they_read_so(
+    shop: Shop, page: Page
+) -> None:
+    await page.goto(shop.page("/languages"))
+    await page.get_by_label("Sell in Japanese").check()
+    await page.get_by_label("Sell in Arabic").check()
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("heading", name="Languages saved")).to_be_visible()
+    assert (await shop.api("settings"))["languages"] == ["en", "ar", "ja"]  # the default first
+    previews = page.locator("[data-language]")
+    await expect(previews).to_have_count(3)
+    english, arabic, japanese = (page.locator(f"[data-language={tag}]") for tag in ("en", "ar", "ja"))
+    await expect(english).to_contain_text("Maya in Austin, United States grabbed Cloud Hoodie!")  # theirs
+    await expect(japanese).to_contain_text("過去24時間で14人がCloud Hoodieを購入しました")
+    await expect(arabic).to_contain_text("اشترى 14 شخصًا Cloud Hoodie خلال آخر 24 ساعة")  # 14: "many"
+    assert await arabic.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    assert await japanese.evaluate("e => getComputedStyle(e).direction") == "ltr"
+    await settle(page)
+    await page.screenshot(path=artifact("admin-languages.png"), full_page=True)
+
+
+async def test_the_audit_log_lists_what_was_changed_and_by_whom(shop: Shop, page: Page) -> None:
+    await page.goto(shop.page("/audit"))
+    rows = page.locator("#audit-table tbody tr")
+    await expect(rows.first).to_contain_text("Settings saved")
+    await expect(rows.first).to_contain_text('languages: ["en"] → ["en", "ar", "ja"]')
+    await page.get_by_label("Action").select_option("settings.saved")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page).to_have_url(re.compile(r"action=settings\.saved"))
+    assert {await r.get_attribute("data-action") for r in await rows.all()} == {"settings.saved"}
+    await settle(page)
+    await page.screenshot(path=artifact("admin-audit.png"), full_page=True)
 
 
 async def test_pages_work_by_keyboard_and_fit_a_phone(shop: Shop, browser: Browser) -> None:

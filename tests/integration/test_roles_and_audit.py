@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 from typing import Any
 
@@ -186,3 +187,26 @@ async def test_bad_audit_parameters_are_refused_naming_them(staff: tuple[StaffMe
     for params, named in refused:
         answer = await owner.call("GET", "audit", params=params)
         assert answer.status_code == 422 and named in answer.json()["errors"]
+
+
+async def test_pages_offer_only_what_the_role_may_do(staff: tuple[StaffMember, StaffMember]) -> None:
+    owner, member = staff
+    await member.json("roles")  # the app meets them first
+    assert (await owner.call("PUT", "roles", json={"staff": {STAFF: "viewer"}})).status_code == 200
+
+    async def page(who: StaffMember, path: str) -> str:
+        token = who.fake.session_token(who.shop, user=who.user)
+        answer = await who.app.get(f"/app{path}", params={"id_token": token})
+        assert answer.status_code == 200, answer.text
+        return answer.text
+
+    save = re.compile(r'<button class="button primary" type="submit"[^>]*>Save</button>')
+    for path in ("/languages", "/notifications", "/vip"):
+        assert save.search(await page(owner, path)), path
+        assert not save.search(viewed := await page(member, path)), path
+        assert "Your role (viewer)" in viewed
+    assert "data-backfill-start" in await page(owner, "/") and "data-backfill-start" not in await page(
+        member, "/"
+    )
+    assert 'id="staff-table"' in await page(owner, "/roles")
+    assert "Only the shop's owner gives roles" in await page(member, "/roles")

@@ -154,6 +154,7 @@ def test_the_notifications_form_is_the_settings_it_shows() -> None:
         "en": {"purchase": "{who} grabbed {product}"},
     }
     assert body["widget"] == {"position": "bottom-right", "gap_s": "8", "max_per_session": "10"}
+    assert "languages" not in body  # which languages the shop sells in is the Languages page's
     assert ShopSettings.model_validate({**body, "shop": "x.myshopify.com"}).widget.position == "bottom-right"
 
 
