@@ -4,6 +4,7 @@ and the app's JSON API asked in-process with the page load's session token."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,17 +93,31 @@ class Api:
         raise ApiFailed(answer.status_code, _reason(answer))
 
 
+IN_PROCESS = "http://app"
+
+
+class _NotInProcess(logging.Filter):
+    """A page asking its own API is no network request: httpx's line for it says nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return IN_PROCESS not in record.getMessage()
+
+
+_NOT_IN_PROCESS = _NotInProcess()
+
+
 class InProcess:
     """Clients that call an ASGI app directly, without a socket: one per app."""
 
     def __init__(self) -> None:
         self._clients: dict[int, httpx.AsyncClient] = {}
+        logging.getLogger("httpx").addFilter(_NOT_IN_PROCESS)  # once: the same filter is kept once
 
     def client(self, app: ASGIApp) -> httpx.AsyncClient:
         if id(app) not in self._clients:
             transport = httpx.ASGITransport(app=app)
             self._clients[id(app)] = httpx.AsyncClient(
-                transport=transport, base_url="http://app", trust_env=False
+                transport=transport, base_url=IN_PROCESS, trust_env=False
             )
         return self._clients[id(app)]
 

@@ -418,6 +418,7 @@ async def test_notification_settings_refuse_a_bad_template_and_reach_the_next_to
     await expect(frame.locator(".sp-toast.sp-purchase")).to_contain_text(
         "Maya in Austin, US grabbed Cloud Hoodie!"
     )
+    await expect(frame.locator(".sp-root.sp-right")).to_be_attached()  # the widget's own placement
     root = await frame.locator(".sp-root").bounding_box()
     box = await page.locator("iframe[title^='Your storefront']").bounding_box()
     assert root["x"] > box["x"] + box["width"] / 3  # on the right of the frame
