@@ -37,6 +37,18 @@ class Actor(BaseModel):
 
 
 NotificationKind = Literal["purchase", "trending", "viewing"]
+WidgetPosition = Literal["bottom-left", "bottom-right"]
+
+
+class Display(BaseModel):
+    """How the shop wants its toasts shown, sent with each notification: the widget applies it
+    to what follows unless its script tag pins an option (data-position, data-gap-ms, data-max)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    position: WidgetPosition
+    gap_ms: int
+    max: int
 
 
 class Notification(BaseModel):
@@ -56,6 +68,7 @@ class Notification(BaseModel):
     lang: str = "en"
     # Epoch milliseconds when streams published it: lets clients measure delivery latency.
     published_at: float | None = None
+    display: Display | None = None
     # The webhook delivery that caused it, for the worker's and push's log lines only: never
     # serialized, so neither the replay stream nor a storefront ever holds it.
     webhook_id: str | None = Field(None, exclude=True)
@@ -98,6 +111,17 @@ class TierRule(BaseModel):
     min_spent: Decimal = Decimal(0)
 
 
+class WidgetSettings(BaseModel):
+    """Where the storefront widget shows toasts and how often (the merchant's app sets them)."""
+
+    position: WidgetPosition = "bottom-left"
+    gap_s: int = Field(8, ge=0, le=600)  # at least this long between two toasts
+    max_per_session: int = Field(10, ge=1, le=100)  # toasts one visit sees at most
+
+    def display(self) -> Display:
+        return Display(position=self.position, gap_ms=self.gap_s * 1000, max=self.max_per_session)
+
+
 class ShopSettings(BaseModel):
     """Per-shop settings, the value of the compacted `shop.settings` topic (key `{shop}`)."""
 
@@ -116,6 +140,7 @@ class ShopSettings(BaseModel):
     trending_thresholds: list[int] = [5, 10, 25, 50, 100]
     # "N people are viewing this now" only from this many distinct viewers in 5 minutes.
     viewing_min_viewers: int = 2
+    widget: WidgetSettings = WidgetSettings()
     # Customer intelligence
     rfm: RfmThresholds = RfmThresholds()
     tiers: list[TierRule] = [TierRule()]

@@ -74,6 +74,18 @@ def notification_days(shop: str) -> str:
     return f"notification-days:{shop}"
 
 
+def order_day(shop: str, day: str) -> str:
+    """Hash (expires): the UTC day's `orders` and `net` (thousandths of the shop currency) of the
+    shop's customers' orders placed that day, and each such order's share `o:{id}`."""
+    return f"order-day:{shop}:{day}"
+
+
+def widget_seen(shop: str) -> str:
+    """String (expires): epoch seconds of the last page view the shop's storefront widget sent,
+    which tells the merchant's app that the app embed is on."""
+    return f"widget-seen:{shop}"
+
+
 def data_requests(shop: str) -> str:
     """Hash `{customer_id}:{request id}` → what was held when customers/data_request arrived."""
     return f"data-requests:{shop}"
@@ -119,6 +131,7 @@ SHOP_KEYS: tuple[Callable[[str], str], ...] = (
     customer_versions,
     customer_tags,
     notification_days,
+    widget_seen,
     data_requests,
     backfill_state,
     backfill_run,
@@ -141,5 +154,15 @@ def customer_walks(shop: str) -> str:
     return customer_walk(shop, "*")
 
 
+def order_days(shop: str) -> str:
+    """The SCAN pattern of the shop's `order-day` hashes."""
+    return order_day(shop, "*")
+
+
 # Families of per-shop keys, one key per item, found with SCAN.
-SHOP_KEY_PATTERNS: tuple[Callable[[str], str], ...] = (notified_markers, customer_histories, customer_walks)
+SHOP_KEY_PATTERNS: tuple[Callable[[str], str], ...] = (
+    notified_markers,
+    customer_histories,
+    customer_walks,
+    order_days,
+)

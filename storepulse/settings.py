@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     push_retry_ms: int = 2_000  # the SSE `retry:` a draining server asks clients to wait
     # Where browsers reach ingest (the widget's beacons); empty: http://{host}:{ingest_port}.
     public_ingest_url: str = ""
+    # Where browsers reach push (the merchant app's live feed and widget preview); empty:
+    # http://{host}:{push_port}.
+    public_push_url: str = ""
     # Widget beacons (ingest POST /beacons), `limits` notation.
     beacon_rate_per_ip: str = "120/minute"
     beacon_rate_per_shop: str = "20000/minute"
@@ -151,6 +154,10 @@ class Settings(BaseSettings):
     @property
     def worker_api_url(self) -> str:
         return self.admin_api_url or f"http://{self.host}:{self.worker_port}"
+
+    @property
+    def push_url(self) -> str:
+        return (self.public_push_url or f"http://{self.host}:{self.push_port}").rstrip("/")
 
     def admin_base_url(self, shop: str) -> str:
         """The shop's Admin API origin, e.g. `https://x.myshopify.com`."""

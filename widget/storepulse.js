@@ -1,8 +1,10 @@
 /* StorePulse storefront widget: live social-proof toasts. No dependencies.
    <script async src="https://PUSH/widget.js" data-shop="x.myshopify.com"
      data-endpoint="https://PUSH" data-beacons="https://INGEST" data-position="bottom-left"></script>
-   Optional: data-gap-ms (min gap between toasts), data-max (toasts per session),
-   data-duration-ms, data-product-id (product pages). */
+   Optional, pinning what the shop's settings (sent with each notification) would choose:
+   data-position, data-gap-ms (min gap between toasts), data-max (toasts per session).
+   Also data-duration-ms, data-product-id (product pages), and data-preview (the merchant's
+   app: no stream, no beacons; samples go through StorePulse.preview). */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -15,8 +17,9 @@
   if (!shop || !window.EventSource) return;
   var endpoint = attr("endpoint", new URL(script.src).origin).replace(/\/$/, "");
   var beacons = attr("beacons", "").replace(/\/$/, "");
-  var right = attr("position", "bottom-left") === "bottom-right";
-  var GAP = +attr("gap-ms", 8000), MAX = +attr("max", 10), SHOW = +attr("duration-ms", 6000);
+  var pinned = { position: attr("position"), gap: attr("gap-ms"), max: attr("max") };
+  var GAP = +(pinned.gap || 8000), MAX = +(pinned.max || 10), SHOW = +attr("duration-ms", 6000);
+  var preview = script.hasAttribute("data-preview");
   var RTL = { ar: 1, he: 1, fa: 1, ur: 1 };
   // Inline icons: emoji fonts are missing on many systems.
   var SVG = '<svg viewBox="0 0 24 24" width="22" height="22" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round">';
@@ -41,18 +44,26 @@
   var shown = +(store("sessionStorage", countKey) || 0);
 
   function beacon(type, extra) {
-    if (!beacons || !navigator.sendBeacon) return;
+    if (!beacons || preview || !navigator.sendBeacon) return;
     var body = { shop: shop, type: type, visitor: visitor };
     for (var k in extra) if (extra[k]) body[k] = String(extra[k]);
     navigator.sendBeacon(beacons + "/beacons", JSON.stringify(body));
   }
 
   var root = document.createElement("div");
-  root.className = "sp-root";
+  function place(position) { root.className = "sp-root" + (position === "bottom-right" ? " sp-right" : ""); }
+  place(pinned.position);
+  // The shop's display settings, unless the script tag pinned them.
+  function tune(d) {
+    if (!d) return;
+    if (!pinned.position) place(d.position);
+    if (!pinned.gap) GAP = d.gap_ms;
+    if (!pinned.max) MAX = d.max;
+  }
   root.setAttribute("role", "status");
   root.setAttribute("aria-live", "polite");
   var css =
-    ".sp-root{position:fixed;bottom:16px;" + (right ? "right" : "left") + ":16px;z-index:2147483000;" +
+    ".sp-root{position:fixed;bottom:16px;left:16px;z-index:2147483000;" +
     "font:14px/1.4 system-ui,sans-serif;display:flex;flex-direction:column;gap:8px;max-width:340px}" +
     ".sp-toast{position:relative;background:#fff;color:#1a1a1a;border-radius:12px;box-shadow:0 6px 24px rgba(0,0,0,.18);" +
     "padding:12px 34px 12px 12px;display:flex;gap:10px;align-items:center;animation:sp-in .35s ease-out}" +
@@ -65,7 +76,8 @@
     ".sp-x{position:absolute;top:4px;right:6px;border:0;background:none;font-size:18px;line-height:1;" +
     "cursor:pointer;color:#6d7175;padding:4px}.sp-toast[dir=rtl] .sp-x{right:auto;left:6px}" +
     "@keyframes sp-in{from{opacity:0;transform:translateY(12px)}}" +
-    "@media (max-width:480px){.sp-root{left:8px;right:8px;bottom:8px;max-width:none}}" +
+    ".sp-root.sp-right{left:auto;right:16px}" +
+    "@media (max-width:480px){.sp-root,.sp-root.sp-right{left:8px;right:8px;bottom:8px;max-width:none}}" +
     "@media (prefers-reduced-motion:reduce){.sp-toast{animation:none}}";
 
   function ago(iso, lang) {
@@ -141,6 +153,7 @@
     if (id) lastId = id;
     if (seen.indexOf(n.id) >= 0) return;
     seen.push(n.id);
+    tune(n.display);
     if (seen.length > 50) seen.shift();
     queue.push(n);
     if (queue.length > 3) queue.shift();
@@ -172,6 +185,7 @@
     var style = el("style", "", css);
     document.head.appendChild(style);
     document.body.appendChild(root);
+    if (preview) return;
     document.addEventListener("visibilitychange", pump);
     var meta = window.ShopifyAnalytics && ShopifyAnalytics.meta;
     beacon("page_view", { product_id: attr("product-id", meta && meta.product && meta.product.id) });
@@ -183,7 +197,7 @@
     } else connect(0);
   }
 
-  window.StorePulse = { preview: render };
+  window.StorePulse = { preview: function (n) { tune(n.display); render(n); } };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -39,9 +40,17 @@ from streams.agents.compliance import (
     redact_customer,
     withdraw_notifications,
 )
+from streams.agents.order_days import OrderDays, OrderShare
 from streams.agents.order_index import Outbox
 from streams.agents.read_models import DataRequests, ReadModels, Touched
-from streams.domain.customer_metrics import FULL_ORDER_TOPICS, apply_event, has_order, order_id_of, owner_of
+from streams.domain.customer_metrics import (
+    FULL_ORDER_TOPICS,
+    apply_event,
+    day_share,
+    has_order,
+    order_id_of,
+    owner_of,
+)
 from streams.domain.customer_state import CustomerState, decode_state
 from streams.domain.standing import SettingsFor, TierChange, refresh, standing_of
 from streams.runtime.batches import EventBatch
@@ -67,6 +76,8 @@ class Batch:
     data_requests: DataRequests = field(default_factory=list)
     tier_changes: list[str] = field(default_factory=list)  # "gained", "lost", "moved" (counted once sent)
     tier_history: list[TierChange] = field(default_factory=list)  # for the app's history
+    # What each order the batch named now counts for its day (re-deliveries too, to heal).
+    order_shares: list[OrderShare] = field(default_factory=list)
 
 
 class CustomerBook:
@@ -76,6 +87,7 @@ class CustomerBook:
         self._settings_for = settings_for
         self._partitions = ctx.settings.kafka_partitions
         self._read_models = ReadModels(ctx.redis)
+        self._order_days = OrderDays(ctx.redis)
         self.table: TableT[bytes, CustomerState] = app.Table(
             "customer-metrics",
             partitions=self._partitions,
@@ -109,6 +121,7 @@ class CustomerBook:
         for shop, customer_id, _ in batch.redacted:
             await redis_step(forget_data_requests, self._ctx.redis, shop, customer_id)
         await redis_step(self._read_models.write, batch.touched, batch.data_requests, batch.tier_history)
+        await redis_step(self._order_days.write, batch.order_shares)
         for shop, _, order_ids in batch.redacted:
             await withdraw_notifications(self._ctx, shop, order_ids)
         for shop, _, _ in batch.data_requests:
@@ -158,7 +171,10 @@ class CustomerBook:
         if topic != REEVALUATE:
             order_id = order_id_of(topic, payload)
             known = order_id is not None and has_order(state, order_id)
+            placed = state.orders.get(order_id) if order_id is not None else None
             changed = apply_event(state, topic, payload)
+            if order_id is not None and (share := day_share(state.orders.get(order_id), placed)):
+                batch.order_shares.append(OrderShare(shop, order_id, *share))
             if changed and not known and topic in FULL_ORDER_TOPICS:
                 batch.outbox.owner(shop, str(order_id), customer_id)
             if topic == ORDERS_CREATE:
@@ -178,6 +194,10 @@ class CustomerBook:
         batch.touched[key] = state
 
     def _redact(self, key: bytes, shop: str, customer_id: str, payload: dict[str, Any], batch: Batch) -> None:
+        held = batch.states.get(key)
+        for order_id, entry in (held.orders if held else {}).items():
+            if share := day_share(entry):
+                batch.order_shares.append(OrderShare(shop, order_id, share[0], 0, Decimal(0), forget=True))
         orders = redact_customer(batch.states, key, payload)
         for order_id in orders:
             record = {"topic": FORGET_ORDER, "shop": shop, "payload": {"id": order_id}}

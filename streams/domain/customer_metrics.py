@@ -9,7 +9,7 @@ totals move by the difference one order's contribution made.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -97,6 +97,16 @@ def _contribution(entry: OrderEntry | None) -> tuple[int, Decimal, Decimal]:
         return 0, Decimal(0), Decimal(0)
     total = Decimal(entry.total)
     return 1, total, total - sum((Decimal(a) for a in entry.refunds.values()), Decimal(0))
+
+
+def day_share(entry: OrderEntry | None, placed: OrderEntry | None = None) -> tuple[date, int, Decimal] | None:
+    """The UTC day an order was placed and what it now counts for that day (orders, net);
+    `placed` is the entry before a delete, which forgets the date. None while the day is unknown."""
+    created = parse_time((entry.created_at if entry else None) or (placed.created_at if placed else None))
+    if created is None:
+        return None
+    orders, _, net = _contribution(entry)
+    return created.astimezone(UTC).date(), orders, net
 
 
 def _merge_order(entry: OrderEntry | None, payload: dict[str, Any]) -> OrderEntry | None:

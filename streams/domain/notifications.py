@@ -180,4 +180,5 @@ def _rendered(
         actor=actor,
         occurred_at=occurred_at,
         lang=lang,
+        display=rules.widget.display(),
     )

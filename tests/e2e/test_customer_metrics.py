@@ -1,12 +1,14 @@
 """Customer metrics, tiers and read models through the real worker (records produced as ingest would)."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import redis.asyncio as redis
 
-from loadtests.payloads import CATALOG, next_id, order, refund
+from loadtests.payloads import CATALOG, customers_redact, next_id, order, refund
 from shopify.topics import (
     CUSTOMERS_DATA_REQUEST,
+    CUSTOMERS_REDACT,
     ORDERS_CANCELLED,
     ORDERS_CREATE,
     ORDERS_DELETE,
@@ -14,6 +16,7 @@ from shopify.topics import (
     REFUNDS_CREATE,
 )
 from storepulse.kafka_topics import TOPIC_CUSTOMER_CHANGES
+from streams.agents.order_days import read_days
 from tests.support.eventually import eventually
 from tests.support.kafka import consume, produce_webhooks
 from tests.support.stack import Services
@@ -131,3 +134,33 @@ async def test_vip_drops_off_after_a_year_without_purchase(
     await eventually(lambda: _not_vip(redis_client, shop, c), timeout=30)
     changes = await consume(services.stack, TOPIC_CUSTOMER_CHANGES, key_prefix=f"{shop}/".encode(), count=2)
     assert [ch["tier_to"] for ch in changes] == ["VIP", None]
+
+
+async def test_orders_and_net_revenue_per_day_count_each_order_once(
+    services: Services, redis_client: redis.Redis, shop: str
+) -> None:
+    c, other = next_id(), next_id()
+    today, yesterday = (placed(c, "30.00"), placed(other, "12.50", ago=timedelta(days=1)))
+    kept, cancelled = placed(c, "20.00", ago=timedelta(days=1)), placed(other, "8.00")
+    old = placed(c, "99.00", ago=timedelta(days=60))  # older than the chart keeps
+    events = [(ORDERS_CREATE, shop, o) for o in (today, yesterday, kept, cancelled, old)]
+    events += [
+        (ORDERS_CREATE, shop, today),  # a duplicate delivery
+        (ORDERS_CANCELLED, shop, edited(cancelled, minutes=1, cancelled_at=datetime.now(UTC).isoformat())),
+        (REFUNDS_CREATE, shop, refund(kept, "5.25")),  # lowers the day the order was placed
+    ]
+    await produce_webhooks(services.stack, events)
+    now = datetime.now(UTC)
+    expected = [(now.date() - timedelta(days=1), 2, Decimal("27.25")), (now.date(), 1, Decimal("30.00"))]
+
+    async def days() -> list | None:
+        got = [(d.day, d.orders, d.net) for d in await read_days(redis_client, shop, now.date(), 2)]
+        return got if got == expected else None
+
+    await eventually(days, what="the last two days' totals")
+    assert sum(d.orders for d in await read_days(redis_client, shop, now.date(), 90)) == 3
+    # A redacted customer leaves the chart: what their orders added goes with them.
+    orders = [yesterday["id"], cancelled["id"]]
+    await produce_webhooks(services.stack, [(CUSTOMERS_REDACT, shop, customers_redact(shop, other, orders))])
+    expected = [(now.date() - timedelta(days=1), 1, Decimal("14.75")), (now.date(), 1, Decimal("30.00"))]
+    await eventually(days, what="the days without the redacted customer")

@@ -5,17 +5,18 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Locator, Page, async_playwright
+from playwright.async_api import Browser, Locator, Page
 
 from loadtests.payloads import CATALOG, order, product, webhook
 from push.app import DEMO_ASSETS_PATH
 from shopify.topics import ORDERS_CREATE, PRODUCTS_CREATE
+from storepulse.contracts import Display
 from storepulse.devstack import Child, Stack, free_port
 from storepulse.kafka_topics import TOPIC_BEACONS, shop_key
+from tests.support.browser import artifact, chromium
 from tests.support.eventually import eventually
 from tests.support.kafka import consume
 from tests.support.metrics import metric
@@ -25,8 +26,6 @@ from tests.support.webhooks import deliver
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # Collects what the widget shows, with when, as a user would see it happen; and what its
 # connection received, heard before the widget hears it (the widget decides on each one at once).
 RECORD_TOASTS = """
@@ -44,10 +43,8 @@ window.EventSource = function (url, init) {
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    async with chromium() as b:
         yield b
-        await b.close()
 
 
 @pytest.fixture(scope="module")
@@ -148,9 +145,8 @@ async def test_a_purchase_toast_shows_the_product_image_push_serves(
             break
     assert await image.last.get_attribute("src") == f"{images_url}/{runner[2]}.svg"
     assert await loaded_width(image.last) > 0
-    ARTIFACTS.mkdir(exist_ok=True)
     await page.wait_for_timeout(500)  # the slide-in animation
-    await page.screenshot(path=str(ARTIFACTS / "demo-toast-image.png"))
+    await page.screenshot(path=artifact("demo-toast-image.png"))
 
 
 async def test_after_a_push_restart_the_page_gets_what_it_missed_exactly_once(
@@ -232,6 +228,21 @@ async def test_rtl_shop_renders_right_to_left_with_a_working_dismiss(
     await toast.wait_for(state="detached")
 
 
+async def test_the_shops_display_settings_come_with_each_notification_unless_the_page_pins_them(
+    stack: Stack, push: Child, page: Page, shop: str
+) -> None:
+    right = Display(position="bottom-right", gap_ms=0, max=5)
+    await publish(stack.env["REDIS_URL"], [note(shop, 0).model_copy(update={"display": right})])
+    await page.goto(demo(push, shop, duration_ms=60000))  # pins no display option
+    await page.locator(".sp-toast").wait_for()
+    box = await page.locator(".sp-root").bounding_box()
+    assert box["x"] > page.viewport_size["width"] / 2
+    await page.goto(demo(push, shop, position="bottom-left", duration_ms=60000))
+    await page.locator(".sp-toast").wait_for()
+    box = await page.locator(".sp-root").bounding_box()
+    assert box["x"] < page.viewport_size["width"] / 2
+
+
 async def test_tabs_of_one_visitor_share_one_connection(
     stack: Stack, push: Child, browser: Browser, shop: str
 ) -> None:
@@ -274,7 +285,6 @@ async def test_page_views_and_impressions_reach_the_beacon_topic(
 
 
 async def test_demo_page_shows_every_kind(push: Child, browser: Browser, shop: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
     for name, viewport in (
         ("demo", {"width": 1280, "height": 800}),
         ("demo-mobile", {"width": 390, "height": 844}),
@@ -287,7 +297,7 @@ async def test_demo_page_shows_every_kind(push: Child, browser: Browser, shop: s
         for kind in ("purchase", "trending", "viewing"):
             await page.locator(f".sp-toast.sp-{kind}").first.wait_for()
         await page.wait_for_timeout(500)  # the slide-in animation
-        await page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+        await page.screenshot(path=artifact(f"{name}.png"))
         assert await page.locator(".sp-toast").count() == 4
         images = page.locator(".sp-toast img, .card img")
         assert await images.count() == 3 + len(CATALOG)  # the toasts' products and the cards

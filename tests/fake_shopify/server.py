@@ -67,6 +67,8 @@ class Bucket:
 class FakeShopify:
     client_id: str = "fake-client-id"
     client_secret: str = "test-secret"
+    # The scopes a merchant grants on install (what the token answer names).
+    scope: str = "read_orders"
     max_points: float = 1000.0
     restore_rate: float = 50.0
     # Points each root field costs (Shopify: mutations ~10, queries by size).
@@ -141,7 +143,7 @@ class FakeShopify:
             elif self.odd_grants:
                 return Response(self.odd_grants.pop(0), media_type="application/json")
             self.tokens[shop] = f"shpat_{secrets.token_hex(12)}"
-            return JSONResponse({"access_token": self.tokens[shop], "scope": "read_orders"})
+            return JSONResponse({"access_token": self.tokens[shop], "scope": self.scope})
 
         async def graphql(request: Request) -> Response:
             shop = request.path_params["shop"]

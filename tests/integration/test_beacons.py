@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
 import orjson
+import redis.asyncio as redis
 
 from storepulse.devstack import Stack, wait_ready
 from storepulse.kafka_topics import TOPIC_BEACONS, shop_key
+from storepulse.redis_keys import widget_seen
 from tests.support.kafka import consume
 from tests.support.stack import Services
 
@@ -46,6 +49,21 @@ async def test_beacons_are_validated_and_produced_keyed_by_shop(services: Servic
     assert sorted(r["type"] for r in records) == ["click", "page_view"]
     assert {r["product_id"] for r in records} == {"7001", None}
     assert all(r["shop"] == shop and r["received_at"] for r in records)
+
+
+async def test_a_page_view_marks_the_widget_live_for_the_merchants_app(
+    services: Services, redis_client: redis.Redis, shop: str
+) -> None:
+    async with httpx.AsyncClient(base_url=services.ingest_url) as http:
+        click = await http.post("/beacons", content=beacon(shop, "click"), headers=STOREFRONT)
+        assert click.status_code == 204
+        assert await redis_client.get(widget_seen(shop)) is None  # only page views tell
+        before = time.time()
+        view = await http.post("/beacons", content=beacon(shop), headers=STOREFRONT)
+        assert view.status_code == 204
+    seen = int(await redis_client.get(widget_seen(shop)))
+    assert before - 1 <= seen <= time.time()
+    assert 0 < await redis_client.ttl(widget_seen(shop)) <= 30 * 86400
 
 
 async def test_beacons_are_rate_limited_per_ip_and_per_shop(stack: Stack, shop: str) -> None:

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 from loadtests.payloads import CATALOG, order
-from storepulse.contracts import ShopSettings
+from storepulse.contracts import Display, ShopSettings, WidgetSettings
 from storepulse.kafka_topics import item_key
 from streams.domain.notifications import notification_id, product_activity_notification, purchase_notification
 
@@ -111,3 +111,11 @@ def test_id_is_stable_per_cause_and_differs_across_causes() -> None:
     assert notification_id(SHOP, "purchase", "1") == notification_id(SHOP, "purchase", "1")
     assert notification_id(SHOP, "purchase", "1") != notification_id(SHOP, "purchase", "2")
     assert notification_id(SHOP, "purchase", "1", b"k") != notification_id(SHOP, "purchase", "1")
+
+
+def test_notifications_carry_the_shops_display_settings() -> None:
+    widget = WidgetSettings(position="bottom-right", gap_s=3, max_per_session=4)
+    n = _purchase(_order(), widget=widget)
+    assert n.display == Display(position="bottom-right", gap_ms=3000, max=4)
+    default = _purchase(_order())
+    assert default.display == Display(position="bottom-left", gap_ms=8000, max=10)

@@ -80,6 +80,7 @@ def test_shop_redact_enumerates_every_per_shop_key() -> None:
         redis_keys.notified,
         redis_keys.customer_history,
         redis_keys.customer_walk,
+        redis_keys.order_day,
         redis_keys.dlq_replays,
     }
     per_shop = (
