@@ -32,6 +32,7 @@ import redis.asyncio as redis
 
 from admin.customer_index import CustomerIndexes
 from admin.session import dev_session_token
+from loadtests.cpu import cpu_share, describe
 from loadtests.kafka_feed import produce
 from loadtests.payloads import CATALOG, order
 from shopify.topics import ORDERS_CREATE
@@ -207,8 +208,10 @@ async def run(stack: Stack, customers: int, timeout: float) -> dict[str, Any]:
     ) as http:
         # The first request of a process loads the shop's index; it is reported on its own.
         index_load_ms, _ = await timed_get(http, "/app/api/customers", {"limit": "1"})
-        timings, per_query = await measure_pages(http)
-        csv = await measure_csv(http, ingest.proc.pid)
+        pids = {c.name: c.proc.pid for c in stack.children}
+        with cpu_share(pids) as cpu:  # how busy the machine was: other users' load is noise
+            timings, per_query = await measure_pages(http)
+            csv = await measure_csv(http, ingest.proc.pid)
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "customers": customers,
@@ -220,6 +223,7 @@ async def run(stack: Stack, customers: int, timeout: float) -> dict[str, Any]:
         **timings.summary(),
         "queries": per_query,
         **csv,
+        "cpu": describe(cpu),
         "target_p99_ms": TARGET_P99_MS,
         "target_csv_s": TARGET_CSV_S,
     }
@@ -244,7 +248,7 @@ def main() -> None:
         f"customer list p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms (first pages "
         f"{result['first_page_p99_ms']}, later {result['later_page_p99_ms']}) over {result['requests']} "
         f"requests; CSV of all in {result['csv_s']} s, ingest RSS {result['ingest_rss_before_mb']} → "
-        f"{result['ingest_rss_peak_mb']} MB"
+        f"{result['ingest_rss_peak_mb']} MB; CPU % {result['cpu']}"
     )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -217,6 +217,7 @@ def admin_section(admin: SubResult | None) -> list[str]:
             "ingest resident memory before / peak during the CSV",
             f"{data['ingest_rss_before_mb']:.0f} / {data['ingest_rss_peak_mb']:.0f} MB",
         ),
+        (f"{CPU_HEADER}, while timed", data.get("cpu") or NONE),
     ]
     queries = [
         [
