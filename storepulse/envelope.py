@@ -20,6 +20,9 @@ ORDERS_BACKFILL = "orders/backfill"  # an order read by `storepulse backfill`: a
 ORDER_OWNERS = "streams/order-owners"
 FORGET_ORDER = "streams/forget-order"  # a redacted customer's order leaves the index
 REEVALUATE = "streams/reevaluate"  # time moved a customer's standing (VIP dropoff, recency)
+# The merchant app sets (payload {tier, until, source, set_at}) or removes ({tier: null}) a
+# customer's tier floor, on their partition of streams.customer-events (streams/domain/tier_floor.py).
+TIER_FLOOR = "storepulse/tier-floor"
 
 
 class Envelope(TypedDict):

@@ -106,6 +106,11 @@ def backfill_lease(shop: str) -> str:
     return f"backfill-lease:{shop}"
 
 
+def tier_floors(shop: str) -> str:
+    """Hash customer id → JSON tier floor `{tier, until, source, set_at}` of each customer holding one."""
+    return f"tier-floors:{shop}"
+
+
 def audit_log(shop: str) -> str:
     """Sorted set (one score, by member): `{entry id}\t{AuditEntry JSON}`, oldest first."""
     return f"audit:{shop}"
@@ -154,6 +159,7 @@ SHOP_KEYS: tuple[Callable[[str], str], ...] = (
     audit_log,
     staff,
     staff_roles,
+    tier_floors,
 )
 
 

@@ -26,7 +26,7 @@ from shopify.topics import (
     REFUNDS_CREATE,
     SHOP_REDACT,
 )
-from storepulse.envelope import FORGET_ORDER, REEVALUATE, Envelope, decode_envelope
+from storepulse.envelope import FORGET_ORDER, REEVALUATE, TIER_FLOOR, Envelope, decode_envelope
 from storepulse.kafka_topics import (
     TOPIC_CUSTOMER_CHANGES,
     TOPIC_CUSTOMER_EVENTS,
@@ -53,6 +53,7 @@ from streams.domain.customer_metrics import (
 )
 from streams.domain.customer_state import CustomerState, decode_state
 from streams.domain.standing import SettingsFor, TierChange, refresh, standing_of
+from streams.domain.tier_floor import set_floor
 from streams.runtime.batches import EventBatch
 from streams.runtime.context import Context
 from streams.runtime.metrics import TIER_CHANGES, tier_change
@@ -168,7 +169,9 @@ class CustomerBook:
         if state is None:
             state = CustomerState(shop, customer_id)
         changed = False
-        if topic != REEVALUATE:
+        if topic == TIER_FLOOR:
+            changed = set_floor(state, payload)
+        elif topic != REEVALUATE:
             order_id = order_id_of(topic, payload)
             known = order_id is not None and has_order(state, order_id)
             placed = state.orders.get(order_id) if order_id is not None else None

@@ -1,6 +1,6 @@
 """The Redis read models the lookups API and the merchant's app read.
 
-`vips`, `segments`, `data-requests`; every customer's list row (`customers`, with the change
+`vips`, `segments`, `tier-floors`, `data-requests`; every customer's list row (`customers`, with the change
 sequence `customer-versions` that lets the app's in-memory index catch up), and each customer's
 tier history. Written after each batch for every customer it touched, also on re-deliveries, so
 a crash between the table write and Redis heals on replay.
@@ -9,6 +9,7 @@ a crash between the table write and Redis heals on replay.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import asdict
 from typing import Any
 
 import orjson
@@ -98,6 +99,8 @@ def _tiers_and_segments(pipe: Any, shop: str, customers: list[tuple[str, Custome
     vips: Fields = {c: orjson.dumps(read_model(s)) for c, s in customers if s and s.tier}
     not_vip = [c for c, s in customers if not (s and s.tier)]
     segments: Fields = {c: s.segment for c, s in customers if s and s.segment}
+    floors: Fields = {c: orjson.dumps(asdict(s.tier_floor)) for c, s in customers if s and s.tier_floor}
+    no_floor = [c for c, s in customers if not (s and s.tier_floor)]
     gone = [c for c, s in customers if s is None]
     if vips:
         pipe.hset(redis_keys.vips(shop), mapping=vips)
@@ -105,6 +108,10 @@ def _tiers_and_segments(pipe: Any, shop: str, customers: list[tuple[str, Custome
         pipe.hdel(redis_keys.vips(shop), *not_vip)
     if segments:
         pipe.hset(redis_keys.segments(shop), mapping=segments)
+    if floors:
+        pipe.hset(redis_keys.tier_floors(shop), mapping=floors)
+    if no_floor:
+        pipe.hdel(redis_keys.tier_floors(shop), *no_floor)
     if gone:
         pipe.hdel(redis_keys.segments(shop), *gone)
         pipe.hdel(redis_keys.customer_tags(shop), *gone)

@@ -35,6 +35,16 @@ class OrderEntry:
 
 
 @dataclass(frozen=True)
+class TierFloor:
+    """A tier the customer holds at least, until a day (inclusive; None: for good)."""
+
+    tier: str
+    until: str | None = None
+    source: str = "manual"  # "import:{id}" or "manual"
+    set_at: str | None = None
+
+
+@dataclass(frozen=True)
 class RfmScores:
     recency: int
     frequency: int
@@ -58,6 +68,8 @@ class CustomerState:
     segment: str | None = None
     tier: str | None = None
     potential_tier: str | None = None
+    # A tier imported from another app or set by hand: the least tier held (streams.domain.tier_floor).
+    tier_floor: TierFloor | None = None
     # The ledger, by order id: bookkeeping the admin API does not show.
     orders: dict[str, OrderEntry] = field(default_factory=dict)
 
@@ -77,6 +89,7 @@ def customer_view(state: CustomerState) -> dict[str, Any]:
     """What the admin API returns for a customer: the state without its ledger."""
     view = {name: getattr(state, name) for name in VIEW_FIELDS}
     view["rfm"] = asdict(state.rfm) if state.rfm else None
+    view["tier_floor"] = asdict(state.tier_floor) if state.tier_floor else None
     return view
 
 
@@ -98,6 +111,7 @@ def decode_state(raw: Mapping[str, Any]) -> CustomerState:
         segment=raw.get("segment"),
         tier=raw.get("tier"),
         potential_tier=raw.get("potential_tier"),
+        tier_floor=TierFloor(**raw["tier_floor"]) if raw.get("tier_floor") else None,
         orders={order_id: _decode_entry(entry) for order_id, entry in raw["orders"].items()},
     )
 

@@ -15,6 +15,7 @@ from streams.domain.customer_metrics import days_since
 from streams.domain.customer_state import CustomerState, RfmScores, customer_view
 from streams.domain.fields import parse_time
 from streams.domain.rfm import score
+from streams.domain.tier_floor import floor_rule, higher
 
 # Where a shop's settings come from (the `shop.settings` global table in the worker).
 SettingsFor = Callable[[str], ShopSettings]
@@ -80,7 +81,9 @@ def refresh(state: CustomerState, settings: ShopSettings, now: datetime) -> Tier
     days = days_since(state, now)
     orders, net = state.orders_count, Decimal(state.net_spent)
     rfm = score(settings.rfm, days, orders, net)
-    tier = tier_for(settings.tiers, orders, net, days, settings.vip_dropoff_days)
+    earned = tier_for(settings.tiers, orders, net, days, settings.vip_dropoff_days)
+    # An imported or hand-set tier holds the customer up; what they earn still raises them.
+    tier = higher(settings.tiers, earned, floor_rule(settings.tiers, state.tier_floor, now))
     potential = None if tier else potential_tier(settings.tiers, orders, net)
     before = state.tier
     state.days_since_last_order = int(days) if days is not None else None
