@@ -20,6 +20,9 @@ from admin.audit import AuditLog, audit_page_routes, audit_routes
 from admin.context import PATCH_ID_TOKEN_PATH, AdminContext
 from admin.customer_index import CustomerIndexes
 from admin.customers import CustomerList
+from admin.import_api import import_routes
+from admin.import_rows import EmailResolver
+from admin.import_runs import ImportRuns
 from admin.languages import language_routes
 from admin.names import CustomerNames
 from admin.pages import page_routes
@@ -44,6 +47,7 @@ class AdminApp(Starlette):
         self.ctx = ctx
 
     async def aclose(self) -> None:
+        await self.ctx.imports.aclose()
         await self.ctx.worker.aclose()
 
 
@@ -83,11 +87,17 @@ def create_admin_app(
         templates=Jinja2Templates(directory=TEMPLATES),
         staff=StaffRoles(client, exchange, dev=settings.dev_auto_install),
         audit=AuditLog(client, producer),
+        imports=ImportRuns(
+            client,
+            producer,
+            EmailResolver(AdminApi(http, registry.access_token, api_version=settings.shopify_api_version)),
+        ),
     )
     routes = [
         *api_routes(ctx),
         *audit_routes(ctx),
         *role_routes(ctx),
+        *import_routes(ctx),
         *page_routes(ctx),
         *language_routes(ctx),
         *audit_page_routes(ctx),

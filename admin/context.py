@@ -18,6 +18,7 @@ from storepulse.settings import Settings
 
 if TYPE_CHECKING:  # they build routes on this context
     from admin.audit import AuditLog
+    from admin.import_runs import ImportRuns
     from admin.roles import StaffRoles
 
 # Where ingest mounts the app: the public URL Shopify opens is `{public_url}/app`.
@@ -39,3 +40,4 @@ class AdminContext:
     templates: Jinja2Templates
     staff: StaffRoles
     audit: AuditLog
+    imports: ImportRuns

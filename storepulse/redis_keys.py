@@ -111,6 +111,21 @@ def tier_floors(shop: str) -> str:
     return f"tier-floors:{shop}"
 
 
+def imports(shop: str) -> str:
+    """Sorted set import id → epoch ms it was created: the shop's import log, by time."""
+    return f"imports:{shop}"
+
+
+def import_run(shop: str, import_id: str) -> str:
+    """Hash: one import's record (status, source, mapping, row counts, times, who started it)."""
+    return f"import-run:{shop}:{import_id}"
+
+
+def import_rejects(shop: str, import_id: str) -> str:
+    """List of JSON `{row, reason, detail}`: one import's rejected rows, in file order."""
+    return f"import-rejects:{shop}:{import_id}"
+
+
 def audit_log(shop: str) -> str:
     """Sorted set (one score, by member): `{entry id}\t{AuditEntry JSON}`, oldest first."""
     return f"audit:{shop}"
@@ -160,6 +175,7 @@ SHOP_KEYS: tuple[Callable[[str], str], ...] = (
     staff,
     staff_roles,
     tier_floors,
+    imports,
 )
 
 

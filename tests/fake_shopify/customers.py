@@ -110,8 +110,18 @@ def _nodes(fake: FakeShopify, shop: str, args: dict[str, Any]) -> list[dict[str,
 
 
 def _search(fake: FakeShopify, shop: str, args: dict[str, Any]) -> dict[str, Any]:
-    """Customers whose first name, last name or email contains every word of `query`."""
-    words = str(args.get("query") or "").lower().split()
+    """Customers whose first name, last name or email contains every word of `query`; with
+    Shopify's `email:"…"` syntax, the customer with exactly that email."""
+    query = str(args.get("query") or "").lower()
+    if query.startswith("email:"):
+        email = query.removeprefix("email:").strip('"')
+        found = [
+            {"node": {"id": g}}
+            for g, c in _granted(fake, shop).items()
+            if (c.get("email") or "").lower() == email
+        ]
+        return {"edges": found[: int(args.get("first", 50))]}
+    words = query.split()
     found = [
         {"node": {"id": gid}}
         for gid, c in _granted(fake, shop).items()

@@ -20,18 +20,25 @@ from tests.support.eventually import eventually
 from tests.support.merchant_app import StaffMember
 from tests.support.stack import new_shop_domain
 
-# Every route of the app's API that changes something, with a body it accepts.
-WRITE_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
-    ("PUT", "settings", {"min_order_value": "5.00"}),
-    ("POST", "backfill", None),
-    ("PUT", "roles", {"default_role": "editor"}),
+# Every route of the app's API that changes something, with a request it accepts.
+WRITE_ROUTES: list[tuple[str, str, dict[str, Any]]] = [
+    ("PUT", "settings", {"json": {"min_order_value": "5.00"}}),
+    ("POST", "backfill", {}),
+    (
+        "POST",
+        "imports",
+        {"files": {"file": ("m.csv", b"customer_id,tier\n", "text/csv")}, "data": {"dry_run": "1"}},
+    ),
+    ("DELETE", "customers/1/tier-floor", {}),
+    ("PUT", "roles", {"json": {"default_role": "editor"}}),
 ]
+OWNERS_ONLY = "only the shop's owner may change roles (your role: {})"
+VIEWERS = "viewers may look but not change anything"
 # What each role gets from each: (status, words of the reason when refused).
 EXPECTED = {
-    "owner": [(200, ""), (202, ""), (200, "")],
-    "editor": [(200, ""), (202, ""), (403, "only the shop's owner may change roles (your role: editor)")],
-    "viewer": [(403, "viewers may look but not change anything")] * 2
-    + [(403, "only the shop's owner may change roles (your role: viewer)")],
+    "owner": [(200, ""), (202, ""), (202, ""), (202, ""), (200, "")],
+    "editor": [(200, ""), (202, ""), (202, ""), (202, ""), (403, OWNERS_ONLY.format("editor"))],
+    "viewer": [(403, VIEWERS)] * 4 + [(403, OWNERS_ONLY.format("viewer"))],
 }
 
 
@@ -89,13 +96,13 @@ async def test_each_role_against_each_write_route(staff: tuple[StaffMember, Staf
         given = await owner.call("PUT", "roles", json={"staff": {STAFF: role}})
         assert given.status_code == 200, given.text
     caller = owner if role == "owner" else member
-    for (method, path, body), (status, reason) in zip(WRITE_ROUTES, EXPECTED[role], strict=True):
-        answer = await caller.call(method, path, json=body)
+    for (method, path, request), (status, reason) in zip(WRITE_ROUTES, EXPECTED[role], strict=True):
+        answer = await caller.call(method, path, **request)
         assert answer.status_code == status, (method, path, answer.text)
         if status == 403:
             assert reason in answer.json()["error"]
     # Reading stays open to every role.
-    for path in ("settings", "backfill", "audit", "roles", "overview"):
+    for path in ("settings", "backfill", "audit", "roles", "overview", "imports"):
         assert (await caller.call("GET", path)).status_code == 200, path
     if role == "viewer":
         assert (await owner.json("settings"))["min_order_value"] == "0"  # nothing changed

@@ -82,6 +82,8 @@ def test_shop_redact_enumerates_every_per_shop_key() -> None:
         redis_keys.customer_walk,
         redis_keys.order_day,
         redis_keys.dlq_replays,
+        redis_keys.import_run,
+        redis_keys.import_rejects,
     }
     per_shop = (
         set(redis_keys.SHOP_KEYS) | set(redis_keys.SHOP_KEY_PATTERNS) | {redis_keys.notification_channel}
