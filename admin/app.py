@@ -23,6 +23,7 @@ from admin.customers import CustomerList
 from admin.import_api import import_routes
 from admin.import_rows import EmailResolver
 from admin.import_runs import ImportRuns
+from admin.imports_page import import_page_routes
 from admin.languages import language_routes
 from admin.names import CustomerNames
 from admin.pages import page_routes
@@ -102,5 +103,6 @@ def create_admin_app(
         *language_routes(ctx),
         *audit_page_routes(ctx),
         *roles_page_routes(ctx),
+        *import_page_routes(ctx),
     ]
     return AdminApp(ctx, routes=routes)

@@ -41,6 +41,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("VIP program", "vip"),
     NavItem("Notifications", "notification_settings"),
     NavItem("Languages", "languages"),
+    NavItem("Imports", "imports", ("import",)),
     NavItem("Audit log", "audit"),
     NavItem("Roles", "roles"),
 )
@@ -80,6 +81,10 @@ class Api:
     async def put(self, path: str, body: Any, *, ok: tuple[int, ...] = ()) -> Any:
         answer = await self._http.put(path, content=orjson.dumps(body), headers=self._headers)
         return self._answer(answer, ok)
+
+    async def send(self, method: str, path: str, *, ok: tuple[int, ...] = (), **request: Any) -> Any:
+        """Any other request (`request`: httpx's `files`, `data`, `json`…)."""
+        return self._answer(await self._http.request(method, path, headers=self._headers, **request), ok)
 
     async def settings(self) -> ShopSettings:
         return ShopSettings.model_validate(await self.get("/api/settings"))

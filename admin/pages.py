@@ -211,6 +211,7 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
             shopify_url=customer.get("admin_url") or f"https://{shop}/admin/customers/{customer_id}",
             order_url=lambda order_id: f"https://{shop}/admin/orders/{order_id}",
             back_url=view.url("customers"),
+            tiers=[rule.name for rule in (await view.api.settings()).tiers],
         )
 
     async def vip_page(view: View) -> Response:

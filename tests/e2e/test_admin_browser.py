@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -489,6 +490,36 @@ async def test_the_audit_log_lists_what_was_changed_and_by_whom(shop: Shop, page
     assert {await r.get_attribute("data-action") for r in await rows.all()} == {"settings.saved"}
     await settle(page)
     await page.screenshot(path=artifact("admin-audit.png"), full_page=True)
+
+
+async def test_an_import_of_one_good_row_and_two_bad_ones_applies_one_and_names_the_two_reasons(
+    shop: Shop, page: Page, tmp_path: Path
+) -> None:
+    file = tmp_path / "smile-members.csv"
+    liam, unknown = shop.ids["Liam"], next_id()
+    file.write_text(f"Customer ID,VIP Tier,Expires On\n{liam},vip,\n{unknown},VIP,\n{liam + 0},Diamond,\n")
+    await page.goto(shop.page("/imports"))
+    await page.get_by_label("CSV or JSON Lines file").set_input_files(str(file))
+    await page.get_by_label("From which app").fill("Smile.io")
+    await page.get_by_label("Dry run").uncheck()
+    await page.get_by_role("button", name="Import").click()
+    await expect(page.locator("[data-status]")).to_have_text("completed", timeout=20_000)
+    await expect(page.locator("[data-rows-applied]")).to_have_text("1")
+    rows = page.locator("#rejected-table tbody tr")
+    await expect(rows).to_have_count(2)
+    await expect(rows.nth(0)).to_contain_text("unknown customer")
+    await expect(rows.nth(1)).to_contain_text("unknown tier")
+    await settle(page)
+    await page.screenshot(path=artifact("admin-import.png"), full_page=True)
+
+    # The good row's customer holds the imported tier (one order would earn them none).
+    async def held() -> bool:
+        return (await shop.api(f"customers/{liam}"))["tier"] == "VIP"
+
+    await eventually(held, timeout=20, what="the imported tier applied")
+    await page.goto(shop.page(f"/customers/{liam}"))
+    await expect(page.locator("[data-floor]")).to_contain_text("At least VIP for good")
+    await expect(page.locator(".page-header .badge.vip")).to_contain_text("VIP")
 
 
 async def test_pages_work_by_keyboard_and_fit_a_phone(shop: Shop, browser: Browser) -> None:
