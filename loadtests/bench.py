@@ -12,7 +12,9 @@ The sub-benchmarks are called as `python -m MODULE ARGS --json FILE` and their F
 `loadtests.bench_push --clients A,B,C` writes `[{"clients", "clients_held", "messages_per_s",
 "p50_ms", "p99_ms", "push_rss_mb_per_1000_clients", ...}, ...]`, one object per client count;
 `loadtests.bench_admin --customers N` writes `{"customers", "p99_ms", "csv_s",
-"ingest_rss_peak_mb", ...}` (the merchant app's customer list and CSV export).
+"ingest_rss_peak_mb", ...}` (the merchant app's customer list and CSV export);
+`loadtests.bench_import --rows N` writes `{"rows", "import_logged_s", "import_applied_s", ...}`
+(an import of VIP status from another app).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ SECRET = b"storepulse-bench-secret"
 # 4,000/s goes past the 3,000/s target, so the table shows whether one process gets there.
 INGEST_RATES = (100, 500, 2000, 4000)
 LATENCY_RATES = (100, 1000)
-STEPS = ("latency", "ingest", "worker", "push", "admin", "redis")
+STEPS = ("latency", "ingest", "worker", "push", "admin", "imports", "redis")
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class Plan:
     push_timeout_s: float
     admin_args: list[str]
     admin_timeout_s: float
+    import_args: list[str]
+    import_timeout_s: float
 
 
 FULL = Plan(
@@ -72,6 +76,8 @@ FULL = Plan(
     push_timeout_s=420,
     admin_args=["--customers", "100000"],
     admin_timeout_s=900,
+    import_args=["--rows", "50000"],
+    import_timeout_s=600,
 )
 QUICK = Plan(
     warmup_s=0.5,
@@ -83,6 +89,8 @@ QUICK = Plan(
     push_timeout_s=180,
     admin_args=["--customers", "2000"],
     admin_timeout_s=240,
+    import_args=["--rows", "2000"],
+    import_timeout_s=240,
 )
 
 
@@ -208,6 +216,7 @@ def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -
         ("worker", "loadtests.bench_worker", plan.worker_args, plan.worker_timeout_s),
         ("push", "loadtests.bench_push", plan.push_args, plan.push_timeout_s),
         ("admin", "loadtests.bench_admin", plan.admin_args, plan.admin_timeout_s),
+        ("imports", "loadtests.bench_import", plan.import_args, plan.import_timeout_s),
     ):
         if name in skip:
             setattr(res, name, SubResult(module, not_run="skipped"))

@@ -26,6 +26,7 @@ class Results:
     worker: SubResult | None = None
     push: SubResult | None = None
     admin: SubResult | None = None
+    imports: SubResult | None = None
 
     def to_json(self) -> bytes:
         """Every figure of the run (a NaN, a figure that does not exist, becomes null)."""
@@ -34,7 +35,9 @@ class Results:
     @classmethod
     def from_json(cls, raw: bytes) -> Results:
         data = orjson.loads(raw)
-        sub = {k: SubResult(**data[k]) if data.get(k) else None for k in ("worker", "push", "admin")}
+        sub = {
+            k: SubResult(**data[k]) if data.get(k) else None for k in ("worker", "push", "admin", "imports")
+        }
         return cls(
             machine=Machine(**data["machine"]),
             quick=data["quick"],
