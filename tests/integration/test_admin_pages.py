@@ -4,35 +4,18 @@ from a CDN on the dev stack, static files cached by content."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-
-import pytest
 
 from admin.page_view import NAV
-from tests.fake_shopify import FakeShopify, customers, running_fake_shopify
-from tests.fake_shopify.webhooks import register
-from tests.support.ingest import in_process_ingest, ingest_settings
-from tests.support.stack import ADMIN_TOKEN, Services, new_shop_domain
+from tests.fake_shopify import FakeShopify
+from tests.support.ingest import in_process_ingest
+from tests.support.merchant_app import app_settings
+from tests.support.stack import Services, new_shop_domain
 
 APP_BRIDGE = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeShopify]:
-    with running_fake_shopify(register(customers.install(FakeShopify()))) as fake:
-        yield fake
-
-
 async def home_page(services: Services, fake: FakeShopify, *, dev: bool) -> str:
-    settings = ingest_settings(
-        services.stack,
-        SHOPIFY_API_KEY=fake.client_id,
-        SHOPIFY_ADMIN_BASE_URL=fake.base_url_template(),
-        admin_api_url=services.worker_url,
-        admin_token=ADMIN_TOKEN,
-        dev_auto_install=dev,
-    )
-    async with in_process_ingest(settings) as app:
+    async with in_process_ingest(app_settings(services, fake, dev_auto_install=dev)) as app:
         page = await app.get("/app/", params={"id_token": fake.session_token(new_shop_domain())})
         assert page.status_code == 200, page.text
         css = await app.get(re.search(r'href="(/app/static/admin\.css\?v=\w+)"', page.text)[1])
