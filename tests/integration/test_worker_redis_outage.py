@@ -51,6 +51,23 @@ async def test_orders_during_a_redis_outage_notify_once_and_reach_the_read_model
     worker = stack.start_service("worker", extra_env=env, name="worker-redis-outage")
     try:
         await asyncio.to_thread(wait_ready, worker.port, 60, worker)
+        # "latest" is resolved at the consumer's first fetch, which may come after /ready: an order
+        # in the read models before the outage proves the position is taken.
+        marker = order(customer_id=next_id())
+        await produce_webhooks(stack, [(ORDERS_CREATE, shop, marker)])
+        marker_id = notification_id(shop, "purchase", str(marker["id"]), stack.settings().notification_key)
+        before = redis.Redis.from_url(env["REDIS_URL"])
+        try:
+
+            async def positioned() -> bool:  # and wholly written, so none of it waits for the outage
+                entries = await before.xrange(redis_keys.recent_stream(shop))
+                notified = any(orjson.loads(fields[b"n"])["id"] == marker_id for _, fields in entries)
+                customer = str(marker["customer"]["id"])
+                return notified and bool(await before.hexists(redis_keys.segments(shop), customer))
+
+            await eventually(positioned, timeout=60)
+        finally:
+            await before.aclose()
         vip, other = next_id(), next_id()
         during = [order(customer_id=vip) for _ in range(5)] + [order(customer_id=other)]
         own_redis[0].kill()
