@@ -73,13 +73,15 @@ class Installer:
         backfills: BackfillRuns,
     ) -> None:
         self._callback_url = f"{settings.public_url.rstrip('/')}/webhooks/shopify"
+        self._subscribe = not settings.webhooks_from_config
         self._registry = registry
         self._gate = gate
         self._api = api
         self._backfills = backfills
 
     async def install(self, grant: Grant) -> None:
-        """Register the shop, subscribe its webhooks and start its backfill (raises `InstallFailed`).
+        """Register the shop, subscribe its webhooks (unless the app's configuration does) and
+        start its backfill (raises `InstallFailed`).
 
         Repeating it is harmless: Shopify keeps existing subscriptions, and a backfill already
         running goes on.
@@ -87,14 +89,15 @@ class Installer:
         shop = grant.shop
         await self._registry.install(shop, grant.access_token, grant.scope)
         self._gate.forget(shop)  # `api` reads the shop's token from the registry from now on
-        try:
-            await subscribe_webhooks(self._api, shop, self._callback_url, SUBSCRIBED_TOPICS)
-        except (AdminApiError, Retryable) as exc:
-            log.error("webhook_subscription_failed", shop=shop, error=str(exc))
-            # Not installed until subscribed: the next visit (callback or session) tries again.
-            await self._registry.mark_uninstalled(shop)
-            self._gate.forget(shop)
-            raise InstallFailed("webhook subscription failed; open the app again to retry") from exc
+        if self._subscribe:
+            try:
+                await subscribe_webhooks(self._api, shop, self._callback_url, SUBSCRIBED_TOPICS)
+            except (AdminApiError, Retryable) as exc:
+                log.error("webhook_subscription_failed", shop=shop, error=str(exc))
+                # Not installed until subscribed: the next visit (callback or session) tries again.
+                await self._registry.mark_uninstalled(shop)
+                self._gate.forget(shop)
+                raise InstallFailed("webhook subscription failed; open the app again to retry") from exc
         try:
             await self._backfills.start(shop)
         except BackfillRunning:

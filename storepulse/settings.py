@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     )
     # Where Shopify reaches ingest (OAuth redirect and webhook callbacks).
     public_url: str = "http://127.0.0.1:8000"
+    # A deployed app's subscriptions are shopify.app.toml's, app-wide (`shopify app deploy`):
+    # subscribing each shop through the Admin API as well would deliver every webhook twice.
+    # Off only where no app configuration is deployed (`storepulse dev`, the tests' fake Shopify).
+    webhooks_from_config: bool = False
 
     # Bearer token of the worker's admin API (STOREPULSE_ADMIN_TOKEN); empty refuses every request.
     admin_token: SecretStr = SecretStr("")
@@ -184,6 +188,7 @@ SET_BY_DEPLOYMENT = frozenset(
         "shopify_api_secret",
         "shopify_api_key",
         "public_url",
+        "webhooks_from_config",
         "public_ingest_url",
         "admin_token",
         "token_key",

@@ -116,6 +116,26 @@ async def test_install_stores_the_token_and_subscribes_every_topic(
     assert len(subscriptions(fake, shop)) == len(SUBSCRIBED_TOPICS)
 
 
+async def test_a_deployed_app_installs_without_subscribing_what_its_configuration_delivers(
+    stack: Stack, fake: FakeShopify, registry: ShopRegistry
+) -> None:
+    settings = ingest_settings(
+        stack,
+        SHOPIFY_API_KEY=fake.client_id,
+        SHOPIFY_ADMIN_BASE_URL=fake.base_url_template(),
+        public_url=PUBLIC,
+        webhooks_from_config=True,
+    )
+    shop = new_shop_domain()
+    async with in_process_ingest(settings) as client:
+        callback = await client.get("/auth/callback", params=await start_install(client, fake, shop))
+        assert callback.status_code == 302
+        assert (await registry.get(shop)).installed
+        # shopify.app.toml's subscriptions deliver to every shop: one per shop as well would double them.
+        assert subscriptions(fake, shop) == []
+        await deliver(client, webhook(ORDERS_CREATE, shop, order()))  # taken: installed
+
+
 async def test_forged_replayed_or_foreign_callbacks_are_refused(
     ingest: httpx.AsyncClient, fake: FakeShopify
 ) -> None:
