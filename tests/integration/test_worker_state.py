@@ -64,9 +64,12 @@ async def test_settings_reach_every_worker_and_state_survives_their_loss(
     url_a, url_b = (f"http://127.0.0.1:{w.port}" for w in (a, b))
     rules = {"languages": ["es"], "trending_thresholds": [2, 3], "enabled_kinds": ["trending"]}
     async with httpx.AsyncClient(headers=ADMIN_AUTH, timeout=15) as client:
-        assert (await client.put(f"{url_a}/shops/{shop}/settings", json=rules)).status_code == 200
+        # 202: the broker holds them but worker a's table had not read them back within 5 s (a
+        # loaded machine); either way they arrive.
+        assert (await client.put(f"{url_a}/shops/{shop}/settings", json=rules)).status_code in (200, 202)
     # A global table: the other worker has them too, whichever partition the shop is on.
-    await get_until(f"{url_b}/shops/{shop}/settings", lambda r: r.json()["languages"] == ["es"])
+    for url in (url_a, url_b):
+        await get_until(f"{url}/shops/{shop}/settings", lambda r: r.json()["languages"] == ["es"])
 
     # Any worker answers for any customer: the one without the partition forwards.
     o = order(product=CATALOG[0])
