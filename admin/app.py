@@ -17,6 +17,7 @@ from starlette.templating import Jinja2Templates
 
 from admin.api import api_routes
 from admin.audit import AuditLog, audit_page_routes, audit_routes
+from admin.audit_outbox import AuditOutbox
 from admin.context import PATCH_ID_TOKEN_PATH, AdminContext
 from admin.customer_index import CustomerIndexes
 from admin.customers import CustomerList
@@ -47,7 +48,12 @@ class AdminApp(Starlette):
         super().__init__(**kwargs)
         self.ctx = ctx
 
+    def start(self) -> None:
+        """Start the app's background work (its mount gets no lifespan: ingest's calls this)."""
+        self.ctx.audit.outbox.start()
+
     async def aclose(self) -> None:
+        await self.ctx.audit.outbox.aclose()
         await self.ctx.imports.aclose()
         await self.ctx.worker.aclose()
 
@@ -87,7 +93,7 @@ def create_admin_app(
         backfills=backfills,
         templates=Jinja2Templates(directory=TEMPLATES),
         staff=StaffRoles(client, exchange, dev=settings.dev_auto_install),
-        audit=AuditLog(client, producer),
+        audit=AuditLog(client, producer, AuditOutbox(client, producer)),
         imports=ImportRuns(
             client,
             producer,

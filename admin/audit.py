@@ -1,7 +1,8 @@
 """The audit log in the app: recording what staff did, and reading the shop's log back.
 
-`AuditLog.record` produces an entry to the audit topic once the action took effect; the
-worker's `audit-log` agent keeps it in `audit:{shop}` (streams/agents/audit_log.py), which
+`AuditLog.record` produces an entry to the audit topic once the action took effect (or, while
+the topic is unreachable, holds it in admin/audit_outbox.py until it is back); the worker's
+`audit-log` agent keeps it in `audit:{shop}` (streams/agents/audit_log.py), which
 `GET /app/api/audit` pages through newest first and `GET /app/api/audit.csv` exports.
 """
 
@@ -20,11 +21,12 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from admin.api import authenticated
+from admin.audit_outbox import AuditOutbox
 from admin.page_view import Pages, View
 from admin.params import parse
 from admin.roles import member_of
 from admin.session import Session
-from ingest.producer import DurableProducer
+from ingest.producer import BrokerUnavailable, DurableProducer
 from storepulse import redis_keys
 from storepulse.audit import AuditAction, AuditEntry, Change, diff, new_entry, settings_action
 from storepulse.kafka_topics import TOPIC_AUDIT, shop_key
@@ -51,9 +53,10 @@ class AuditQuery(BaseModel):
 
 
 class AuditLog:
-    def __init__(self, client: redis.Redis, producer: DurableProducer) -> None:
+    def __init__(self, client: redis.Redis, producer: DurableProducer, outbox: AuditOutbox) -> None:
         self._client = client
         self._producer = producer
+        self.outbox = outbox
 
     async def record(
         self,
@@ -74,7 +77,11 @@ class AuditLog:
             changes=changes,
             details=details,
         )
-        await self._producer.send(TOPIC_AUDIT, shop_key(shop), entry.model_dump_json().encode())
+        key, value = shop_key(shop), entry.model_dump_json().encode()
+        try:
+            await self._producer.send(TOPIC_AUDIT, key, value)
+        except BrokerUnavailable:
+            await self.outbox.hold(key, value)  # the action is done: its entry follows later
         return entry
 
     async def settings_saved(

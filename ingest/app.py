@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        admin.start()
         yield
         await backfills.aclose()
         await admin.aclose()

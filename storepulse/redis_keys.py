@@ -10,6 +10,9 @@ from collections.abc import Callable
 
 # The set of every shop that has a registry record.
 SHOPS = "shops"
+# Stream of audit entries the audit topic refused while Kafka was unreachable (admin/audit_outbox.py);
+# not per shop: an entry waits there seconds, a shop/redact comes 48 hours after the uninstall.
+AUDIT_OUTBOX = "audit-outbox"
 NOTIFICATION_CHANNEL_PREFIX = "notifications:"
 
 

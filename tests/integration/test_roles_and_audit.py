@@ -13,12 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
+from storepulse.devstack import free_port
 from storepulse.shops import ShopRegistry
 from tests.fake_shopify import FakeShopify
 from tests.fake_shopify.server import OWNER, STAFF
 from tests.support.eventually import eventually
-from tests.support.merchant_app import StaffMember
-from tests.support.stack import new_shop_domain
+from tests.support.ingest import in_process_ingest
+from tests.support.merchant_app import StaffMember, app_settings
+from tests.support.stack import Services, new_shop_domain
 
 # Every route of the app's API that changes something, with a request it accepts.
 WRITE_ROUTES: list[tuple[str, str, dict[str, Any]]] = [
@@ -217,3 +219,25 @@ async def test_pages_offer_only_what_the_role_may_do(staff: tuple[StaffMember, S
     )
     assert 'id="staff-table"' in await page(owner, "/roles")
     assert "Only the shop's owner gives roles" in await page(member, "/roles")
+
+
+async def test_a_change_made_while_kafka_is_out_is_done_and_its_entry_follows_once_it_is_back(
+    services: Services, fake: FakeShopify, staff: tuple[StaffMember, StaffMember]
+) -> None:
+    owner, _ = staff
+    # An ingest process whose broker is gone; the worker that keeps the settings is not.
+    out = app_settings(services, fake, kafka_url=f"kafka://127.0.0.1:{free_port()}", produce_timeout=1.0)
+    async with in_process_ingest(out) as cut_off:
+        saved = await StaffMember(cut_off, fake, owner.shop, OWNER).call(
+            "PUT", "settings", json={"min_order_value": "7.50"}
+        )
+        assert saved.status_code == 200, saved.text  # the change is made: not reported as failed
+    assert (await owner.json("settings"))["min_order_value"] == "7.50"
+    # Only the outbox can bring it to the log: a process that reaches the broker (the `app`
+    # fixture's) sends the held entry on.
+    [entry] = await log_of(owner, 1)
+    assert (entry["action"], entry["user_id"], entry["changes"]) == (
+        "settings.saved",
+        OWNER,
+        [{"field": "min_order_value", "before": "0", "after": "7.50"}],
+    )
