@@ -51,7 +51,7 @@ def register(ctx: Context) -> SyncRuns:
             log.warning("sync_tick_skipped", error=type(exc).__name__)
 
     @ctx.app.on_before_shutdown.connect
-    async def stop_syncs(app: Any, *_: Any, signal: Any, **__: Any) -> None:
+    async def stop_syncs(app: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         await runs.aclose()
         await producer.stop()
         await http.aclose()

@@ -1,10 +1,12 @@
-"""Fake Admin GraphQL for customers and orders: tagsAdd, tagsRemove, orders, ordersCount, and
+"""Fake Admin GraphQL for customers and orders: tagsAdd, tagsRemove, orders (also updated since a
+time), ordersCount, and
 customers' names (`nodes(ids:)`) and search (`customers(query:)`), which Shopify answers only to
 an app granted protected customer data (`deny_names`)."""
 
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Any
 
 from tests.fake_shopify.server import FakeShopify, FieldError
@@ -64,9 +66,24 @@ def _cursor(index: int) -> str:
     return base64.b64encode(f"order:{index}".encode()).decode()
 
 
+def _matching(orders: list[dict[str, Any]], args: dict[str, Any]) -> list[dict[str, Any]]:
+    """The orders a search `query` selects (the fake knows `updated_at:>'ISO time'`), in `sortKey`
+    order (insertion, i.e. creation, unless UPDATED_AT)."""
+    query = str(args.get("query") or "")
+    if query:
+        if not query.startswith("updated_at:>"):
+            raise FieldError(f"the fake does not know the search {query!r}", "BAD_REQUEST")
+        since = datetime.fromisoformat(query.removeprefix("updated_at:>").strip("'\"").replace("Z", "+00:00"))
+        orders = [o for o in orders if datetime.fromisoformat(o["updatedAt"].replace("Z", "+00:00")) > since]
+    if args.get("sortKey") == "UPDATED_AT":
+        orders = sorted(orders, key=lambda o: datetime.fromisoformat(o["updatedAt"].replace("Z", "+00:00")))
+    return orders
+
+
 def _orders(fake: FakeShopify, shop: str, args: dict[str, Any]) -> dict[str, Any]:
-    """Orders oldest first, `first` at a time after the opaque cursor `after`."""
-    orders = fake.shop_state(shop).get("orders", [])
+    """Orders oldest first (or as `sortKey`, `query` say), `first` at a time after the opaque
+    cursor `after`."""
+    orders = _matching(fake.shop_state(shop).get("orders", []), args)
     start = int(base64.b64decode(args["after"]).decode().split(":")[1]) + 1 if args.get("after") else 0
     page = orders[start : start + int(args.get("first", 50))]
     edges = [{"cursor": _cursor(start + i), "node": node} for i, node in enumerate(page)]

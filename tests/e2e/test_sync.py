@@ -1,0 +1,126 @@
+"""The scheduled sync against the real broker, worker and Redis with the fake Shopify: lost
+webhooks are applied once, duplicates across webhook, sync and backfill count once, one run per
+shop across processes, a crashed run resumes from its checkpoint, lost subscriptions come back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as redis
+
+from ingest.backfill import backfill
+from ingest.routing import SUBSCRIBED_TOPICS
+from loadtests.payloads import CATALOG, next_id, order, webhook
+from shopify.subscriptions import topic_enum
+from shopify.topics import ORDERS_CREATE, ORDERS_PAID
+from storepulse import redis_keys
+from storepulse.devstack import Stack
+from tests.fake_shopify import FakeShopify, customers, running_fake_shopify, webhooks
+from tests.fake_shopify.customers import add_order
+from tests.support.eventually import eventually
+from tests.support.orders import order_node
+from tests.support.stack import SHOP_TOKEN, Services
+from tests.support.sync import customer_rows, sync_clients
+from tests.support.webhooks import deliver
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeShopify]:
+    with running_fake_shopify(
+        webhooks.register(customers.install(FakeShopify(max_points=400, restore_rate=200)))
+    ) as f:
+        yield f
+
+
+def live(node: dict[str, Any], customer: int) -> dict[str, Any]:
+    """The orders/create webhook Shopify sends for `node`."""
+    return order(customer_id=customer, product=CATALOG[0]) | {
+        "id": int(node["id"].rsplit("/", 1)[1]),
+        "created_at": node["createdAt"],
+        "updated_at": node["updatedAt"],
+        "total_price": node["totalPriceSet"]["shopMoney"]["amount"],
+    }
+
+
+async def counts(client: redis.Redis, shop: str, customer: int) -> tuple[int, str, str] | None:
+    row = (await customer_rows(client, shop)).get(str(customer))
+    return (row["orders_count"], row["total_spent"], row["net_spent"]) if row else None
+
+
+def exactly(client: redis.Redis, shop: str, customer: int, want: tuple[int, str, str]):
+    async def check() -> bool:
+        return await counts(client, shop, customer) == want
+
+    check.__name__ = f"customer {customer} at {want}"
+    return check
+
+
+async def test_lost_webhooks_are_applied_by_the_next_sync_and_duplicates_count_once(
+    services: Services, ingest: httpx.AsyncClient, fake: FakeShopify, redis_client: redis.Redis, shop: str
+) -> None:
+    fake.tokens[shop] = SHOP_TOKEN
+    loyal, other = next_id(), next_id()
+    delivered = order_node(loyal, "10.00", days=0.001)
+    lost_refunded = order_node(loyal, "20.00", days=0.0008, refund="5.00")
+    lost = order_node(other, "7.00", days=0.0005)
+    before_install = order_node(other, "3.00", days=30)  # last updated long before: only a full sync reads it
+    for node in (before_install, delivered, lost_refunded, lost):
+        add_order(fake, shop, node)
+    await deliver(ingest, webhook(ORDERS_CREATE, shop, live(delivered, loyal)))
+    await eventually(exactly(redis_client, shop, loyal, (1, "10.00", "10.00")))
+
+    async with sync_clients(services.stack, fake, redis_client) as c:
+        incremental = await c.runs.run(shop)
+        assert (incremental.state, incremental.kind, incremental.orders_fetched) == ("done", "incremental", 3)
+        await eventually(exactly(redis_client, shop, loyal, (2, "30.00", "25.00")))
+        await eventually(exactly(redis_client, shop, other, (1, "7.00", "7.00")))
+
+        # The same orders again by a full sync and by the backfill: only the one never read counts.
+        full = await c.runs.run(shop, full=True)
+        assert (full.state, full.kind, full.orders_fetched) == ("done", "full", 4)
+        assert await backfill(shop, c.api, c.producer, redis_client, page=2, show_progress=False) == 4
+        # A later order of the same customer (same partition, after every repeat) is the marker.
+        marker = order_node(loyal, "1.00", days=0)
+        await deliver(ingest, webhook(ORDERS_CREATE, shop, live(marker, loyal)))
+        await eventually(exactly(redis_client, shop, loyal, (3, "31.00", "26.00")))
+        await eventually(exactly(redis_client, shop, other, (2, "10.00", "10.00")))
+
+        state = await c.runs.state(shop)
+        assert state["state"] == "done"
+        assert state["last_success"]["kind"] == "full" and state["last_success"]["orders_fetched"] == 4
+        assert state["next_run"] > state["last_success"]["started_at"]
+        assert not await redis_client.exists(redis_keys.sync_checkpoint(shop))
+
+
+async def test_a_subscription_shopify_removed_or_moved_is_re_created_by_the_next_sync(
+    stack: Stack, fake: FakeShopify, redis_client: redis.Redis, shop: str
+) -> None:
+    fake.tokens[shop] = SHOP_TOKEN
+    callback = "https://app.example/webhooks/shopify"
+    wanted = sorted((topic_enum(t), callback) for t in SUBSCRIBED_TOPICS)
+    async with sync_clients(stack, fake, redis_client, public_url="https://app.example") as c:
+        first = await c.runs.run(shop)  # a shop holding none: every one is made
+        assert sorted(first.subscriptions_repaired or ()) == sorted(SUBSCRIBED_TOPICS)
+
+        webhooks.lose(fake, shop, topic_enum(ORDERS_CREATE))
+        paid = next(s for s in webhooks.subscriptions(fake, shop) if s["topic"] == topic_enum(ORDERS_PAID))
+        paid["uri"] = "https://old-host.example/webhooks/shopify"
+        second = await c.runs.run(shop)
+        assert sorted(second.subscriptions_repaired or ()) == sorted([ORDERS_CREATE, ORDERS_PAID])
+        assert sorted((s["topic"], s["uri"]) for s in webhooks.subscriptions(fake, shop)) == wanted
+        assert (await c.runs.run(shop)).subscriptions_repaired == []
+
+    # Subscriptions from shopify.app.toml: nothing is listed or made per shop.
+    webhooks.lose(fake, shop, topic_enum(ORDERS_CREATE))
+    asked = len(fake.calls_to("webhookSubscriptions")), len(fake.calls_to("webhookSubscriptionCreate"))
+    async with sync_clients(stack, fake, redis_client, webhooks_from_config=True) as c:
+        outcome = await c.runs.run(shop)
+        assert (outcome.state, outcome.subscriptions_repaired) == ("done", None)
+        assert (await c.runs.state(shop))["subscriptions"] == "configuration"
+    assert (
+        len(fake.calls_to("webhookSubscriptions")),
+        len(fake.calls_to("webhookSubscriptionCreate")),
+    ) == asked
