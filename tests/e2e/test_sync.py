@@ -4,7 +4,8 @@ shop across processes, a crashed run resumes from its checkpoint, lost subscript
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -13,16 +14,18 @@ import redis.asyncio as redis
 
 from ingest.backfill import backfill
 from ingest.routing import SUBSCRIBED_TOPICS
+from ingest.sync_runs import SyncRunning
 from loadtests.payloads import CATALOG, next_id, order, webhook
 from shopify.subscriptions import topic_enum
 from shopify.topics import ORDERS_CREATE, ORDERS_PAID
 from storepulse import redis_keys
-from storepulse.devstack import Stack
+from storepulse.devstack import Stack, wait_ready
 from tests.fake_shopify import FakeShopify, customers, running_fake_shopify, webhooks
 from tests.fake_shopify.customers import add_order
 from tests.support.eventually import eventually
 from tests.support.orders import order_node
-from tests.support.stack import SHOP_TOKEN, Services
+from tests.support.stack import SHOP_TOKEN, Services, install_shop, new_shop_domain, worker_env
+from tests.support.state import redis_of
 from tests.support.sync import customer_rows, sync_clients
 from tests.support.webhooks import deliver
 
@@ -124,3 +127,110 @@ async def test_a_subscription_shopify_removed_or_moved_is_re_created_by_the_next
         len(fake.calls_to("webhookSubscriptions")),
         len(fake.calls_to("webhookSubscriptionCreate")),
     ) == asked
+
+
+def recent_orders(fake: FakeShopify, shop: str, customers_: list[int], per_customer: int) -> dict[str, tuple]:
+    """`per_customer` orders of each customer, all updated after the install; what each must count."""
+    expected = {}
+    for customer in customers_:
+        for i in range(per_customer):
+            add_order(fake, shop, order_node(customer, f"{i + 1}.00", days=0.0001 * (i + 1)))
+        total = f"{sum(range(1, per_customer + 1))}.00"
+        expected[str(customer)] = (per_customer, total, total)
+    return expected
+
+
+@pytest.fixture
+async def own_redis(own_stack: Stack) -> AsyncIterator[redis.Redis]:
+    async with redis_of(own_stack) as client:
+        yield client
+
+
+@pytest.fixture
+async def own_shop(own_stack: Stack) -> str:
+    domain = new_shop_domain()
+    await install_shop(own_stack, domain)
+    return domain
+
+
+async def test_two_processes_ticking_together_run_one_sync_of_a_shop(
+    own_stack: Stack, fake: FakeShopify, own_redis: redis.Redis, own_shop: str
+) -> None:
+    shop = own_shop
+    fake.tokens[shop] = SHOP_TOKEN
+    recent_orders(fake, shop, [next_id() for _ in range(30)], 5)  # 150 orders: two pages
+    fake.hold("orders", after=1)  # the run stops before its second page, holding the lease
+    finished: list[Any] = []
+    async with (
+        sync_clients(own_stack, fake, own_redis) as a,
+        sync_clients(own_stack, fake, own_redis) as b,
+    ):
+        await a.runs.request(shop)
+        with pytest.raises(SyncRunning):  # asked twice: the merchant sees the one queued
+            await b.runs.request(shop)
+        started = await asyncio.gather(a.runs.tick(finished.append), b.runs.tick(finished.append))
+        assert sorted(started) == [0, 1]
+        await eventually(lambda: fake.held == 1, what="the run waiting for its second page")
+        assert (await a.runs.state(shop))["state"] == "running"
+        for runs in (a.runs, b.runs):
+            with pytest.raises(SyncRunning):
+                await runs.run(shop)
+            assert await runs.tick(finished.append) == 0  # ticking again starts nothing more
+        fake.release("orders")
+        await eventually(lambda: finished, what="the run's end")
+    (outcome,) = finished
+    assert (outcome.state, outcome.orders_fetched) == ("done", 150)
+    assert len(fake.calls_to("orders")) == 2
+
+
+async def test_a_worker_sigkilled_mid_sync_is_resumed_from_its_checkpoint_with_exact_metrics(
+    own_stack: Stack, fake: FakeShopify, own_redis: redis.Redis, own_shop: str
+) -> None:
+    shop = own_shop
+    fake.tokens[shop] = SHOP_TOKEN
+    expected = recent_orders(fake, shop, [next_id() for _ in range(50)], 5)  # 250 orders: three pages
+    env = worker_env() | {
+        "SHOPIFY_ADMIN_BASE_URL": fake.base_url_template(),
+        "STOREPULSE_SYNC_TICK_S": "0.5",
+        "STOREPULSE_SYNC_LEASE_S": "3",
+    }
+    fake.hold("orders", after=1)
+    first = own_stack.start_service("worker", extra_env=env, name="worker-sync-1")
+    try:
+        wait_ready(first.port, 60, first)
+        async with sync_clients(own_stack, fake, own_redis) as c:
+            await c.runs.request(shop)
+
+        async def checkpointed() -> bool:
+            saved = await own_redis.hgetall(redis_keys.sync_checkpoint(shop))
+            return fake.held == 1 and saved.get(b"done") == b"100"
+
+        await eventually(checkpointed, timeout=60, what="the first page checkpointed, the second asked for")
+    finally:
+        first.kill()
+    saved = await own_redis.hgetall(redis_keys.sync_checkpoint(shop))
+    fake.release("orders")  # answered to a dead worker
+
+    second = own_stack.start_service("worker", extra_env=env, name="worker-sync-2")
+    try:
+        wait_ready(second.port, 90, second)
+
+        async def synced() -> dict | None:
+            async with sync_clients(own_stack, fake, own_redis) as c:
+                state = await c.runs.state(shop)
+            return state["last_success"]
+
+        success = await eventually(synced, timeout=120, what="the resumed run's success")
+        assert success["id"] == saved[b"run"].decode() and success["resumed"] is True
+        assert success["orders_fetched"] == 250
+        resumed = fake.calls_to("orders")[2]  # page 1, the one held (dead), then the resumed one
+        assert resumed.arguments["after"] == saved[b"cursor"].decode()
+
+        async def exact() -> bool:
+            rows = await customer_rows(own_redis, shop)
+            got = {c: (r["orders_count"], r["total_spent"], r["net_spent"]) for c, r in rows.items()}
+            return got == expected
+
+        await eventually(exact, timeout=120, what="every customer's metrics exact")
+    finally:
+        second.stop()
