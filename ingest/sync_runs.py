@@ -37,17 +37,19 @@ import orjson
 import redis.asyncio as redis
 import structlog
 from redis.exceptions import LockError
+from tqdm import tqdm
 
 from ingest.leases import keep_renewed
 from ingest.producer import DurableProducer
 from ingest.routing import SUBSCRIBED_TOPICS
 from ingest.sync_orders import sync_orders
 from shopify.admin import AdminApi
+from shopify.http_client import shopify_http
 from shopify.subscriptions import heal_subscriptions
 from storepulse import redis_keys
-from storepulse.redis_client import Hash
+from storepulse.redis_client import Hash, redis_client
 from storepulse.settings import Settings
-from storepulse.shops import ShopRegistry
+from storepulse.shops import ShopRegistry, token_cipher
 
 log = structlog.get_logger(__name__)
 
@@ -347,3 +349,36 @@ class SyncRuns:
 
     async def _write(self, shop: str, outcome: SyncOutcome) -> None:
         await self._client.hset(redis_keys.sync_status(shop), "run", orjson.dumps(outcome.record()))
+
+
+async def run_command(settings: Settings, shop: str | None, *, full: bool) -> list[SyncOutcome]:
+    """`storepulse sync [--shop S] [--full]`: each shop's sync here and now, with a progress bar."""
+    client = redis_client(settings)
+    registry = ShopRegistry(client, token_cipher(settings))
+    producer = DurableProducer(
+        settings.kafka_bootstrap, idempotent=settings.kafka_idempotent, timeout=settings.produce_timeout
+    )
+    outcomes = []
+    try:
+        async with shopify_http(settings.shopify_admin_base_url, timeout=30.0) as http:
+            api = AdminApi(http, registry.access_token, api_version=settings.shopify_api_version)
+            runs = SyncRuns(client, registry, api, producer, settings)
+            shops = [shop] if shop else [s.domain for s in await registry.all() if s.installed]
+            for domain in shops:
+                with tqdm(unit="order", desc=domain) as bar:
+
+                    async def shown(outcome: SyncOutcome, bar: tqdm = bar) -> None:
+                        bar.update(outcome.orders_fetched - bar.n)
+                        bar.set_postfix_str(outcome.state)
+
+                    try:
+                        outcomes.append(await runs.run(domain, full=full, progress=shown))
+                    except SyncRunning as exc:
+                        bar.set_postfix_str(f"{exc.state['state']} elsewhere")
+                        outcomes.append(
+                            SyncOutcome(domain, "", FULL if full else INCREMENTAL, state=exc.state["state"])
+                        )
+    finally:
+        await producer.stop()
+        await client.aclose()
+    return outcomes

@@ -5,6 +5,8 @@ shop across processes, a crashed run resumes from its checkpoint, lost subscript
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -19,7 +21,7 @@ from loadtests.payloads import CATALOG, next_id, order, webhook
 from shopify.subscriptions import topic_enum
 from shopify.topics import ORDERS_CREATE, ORDERS_PAID
 from storepulse import redis_keys
-from storepulse.devstack import Stack, wait_ready
+from storepulse.devstack import DEV_SECRETS, Stack, service_argv, wait_ready
 from tests.fake_shopify import FakeShopify, customers, running_fake_shopify, webhooks
 from tests.fake_shopify.customers import add_order
 from tests.support.eventually import eventually
@@ -234,3 +236,35 @@ async def test_a_worker_sigkilled_mid_sync_is_resumed_from_its_checkpoint_with_e
         await eventually(exact, timeout=120, what="every customer's metrics exact")
     finally:
         second.stop()
+
+
+def sync_command(stack: Stack, fake: FakeShopify, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **DEV_SECRETS,  # the stack's token key: the shop fixture's token is encrypted with it
+        "REDIS_URL": stack.env["REDIS_URL"],
+        "KAFKA_URL": stack.env["KAFKA_URL"],
+        "SHOPIFY_API_SECRET": "test-secret",
+        "SHOPIFY_ADMIN_BASE_URL": fake.base_url_template(),
+        "STOREPULSE_KAFKA_IDEMPOTENT": "false",
+    }
+    return subprocess.run(
+        service_argv("sync", *args), env={**os.environ, **env}, capture_output=True, text=True, timeout=90
+    )
+
+
+async def test_storepulse_sync_runs_a_shops_sync_and_says_what_it_did(
+    services: Services, fake: FakeShopify, redis_client: redis.Redis, shop: str
+) -> None:
+    fake.tokens[shop] = SHOP_TOKEN
+    customer = next_id()
+    expected = recent_orders(fake, shop, [customer], 3)
+    done = sync_command(services.stack, fake, "--shop", shop)
+    assert done.returncode == 0, done.stderr
+    assert f"{shop}: done, 3 orders read, subscriptions repaired: {len(SUBSCRIBED_TOPICS)}" in done.stdout
+    assert SHOP_TOKEN not in done.stdout + done.stderr
+    await eventually(exactly(redis_client, shop, customer, expected[str(customer)]))
+
+    fake.tokens[shop] = "shpat_revoked"  # the merchant uninstalled in Shopify: the run fails, saying why
+    failed = sync_command(services.stack, fake, "--shop", shop)
+    assert failed.returncode == 1 and f"{shop}: failed" in failed.stdout
+    assert "Traceback" not in failed.stderr
