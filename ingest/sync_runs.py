@@ -1,8 +1,10 @@
 """The scheduled sync: keeps every installed shop's state equal to Shopify's when webhooks were lost.
 
 A run (`SyncRuns.run`) reads the orders updated since the shop's last successful run began (less
-`STOREPULSE_SYNC_OVERLAP_S`; a full run reads every order) through ingest/sync_orders.py, then
-heals the shop's webhook subscriptions (`shopify/subscriptions.py`; not when they come from
+`STOREPULSE_SYNC_OVERLAP_S`; a full run reads every order) through ingest/sync_orders.py; once
+every `STOREPULSE_SYNC_RECONCILE_INTERVAL` (a week) an incremental run also compares every
+customer with Shopify and repairs the ones that differ (ingest/sync_reconcile.py); then it heals
+the shop's webhook subscriptions (`shopify/subscriptions.py`; not when they come from
 `shopify.app.toml`, STOREPULSE_WEBHOOKS_FROM_CONFIG). What it did is kept per job in
 `sync-status:{shop}` for the app and the CLI.
 
@@ -43,6 +45,7 @@ from ingest.leases import keep_renewed
 from ingest.producer import DurableProducer
 from ingest.routing import SUBSCRIBED_TOPICS
 from ingest.sync_orders import sync_orders
+from ingest.sync_reconcile import reconcile
 from shopify.admin import AdminApi
 from shopify.http_client import shopify_http
 from shopify.subscriptions import heal_subscriptions
@@ -84,6 +87,7 @@ class SyncOutcome:
     state: str = RUNNING
     orders_fetched: int = 0
     subscriptions_repaired: list[str] | None = None  # None: not checked (from the app's configuration)
+    drift: dict[str, int] | None = None  # the reconciliation's counts; None: not reconciled this run
     seconds: float = 0.0
     error: str | None = None
     resumed: bool = False
@@ -97,6 +101,7 @@ class SyncOutcome:
             "started_at": self.started_at,
             "orders_fetched": self.orders_fetched,
             "subscriptions_repaired": self.subscriptions_repaired,
+            "drift": self.drift,
             "seconds": round(self.seconds, 3),
             "error": self.error,
             "resumed": self.resumed,
@@ -171,6 +176,7 @@ class SyncRuns:
             "requested": requested.decode() if requested else None,
             "last_run": last,
             "last_success": status.get("success"),
+            "last_reconciliation": status.get("reconciled"),
             "next_run": _iso(self._next_run(shop, status, installed_at)),
             "interval_s": self._settings.sync_interval,
             "subscriptions": "configuration" if self._settings.webhooks_from_config else "api",
@@ -302,6 +308,15 @@ class SyncRuns:
                 run_id=outcome.run_id,
                 progress=fetched,
             )
+            if outcome.kind != FULL and await self._reconcile_due(shop):
+                outcome.drift = (
+                    await reconcile(shop, self._api, self._producer, self._client, run_id=outcome.run_id)
+                ).record()
+                await self._client.hset(
+                    redis_keys.sync_status(shop),
+                    "reconciled",
+                    orjson.dumps({"started_at": outcome.started_at, **outcome.drift}),
+                )
             if not self._settings.webhooks_from_config:
                 outcome.subscriptions_repaired = await heal_subscriptions(
                     self._api, shop, self._callback_url, SUBSCRIBED_TOPICS
@@ -333,6 +348,13 @@ class SyncRuns:
             )
         await progress(outcome)
         return outcome
+
+    async def _reconcile_due(self, shop: str) -> bool:
+        """A week (`STOREPULSE_SYNC_RECONCILE_INTERVAL`) since the last reconciliation, or the install."""
+        raw = await self._client.hget(redis_keys.sync_status(shop), "reconciled")
+        record = await self._registry.get(shop)
+        anchor = orjson.loads(raw)["started_at"] if raw else record.installed_at if record else None
+        return anchor is None or time.time() - _epoch(anchor) >= self._settings.sync_reconcile_interval
 
     async def _since(self, shop: str) -> str | None:
         """Where an incremental run starts: its last success's start, else the install (the

@@ -14,7 +14,13 @@ from ingest.sync_runs import SyncOutcome, SyncRuns
 from shopify.admin import AdminApi
 from shopify.http_client import shopify_http
 from streams.runtime.context import Context
-from streams.runtime.metrics import SYNC_ORDERS_FETCHED, SYNC_RUNS, SYNC_SECONDS, SYNC_SUBSCRIPTIONS_REPAIRED
+from streams.runtime.metrics import (
+    SYNC_DRIFT,
+    SYNC_ORDERS_FETCHED,
+    SYNC_RUNS,
+    SYNC_SECONDS,
+    SYNC_SUBSCRIPTIONS_REPAIRED,
+)
 from streams.runtime.redis_retry import REDIS_DOWN, redis_step
 
 log = structlog.get_logger(__name__)
@@ -28,6 +34,8 @@ def count(outcome: SyncOutcome) -> None:
     SYNC_SECONDS.labels(outcome.kind).observe(outcome.seconds)
     SYNC_ORDERS_FETCHED.inc(outcome.orders_fetched)
     SYNC_SUBSCRIPTIONS_REPAIRED.inc(len(outcome.subscriptions_repaired or ()))
+    for name in ("found", "repaired", "unexplained"):
+        SYNC_DRIFT.labels(name).inc((outcome.drift or {}).get(name, 0))
 
 
 def register(ctx: Context) -> SyncRuns:

@@ -140,6 +140,14 @@ SYNC_SUBSCRIPTIONS_REPAIRED = Counter(
     "storepulse_worker_sync_subscriptions_repaired",
     "Webhook subscriptions a sync found missing or at another address and re-created",
 )
+SYNC_DRIFT = Counter(
+    "storepulse_worker_sync_drift",
+    "Customers the weekly reconciliation found differing from Shopify, by outcome: found, repaired "
+    "(Shopify's orders account for it) or unexplained",
+    ["outcome"],
+)
+for _outcome in ("found", "repaired", "unexplained"):
+    SYNC_DRIFT.labels(_outcome)
 for _kind in ("incremental", "full"):
     SYNC_SECONDS.labels(_kind)
     for _outcome in ("done", "failed"):

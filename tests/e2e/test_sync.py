@@ -268,3 +268,31 @@ async def test_storepulse_sync_runs_a_shops_sync_and_says_what_it_did(
     failed = sync_command(services.stack, fake, "--shop", shop)
     assert failed.returncode == 1 and f"{shop}: failed" in failed.stdout
     assert "Traceback" not in failed.stderr
+
+
+async def test_reconciliation_repairs_a_customer_with_drift_and_counts_what_it_cannot_explain(
+    services: Services, ingest: httpx.AsyncClient, fake: FakeShopify, redis_client: redis.Redis, shop: str
+) -> None:
+    fake.tokens[shop] = SHOP_TOKEN
+    drifted, in_step, beyond = next_id(), next_id(), next_id()
+    delivered = {c: order_node(c, "10.00", days=0.001) for c in (drifted, in_step, beyond)}
+    lost = order_node(drifted, "25.00", days=40)  # lost long ago: no incremental sync reads it again
+    for node in (*delivered.values(), lost):
+        add_order(fake, shop, node)
+    customers.set_totals(fake, shop, beyond, 4, "99.00")  # orders Shopify holds but does not return
+    for customer, node in delivered.items():
+        await deliver(ingest, webhook(ORDERS_CREATE, shop, live(node, customer)))
+    for customer in delivered:
+        await eventually(exactly(redis_client, shop, customer, (1, "10.00", "10.00")))
+
+    async with sync_clients(services.stack, fake, redis_client, sync_reconcile_interval=0.001) as c:
+        first = await c.runs.run(shop)
+        assert first.drift == {"customers": 3, "found": 2, "repaired": 1, "unexplained": 1}
+        await eventually(exactly(redis_client, shop, drifted, (2, "35.00", "35.00")))
+        assert await counts(redis_client, shop, beyond) == (1, "10.00", "10.00")  # nothing to replay
+
+        again = await c.runs.run(shop)
+        assert again.drift == {"customers": 3, "found": 1, "repaired": 0, "unexplained": 1}
+        state = await c.runs.state(shop)
+        assert state["last_reconciliation"]["unexplained"] == 1
+        assert state["last_success"]["drift"] == again.drift
