@@ -18,6 +18,7 @@ from ingest.backfill_orders import ORDER_FIELDS, Progress
 from ingest.producer import DurableProducer
 from shopify.admin import AdminApi
 from storepulse import redis_keys
+from storepulse.envelope import sync_source
 from storepulse.redis_client import Hash
 
 ORDERS_SINCE_QUERY = f"""
@@ -63,5 +64,5 @@ async def sync_orders(
         page=page,
         show_progress=show_progress,
         progress=progress,
-        source=f"sync-{run_id}",
+        source=sync_source(run_id),
     )

@@ -24,7 +24,7 @@ from ingest.backfill_orders import ORDER_FIELDS, order_payload, produce_order
 from ingest.producer import DurableProducer
 from shopify.admin import AdminApi
 from storepulse import redis_keys
-from storepulse.envelope import ORDERS_BACKFILL
+from storepulse.envelope import ORDERS_BACKFILL, sync_source
 from streams.domain.customer_metrics import apply_event
 from streams.domain.customer_state import CustomerState
 from streams.domain.standing import read_row
@@ -128,7 +128,7 @@ async def reconcile(
                 "orders",
             )
             for order in orders:
-                await produce_order(producer, shop, order, source=f"sync-{run_id}")
+                await produce_order(producer, shop, order, source=sync_source(run_id))
             if figures_of(shop, customer_id, orders) == theirs:
                 drift.repaired += 1
             else:

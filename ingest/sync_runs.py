@@ -165,6 +165,11 @@ class SyncRuns:
             pipe.get(redis_keys.sync_request(shop))
             raw, leased, requested = await pipe.execute()
         status = {k.decode(): orjson.loads(v) for k, v in raw.items()}
+        for record in (status.get("run"), status.get("success")):
+            if record:  # counted by the workers' customers step as they apply the run's orders
+                record["orders_applied"] = await self._client.scard(
+                    redis_keys.sync_applied(shop, record["id"])
+                )
         last = status.get("run")
         state = RUNNING if leased else QUEUED if requested else (last or {}).get("state", NEVER)
         if state == RUNNING and not leased:

@@ -121,6 +121,11 @@ def sync_lease(shop: str) -> str:
     return f"sync-lease:{shop}"
 
 
+def sync_applied(shop: str, run_id: str) -> str:
+    """Set (expires): the ids of the orders sync run `run_id` changed a customer with, once each."""
+    return f"sync-applied:{shop}:{run_id}"
+
+
 def sync_request(shop: str) -> str:
     """String (`incremental` or `full`): a sync the merchant or an operator asked for, not yet started."""
     return f"sync-request:{shop}"
@@ -223,10 +228,16 @@ def order_days(shop: str) -> str:
     return order_day(shop, "*")
 
 
+def sync_applied_sets(shop: str) -> str:
+    """The SCAN pattern of the shop's `sync-applied` sets."""
+    return sync_applied(shop, "*")
+
+
 # Families of per-shop keys, one key per item, found with SCAN.
 SHOP_KEY_PATTERNS: tuple[Callable[[str], str], ...] = (
     notified_markers,
     customer_histories,
     customer_walks,
     order_days,
+    sync_applied_sets,
 )

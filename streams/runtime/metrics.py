@@ -136,6 +136,10 @@ SYNC_SECONDS = Histogram(
 SYNC_ORDERS_FETCHED = Counter(
     "storepulse_worker_sync_orders_fetched", "Orders the syncs read from Shopify and produced"
 )
+SYNC_ORDERS_APPLIED = Counter(
+    "storepulse_worker_sync_orders_applied",
+    "Orders a sync read that changed a customer (missed by webhooks), each once per run",
+)
 SYNC_SUBSCRIPTIONS_REPAIRED = Counter(
     "storepulse_worker_sync_subscriptions_repaired",
     "Webhook subscriptions a sync found missing or at another address and re-created",

@@ -16,7 +16,7 @@ import redis.asyncio as redis
 
 from ingest.backfill import backfill
 from ingest.routing import SUBSCRIBED_TOPICS
-from ingest.sync_runs import SyncRunning
+from ingest.sync_runs import SyncRunning, SyncRuns
 from loadtests.payloads import CATALOG, next_id, order, webhook
 from shopify.subscriptions import topic_enum
 from shopify.topics import ORDERS_CREATE, ORDERS_PAID
@@ -48,6 +48,11 @@ def live(node: dict[str, Any], customer: int) -> dict[str, Any]:
         "updated_at": node["updatedAt"],
         "total_price": node["totalPriceSet"]["shopMoney"]["amount"],
     }
+
+
+async def applied(runs: SyncRuns, shop: str, orders: int) -> bool:
+    """The last run's `orders_applied` reached `orders` (the worker counts as it applies)."""
+    return (await runs.state(shop))["last_run"]["orders_applied"] == orders
 
 
 async def counts(client: redis.Redis, shop: str, customer: int) -> tuple[int, str, str] | None:
@@ -82,6 +87,9 @@ async def test_lost_webhooks_are_applied_by_the_next_sync_and_duplicates_count_o
         assert (incremental.state, incremental.kind, incremental.orders_fetched) == ("done", "incremental", 3)
         await eventually(exactly(redis_client, shop, loyal, (2, "30.00", "25.00")))
         await eventually(exactly(redis_client, shop, other, (1, "7.00", "7.00")))
+        assert await eventually(lambda: applied(c.runs, shop, 2)), (
+            "the two lost orders, not the delivered one"
+        )
 
         # The same orders again by a full sync and by the backfill: only the one never read counts.
         full = await c.runs.run(shop, full=True)
@@ -92,6 +100,7 @@ async def test_lost_webhooks_are_applied_by_the_next_sync_and_duplicates_count_o
         await deliver(ingest, webhook(ORDERS_CREATE, shop, live(marker, loyal)))
         await eventually(exactly(redis_client, shop, loyal, (3, "31.00", "26.00")))
         await eventually(exactly(redis_client, shop, other, (2, "10.00", "10.00")))
+        await eventually(lambda: applied(c.runs, shop, 1))  # of the full run's 4: the one never read
 
         state = await c.runs.state(shop)
         assert state["state"] == "done"
