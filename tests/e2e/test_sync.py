@@ -204,6 +204,7 @@ async def test_a_worker_sigkilled_mid_sync_is_resumed_from_its_checkpoint_with_e
         "SHOPIFY_ADMIN_BASE_URL": fake.base_url_template(),
         "STOREPULSE_SYNC_TICK_S": "0.5",
         "STOREPULSE_SYNC_LEASE_S": "3",
+        "STOREPULSE_WRITEBACK_DRY_RUN": "true",
     }
     fake.hold("orders", after=1)
     first = own_stack.start_service("worker", extra_env=env, name="worker-sync-1")
@@ -237,12 +238,16 @@ async def test_a_worker_sigkilled_mid_sync_is_resumed_from_its_checkpoint_with_e
         resumed = fake.calls_to("orders")[2]  # page 1, the one held (dead), then the resumed one
         assert resumed.arguments["after"] == saved[b"cursor"].decode()
 
+        diff: dict[str, Any] = {}
+
         async def exact() -> bool:
             rows = await customer_rows(own_redis, shop)
             got = {c: (r["orders_count"], r["total_spent"], r["net_spent"]) for c, r in rows.items()}
+            diff.clear()
+            diff.update({c: got.get(c) for c in expected if got.get(c) != expected[c]})
             return got == expected
 
-        await eventually(exact, timeout=120, what="every customer's metrics exact")
+        await eventually(exact, timeout=120, what=lambda: f"every customer's metrics exact: {diff}")
     finally:
         second.stop()
 
