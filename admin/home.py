@@ -10,6 +10,7 @@ from typing import Any, cast
 import orjson
 import redis.asyncio as redis
 
+from admin.formatting import ago
 from storepulse import redis_keys
 from storepulse.redis_client import StreamEntries
 
@@ -77,7 +78,20 @@ def sync_view(sync: dict[str, Any]) -> dict[str, Any]:
     else:
         text = "StorePulse re-reads recent orders from Shopify regularly, so a lost webhook changes nothing."
     repaired = success.get("subscriptions_repaired") or []
+    checked = sync.get("last_reconciliation")
+    drift = None
+    if checked:
+        found = (
+            f"{checked['found']:,} differed ({checked['repaired']:,} repaired, "
+            f"{checked['unexplained']:,} unexplained)"
+            if checked["found"]
+            else "all in step"
+        )
+        drift = (
+            f"Weekly check {ago(checked['started_at'])}: {checked['customers']:,} customers compared, {found}"
+        )
     return {
+        "drift": drift,
         "state": state,
         "label": label,
         "tone": tone,
