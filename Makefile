@@ -42,7 +42,7 @@ lint: $(STAMP)
 test: $(STAMP) chromium lint
 	$(BIN)/pytest
 
-# Starts its own embedded stack; writes docs/benchmarks.md and docs/img/*.png (~8 min).
+# Starts its own embedded stack; writes docs/benchmarks.md and docs/img/*.png (~10 min).
 bench: $(STAMP)
 	$(BIN)/python -m loadtests.bench
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import orjson
 import structlog
+from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -19,10 +20,11 @@ from admin import overview, vip_preview
 from admin.context import AdminContext
 from admin.customers import PageParameters, Selection
 from admin.names import SearchFailed
-from admin.params import BadParameters, parse, unprocessable
+from admin.params import BadParameters, parse, parse_body, unprocessable
 from admin.session import Refused, Session, refusal
 from admin.worker_api import WorkerUnavailable
 from ingest.backfill_runs import BackfillRunning
+from ingest.sync_runs import SyncRunning
 from storepulse import redis_keys
 from storepulse.contracts import ShopSettings
 
@@ -32,6 +34,13 @@ Handler = Callable[[Request, Session], Awaitable[Response]]
 NOT_CONFIGURED = "the app is not configured: set SHOPIFY_API_KEY and SHOPIFY_API_SECRET"
 # Fields of the settings the worker sets itself.
 NOT_SETTABLE = ("updated_at",)
+
+
+class SyncRequest(BaseModel):
+    """POST /app/api/sync's optional body: `full` reads every order, not only those updated since."""
+
+    model_config = ConfigDict(extra="forbid")
+    full: bool = False
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -73,6 +82,7 @@ def api_routes(ctx: AdminContext) -> list[Route]:
                 **figures,
                 "notifications_published": await overview.notification_figures(ctx.redis, session.shop, now),
                 "backfill": await ctx.backfills.state(session.shop),
+                "sync": await ctx.syncs.state(session.shop),
             }
         )
 
@@ -161,6 +171,18 @@ def api_routes(ctx: AdminContext) -> list[Route]:
         except BackfillRunning as exc:
             return _json({"error": str(exc), "backfill": exc.state}, 409)
 
+    async def get_sync(request: Request, session: Session) -> Response:
+        return _json(await ctx.syncs.state(session.shop))
+
+    async def start_sync(request: Request, session: Session) -> Response:
+        asked = parse_body(SyncRequest, await request.body() or b"{}")
+        try:
+            queued = await ctx.syncs.request(session.shop, full=asked.full)
+        except SyncRunning as exc:
+            return _json({"error": str(exc), "sync": exc.state}, 409)
+        await ctx.audit.record(request, session.shop, "sync.started", details={"full": asked.full})
+        return _json(queued, 202)
+
     def route(path: str, handler: Handler, methods: list[str], **kwargs: Any) -> Route:
         return Route(path, authenticated(ctx, handler, **kwargs), methods=methods)
 
@@ -176,6 +198,7 @@ def api_routes(ctx: AdminContext) -> list[Route]:
         Route(
             "/api/backfill", by_method(ctx, get=get_backfill, post=start_backfill), methods=["GET", "POST"]
         ),
+        Route("/api/sync", by_method(ctx, get=get_sync, post=start_sync), methods=["GET", "POST"]),
     ]
 
 

@@ -35,6 +35,7 @@ from admin.worker_api import WorkerApi
 from ingest.backfill_runs import BackfillRuns
 from ingest.install import Installer
 from ingest.producer import DurableProducer
+from ingest.sync_runs import SyncRuns
 from shopify.admin import AdminApi
 from shopify.oauth import SessionTokens
 from storepulse.settings import Settings
@@ -91,6 +92,7 @@ def create_admin_app(
         customers=CustomerList(client, indexes, names),
         worker=WorkerApi(settings.worker_api_url, settings.admin_token.get_secret_value()),
         backfills=backfills,
+        syncs=SyncRuns(client, registry, names_api, producer, settings),
         templates=Jinja2Templates(directory=TEMPLATES),
         staff=StaffRoles(client, exchange, dev=settings.dev_auto_install),
         audit=AuditLog(client, producer, AuditOutbox(client, producer)),

@@ -14,6 +14,7 @@ from admin.names import CustomerNames
 from admin.session import SessionAuth
 from admin.worker_api import WorkerApi
 from ingest.backfill_runs import BackfillRuns
+from ingest.sync_runs import SyncRuns
 from storepulse.settings import Settings
 
 if TYPE_CHECKING:  # they build routes on this context
@@ -37,6 +38,8 @@ class AdminContext:
     customers: CustomerList
     worker: WorkerApi
     backfills: BackfillRuns
+    # Asks for and reads syncs; the workers run them (ingest/sync_runs.py).
+    syncs: SyncRuns
     templates: Jinja2Templates
     staff: StaffRoles
     audit: AuditLog

@@ -1,5 +1,5 @@
-"""What the Home page shows besides the overview figures: the app embed's state, the backfill's
-progress in words, the last notifications the storefront showed."""
+"""What the Home page shows besides the overview figures: the app embed's state, the sync's and
+the backfill's progress in words, the last notifications the storefront showed."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any, cast
 import orjson
 import redis.asyncio as redis
 
+from admin.formatting import ago
 from storepulse import redis_keys
 from storepulse.redis_client import StreamEntries
 
@@ -51,6 +52,56 @@ async def recent_notifications(client: redis.Redis, shop: str, count: int = RECE
     """The newest notifications of the shop's stream (what push replays), newest first."""
     entries = cast(StreamEntries, await client.xrevrange(redis_keys.recent_stream(shop), count=count))
     return [orjson.loads(fields[b"n"]) for _, fields in entries if b"n" in fields]
+
+
+SYNC_LABELS: dict[str, tuple[str, str]] = {
+    "never": ("Not synced yet", ""),
+    "queued": ("Queued", "info"),
+    "running": ("Syncing", "info"),
+    "done": ("In step", "success"),
+    "failed": ("Failed", "critical"),
+    "interrupted": ("Resuming", "warning"),
+}
+
+
+def sync_view(sync: dict[str, Any]) -> dict[str, Any]:
+    """The sync card: badge, the last run in a sentence, what it repaired, and the next run."""
+    state = sync.get("state") or "never"
+    label, tone = SYNC_LABELS.get(state, (state.capitalize(), ""))
+    last, success = sync.get("last_run") or {}, sync.get("last_success") or {}
+    if state == "failed":
+        text = f"The last sync stopped: {last.get('error') or 'unknown error'}. It resumes at the next run."
+    elif state in ("running", "interrupted"):
+        text = f"{last.get('orders_fetched', 0):,} orders read from Shopify so far."
+    elif success:
+        text = f"{success['orders_fetched']:,} orders read from Shopify; missed ones were applied once."
+    else:
+        text = "StorePulse re-reads recent orders from Shopify regularly, so a lost webhook changes nothing."
+    repaired = success.get("subscriptions_repaired") or []
+    checked = sync.get("last_reconciliation")
+    drift = None
+    if checked:
+        found = (
+            f"{checked['found']:,} differed ({checked['repaired']:,} repaired, "
+            f"{checked['unexplained']:,} unexplained)"
+            if checked["found"]
+            else "all in step"
+        )
+        drift = (
+            f"Weekly check {ago(checked['started_at'])}: {checked['customers']:,} customers compared, {found}"
+        )
+    return {
+        "drift": drift,
+        "state": state,
+        "label": label,
+        "tone": tone,
+        "text": text,
+        "last_at": success.get("started_at"),
+        "next_at": sync.get("next_run"),
+        "repaired": f"{len(repaired)} webhook subscription{'s' if len(repaired) != 1 else ''} re-created"
+        if repaired
+        else None,
+    }
 
 
 def backfill_view(run: dict[str, Any]) -> dict[str, Any]:

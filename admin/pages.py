@@ -141,6 +141,7 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
                 else f"{growth:+.1f}% against the same days last month"
             ),
             backfill=home.backfill_view(overview.get("backfill") or {}),
+            sync=home.sync_view(overview.get("sync") or {}),
             embed=await home.embed_state(ctx.redis, shop, ctx.settings.shopify_api_key),
             recent=await home.recent_notifications(ctx.redis, shop),
             sse_url=f"{ctx.settings.push_url}/sse/{shop}",

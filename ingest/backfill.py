@@ -15,7 +15,7 @@ callback hears (done, total) at the start and after every saved batch (the app s
 from __future__ import annotations
 
 import asyncio
-from typing import cast
+from typing import Any, cast
 
 import httpx
 import redis.asyncio as redis
@@ -85,11 +85,13 @@ async def backfill(
             show_progress=show_progress,
             progress=progress,
         )
-    return await _pages(
+    return await produce_pages(
         shop,
         api,
         producer,
         client,
+        key=redis_keys.backfill_state(shop),
+        query=ORDERS_QUERY,
         saved=saved,
         total=total,
         page=page,
@@ -98,39 +100,51 @@ async def backfill(
     )
 
 
-async def _pages(
+async def produce_pages(
     shop: str,
     api: AdminApi,
     producer: DurableProducer,
     client: redis.Redis,
     *,
+    key: str,
+    query: str,
     saved: dict[bytes, bytes],
-    total: int,
+    total: int | None,
     page: int,
     show_progress: bool,
     progress: Progress,
+    variables: dict[str, Any] | None = None,
+    source: str = "backfill",
 ) -> int:
+    """Page through an `orders` query, producing each page; the orders produced now.
+
+    The cursor and count in `key` (fields `cursor`, `done`) are saved after every page the broker
+    acknowledged and resumed from; they go once the last page is produced. The backfill and the
+    scheduled sync (ingest/sync_orders.py) both page this way.
+    """
     cursor = saved.get(b"cursor", b"").decode() or None
     done = int(saved.get(b"done", 0)) if cursor else 0
     produced = 0
-    await progress(done, total)
+    await progress(done, total or 0)
     with tqdm(total=total, initial=done, unit="order", desc=shop, disable=not show_progress) as bar:
         while True:
-            data = await api.query(shop, ORDERS_QUERY, {"first": page, "after": cursor}, cost=2.0 + page / 10)
+            data = await api.query(
+                shop, query, {**(variables or {}), "first": page, "after": cursor}, cost=2.0 + page / 10
+            )
             orders = data["orders"]
-            await asyncio.gather(*(produce_order(producer, shop, edge["node"]) for edge in orders["edges"]))
+            await asyncio.gather(
+                *(produce_order(producer, shop, edge["node"], source=source) for edge in orders["edges"])
+            )
             produced += len(orders["edges"])
             bar.update(len(orders["edges"]))
             cursor = orders["pageInfo"]["endCursor"] or cursor
             if not orders["pageInfo"]["hasNextPage"]:
-                await client.delete(redis_keys.backfill_state(shop))
-                await progress(done + produced, total)
+                await client.hdel(key, "cursor", "done")
+                await progress(done + produced, total or done + produced)
                 return produced
             # A page with a next one always has an end cursor: `or ""` only satisfies the type.
-            await client.hset(
-                redis_keys.backfill_state(shop), mapping={"cursor": cursor or "", "done": done + produced}
-            )
-            await progress(done + produced, total)
+            await client.hset(key, mapping={"cursor": cursor or "", "done": done + produced})
+            await progress(done + produced, total or 0)
 
 
 async def run(shop: str, settings: Settings, *, show_progress: bool = True) -> int:

@@ -1,8 +1,8 @@
 """What a backfilled order is: the GraphQL fields read, the webhook-shaped payload, the record.
 
 Both backfill paths (pages in `ingest/backfill.py`, bulk operations in `ingest/backfill_bulk.py`)
-select `ORDER_FIELDS` and hand each order node to `produce_order`, so a record looks the same
-whichever way the order arrived.
+and the scheduled sync (`ingest/sync_orders.py`) select `ORDER_FIELDS` and hand each order node to
+`produce_order`, so a record looks the same whichever way the order arrived.
 """
 
 from __future__ import annotations
@@ -65,13 +65,17 @@ def order_payload(node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def produce_order(producer: DurableProducer, shop: str, node: dict[str, Any]) -> None:
-    """One order node as an `orders/backfill` record, returned once the broker acknowledged it."""
+async def produce_order(
+    producer: DurableProducer, shop: str, node: dict[str, Any], *, source: str = "backfill"
+) -> None:
+    """One order node as an `orders/backfill` record, returned once the broker acknowledged it.
+
+    `source` begins the record's webhook id (`backfill-…`, `sync-…`): the logs tell who read it."""
     payload = order_payload(node)
     routed = route(ORDERS_UPDATED, shop, payload)  # the key every order webhook of it gets
     assert routed is not None
     kafka_topic, key = routed
     envelope = envelope_bytes(
-        webhook_id=f"backfill-{uuid.uuid4()}", topic=ORDERS_BACKFILL, shop=shop, payload=payload
+        webhook_id=f"{source}-{uuid.uuid4()}", topic=ORDERS_BACKFILL, shop=shop, payload=payload
     )
     await producer.send(kafka_topic, key, envelope)

@@ -21,6 +21,7 @@ from redis.exceptions import LockError
 from redis.typing import EncodableT, FieldT
 
 from ingest.backfill import backfill
+from ingest.leases import keep_renewed
 from ingest.producer import DurableProducer
 from shopify.admin import AdminApi
 from storepulse import redis_keys
@@ -106,7 +107,7 @@ class BackfillRuns:
         async def progress(done: int, total: int) -> None:
             await self._client.hset(redis_keys.backfill_run(shop), mapping={"done": done, "total": total})
 
-        renewing = asyncio.create_task(self._renew(shop, lease))
+        renewing = asyncio.create_task(keep_renewed(lease, self._lease_s, "backfill", shop))
         try:
             produced = await backfill(
                 shop,
@@ -136,12 +137,3 @@ class BackfillRuns:
         await self._client.hset(redis_keys.backfill_run(shop), mapping={**outcome, "finished_at": _now()})
         with contextlib.suppress(LockError):  # lapsed: nothing of ours to release
             await lease.release()
-
-    async def _renew(self, shop: str, lease: Lock) -> None:
-        while True:
-            await asyncio.sleep(self._lease_s / 3)
-            try:
-                await lease.reacquire()
-            except LockError:
-                log.warning("backfill_lease_lost", shop=shop)
-                return

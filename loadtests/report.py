@@ -164,7 +164,7 @@ def _summary_rows(res: Results) -> list[tuple[str, str, str, str]]:
     else:
         reason = push.not_run if push and push.not_run else "no client rows in its JSON"
         rows.append(("one push process: clients held, delivery p99", f"not run: {reason}", "", NONE))
-    return rows + _admin_rows(res.admin) + [_import_row(res.imports)]
+    return rows + _admin_rows(res.admin) + [_import_row(res.imports)] + _sync_rows(res.sync)
 
 
 def _admin_rows(admin: SubResult | None) -> list[tuple[str, str, str, str]]:
@@ -191,6 +191,26 @@ def _admin_rows(admin: SubResult | None) -> list[tuple[str, str, str, str]]:
             f"< {TARGET_ADMIN_CSV_S} s, flat memory",
             _verdict(data["csv_s"] < TARGET_ADMIN_CSV_S),
         ),
+    ]
+
+
+def _sync_rows(sync: SubResult | None) -> list[tuple[str, str, str, str]]:
+    """The scheduled sync at each restore rate: the sync's time and cost, then the reconciliation's."""
+    runs = sync.data.get("runs") if sync and isinstance(sync.data, dict) else None
+    if not runs:
+        return [
+            ("scheduled sync", f"not run: {sync.not_run if sync and sync.not_run else 'skipped'}", "", NONE)
+        ]
+    return [
+        (
+            f"scheduled sync of {r['orders']:,} changed orders at {r['restore_rate']:,.0f} points/s",
+            f"{r['sync_s']:,.1f} s, {r['points']:,} points; all applied after {r['applied_s']:,.1f} s "
+            f"({r['worker_orders_per_s']:,} orders/s); reconciling {r['customers']:,} customers "
+            f"{r['reconcile_s']:,.1f} s, {r['reconcile_points']:,} points",
+            "",
+            NONE,
+        )
+        for r in runs
     ]
 
 
@@ -399,6 +419,10 @@ def write_report(res: Results, out_dir: Path) -> Path:
         "through the worker first, then a CSV of every customer with a tier posted to "
         "`/app/api/imports`, timed until its log says completed and until the worker holds every "
         "customer's tier floor.",
+        "- The sync figures come from `python -m loadtests.bench_sync`: the fake Shopify "
+        "(tests/fake_shopify) with Shopify's connection cost (2 points + 1 per 10 nodes) at each "
+        "restore rate, one incremental sync of every order through one worker, then one "
+        "reconciliation of those customers.",
         "- The load client, the broker, Redis and the services share this machine's cores (and, "
         "while it was being built, other engineers' test runs): treat single runs as noisy.",
         "",

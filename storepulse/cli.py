@@ -247,6 +247,25 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> None:
     print(f"{args.shop}: {produced} orders produced", flush=True)
 
 
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> None:
+    from ingest.sync_runs import DONE, run_command
+    from storepulse.shops import UnreadableToken
+
+    try:
+        outcomes = asyncio.run(run_command(settings, args.shop, full=args.full))
+    except UnreadableToken as exc:
+        print(f"storepulse sync: {exc}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    for o in outcomes:
+        line = f"{o.shop}: {o.state}"
+        if o.run_id:
+            repaired = "not checked" if o.subscriptions_repaired is None else len(o.subscriptions_repaired)
+            line += f", {o.orders_fetched} orders read, subscriptions repaired: {repaired}"
+        print(line + (f" ({o.error})" if o.error else ""), flush=True)
+    if any(o.state != DONE for o in outcomes):
+        sys.exit(1)
+
+
 COMMANDS = {
     "dev": (cmd_dev, "run broker, Redis, ingest, worker, push and the simulator"),
     "ingest": (cmd_ingest, "run the webhook ingest server"),
@@ -255,6 +274,7 @@ COMMANDS = {
     "topics": (cmd_topics, "create the Kafka topics of the contract"),
     "shops": (cmd_shops, "manage the shop registry: add | list | remove"),
     "backfill": (cmd_backfill, "import a shop's existing orders (resumable; bulk operation if large)"),
+    "sync": (cmd_sync, "sync shops with Shopify now: orders updated since the last sync, subscriptions"),
     "dlq": (cmd_dlq, "the write-back's dead letters: list | replay [--shop S]"),
 }
 
@@ -272,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
             add_dlq_arguments(p)
         if name == "backfill":
             p.add_argument("shop", help="the shop domain, e.g. example.myshopify.com")
+        if name == "sync":
+            p.add_argument("--shop", help="only this shop (default: every installed shop)")
+            p.add_argument("--full", action="store_true", help="read every order, not only recent changes")
     return parser
 
 

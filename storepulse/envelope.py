@@ -25,6 +25,23 @@ REEVALUATE = "streams/reevaluate"  # time moved a customer's standing (VIP dropo
 TIER_FLOOR = "storepulse/tier-floor"
 
 
+# An order read by the scheduled sync is an `orders/backfill` record whose webhook id is
+# `sync-{run}-{uuid}`: the customers step counts, per run, the orders it actually changed.
+SYNC_PREFIX = "sync-"
+
+
+def sync_source(run_id: str) -> str:
+    """The webhook id prefix (`produce_order`'s `source`) of the records of sync run `run_id`."""
+    return f"{SYNC_PREFIX}{run_id}"
+
+
+def sync_run_of(webhook_id: str | None) -> str | None:
+    """The sync run that produced a record with this webhook id; None for any other record."""
+    if not webhook_id or not webhook_id.startswith(SYNC_PREFIX):
+        return None
+    return webhook_id.removeprefix(SYNC_PREFIX).split("-", 1)[0]
+
+
 class Envelope(TypedDict):
     topic: str
     shop: str

@@ -109,6 +109,31 @@ def backfill_lease(shop: str) -> str:
     return f"backfill-lease:{shop}"
 
 
+def sync_checkpoint(shop: str) -> str:
+    """Hash: the running sync's id, jobs, `since` and page cursor, so a crashed run resumes."""
+    return f"sync:{shop}"
+
+
+def sync_status(shop: str) -> str:
+    """Hash job (`orders`, `subscriptions`, `run`) → JSON of its last run, what the app shows."""
+    return f"sync-status:{shop}"
+
+
+def sync_lease(shop: str) -> str:
+    """String with a TTL the running sync keeps renewing: at most one sync per shop, all workers."""
+    return f"sync-lease:{shop}"
+
+
+def sync_applied(shop: str, run_id: str) -> str:
+    """Set (expires): the ids of the orders sync run `run_id` changed a customer with, once each."""
+    return f"sync-applied:{shop}:{run_id}"
+
+
+def sync_request(shop: str) -> str:
+    """String (`incremental` or `full`): a sync the merchant or an operator asked for, not yet started."""
+    return f"sync-request:{shop}"
+
+
 def tier_floors(shop: str) -> str:
     """Hash customer id → JSON tier floor `{tier, until, source, set_at}` of each customer holding one."""
     return f"tier-floors:{shop}"
@@ -174,6 +199,10 @@ SHOP_KEYS: tuple[Callable[[str], str], ...] = (
     backfill_state,
     backfill_run,
     backfill_lease,
+    sync_checkpoint,
+    sync_status,
+    sync_lease,
+    sync_request,
     audit_log,
     staff,
     staff_roles,
@@ -202,10 +231,16 @@ def order_days(shop: str) -> str:
     return order_day(shop, "*")
 
 
+def sync_applied_sets(shop: str) -> str:
+    """The SCAN pattern of the shop's `sync-applied` sets."""
+    return sync_applied(shop, "*")
+
+
 # Families of per-shop keys, one key per item, found with SCAN.
 SHOP_KEY_PATTERNS: tuple[Callable[[str], str], ...] = (
     notified_markers,
     customer_histories,
     customer_walks,
     order_days,
+    sync_applied_sets,
 )

@@ -127,6 +127,18 @@ class Settings(BaseSettings):
     # then ever less often (up to 30 times that).
     backfill_bulk_threshold: int = 10_000
     backfill_poll_s: float = 1.0
+    # The scheduled sync (ingest/sync_runs.py): each shop's orders updated since its last sync are
+    # read every `sync_interval` (jittered per shop by up to a quarter of it); every worker looks
+    # for due or requested syncs every `sync_tick_s` and runs at most `sync_concurrency` at once.
+    sync_interval: float = Field(6 * 3600.0, gt=0)
+    sync_tick_s: float = Field(5.0, gt=0)
+    sync_concurrency: int = Field(2, ge=1)
+    # Seconds the running sync's lease lasts unrenewed: how soon another worker resumes a crashed run.
+    sync_lease_s: float = Field(30.0, gt=0)
+    # Each incremental sync re-reads this much before the last one started (clock skew, late writes).
+    sync_overlap_s: float = Field(300.0, ge=0)
+    # How often a shop's customers are reconciled with Shopify's figures (ingest/sync_reconcile.py).
+    sync_reconcile_interval: float = Field(7 * 86400.0, gt=0)
     # How often each worker looks for customers whose standing time alone moved (VIP dropoff).
     customer_refresh_s: float = 600.0
     # Where a new consumer group starts: "earliest" (every record kept) or "latest".

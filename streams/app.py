@@ -22,6 +22,7 @@ from streams.agents import (
     order_owners,
     orders,
     shop_settings,
+    sync_timer,
     trends,
     viewers,
     writeback,
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> StreamsApp:
     audit = audit_log.register(ctx)
     compliance.register(ctx, products, settings_table.topic, purchases.topic.get_topic_name(), audit)
     writeback.register(ctx, settings_table.settings_for)
+    sync_timer.register(ctx)
     viewers.register(ctx, products, settings_table)
     lookups.register(ctx, settings_table, book.table, audit)
     health.register(ctx)

@@ -26,7 +26,7 @@ from shopify.topics import (
     REFUNDS_CREATE,
     SHOP_REDACT,
 )
-from storepulse.envelope import FORGET_ORDER, REEVALUATE, TIER_FLOOR, Envelope, decode_envelope
+from storepulse.envelope import FORGET_ORDER, REEVALUATE, TIER_FLOOR, Envelope, decode_envelope, sync_run_of
 from storepulse.kafka_topics import (
     TOPIC_CUSTOMER_CHANGES,
     TOPIC_CUSTOMER_EVENTS,
@@ -79,6 +79,8 @@ class Batch:
     tier_history: list[TierChange] = field(default_factory=list)  # for the app's history
     # What each order the batch named now counts for its day (re-deliveries too, to heal).
     order_shares: list[OrderShare] = field(default_factory=list)
+    # (shop, sync run) → ids of the orders a sync's records changed: what the run applied.
+    sync_applied: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
 
 class CustomerBook:
@@ -123,6 +125,8 @@ class CustomerBook:
             await redis_step(forget_data_requests, self._ctx.redis, shop, customer_id)
         await redis_step(self._read_models.write, batch.touched, batch.data_requests, batch.tier_history)
         await redis_step(self._order_days.write, batch.order_shares)
+        if batch.sync_applied:
+            await redis_step(self._read_models.sync_applied, batch.sync_applied)
         for shop, _, order_ids in batch.redacted:
             await withdraw_notifications(self._ctx, shop, order_ids)
         for shop, _, _ in batch.data_requests:
@@ -178,6 +182,8 @@ class CustomerBook:
             changed = apply_event(state, topic, payload)
             if order_id is not None and (share := day_share(state.orders.get(order_id), placed)):
                 batch.order_shares.append(OrderShare(shop, order_id, *share))
+            if changed and (run := sync_run_of(envelope.get("webhook_id"))) and order_id is not None:
+                batch.sync_applied.setdefault((shop, run), set()).add(str(order_id))
             if changed and not known and topic in FULL_ORDER_TOPICS:
                 batch.outbox.owner(shop, str(order_id), customer_id)
             if topic == ORDERS_CREATE:

@@ -19,6 +19,7 @@ from redis.typing import EncodableT, FieldT
 from storepulse import redis_keys
 from streams.domain.customer_state import CustomerState
 from streams.domain.standing import TierChange, list_row, read_model
+from streams.runtime.metrics import SYNC_ORDERS_APPLIED
 
 # A customer's state after the batch; None: the customer is gone (redacted).
 Touched = dict[bytes, CustomerState | None]
@@ -28,6 +29,8 @@ Fields = dict[FieldT, EncodableT]
 DataRequests = list[tuple[str, str, dict[str, Any]]]
 # Tier changes a customer's history keeps (the newest first).
 HISTORY_LENGTH = 50
+# A sync run's applied orders are kept past the next week's runs, then go.
+SYNC_APPLIED_TTL_S = 8 * 86400
 
 # KEYS: customers hash, versions sorted set. ARGV: id, row, id, row, … ('' = the row goes).
 # A row that really changed gets the next shop-wide version, so a re-delivered batch, which
@@ -61,6 +64,16 @@ class ReadModels:
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
         self._rows = client.register_script(_ROWS)
+
+    async def sync_applied(self, applied: dict[tuple[str, str], set[str]]) -> None:
+        """Add the orders each sync run changed to that run's set (a set: a replayed batch adds none)."""
+        async with self._client.pipeline(transaction=False) as pipe:
+            for (shop, run), order_ids in applied.items():
+                key = redis_keys.sync_applied(shop, run)
+                pipe.sadd(key, *order_ids)
+                pipe.expire(key, SYNC_APPLIED_TTL_S)
+            added = await pipe.execute()
+        SYNC_ORDERS_APPLIED.inc(sum(added[::2]))  # SADD answers how many were new
 
     async def write(
         self, touched: Touched, data_requests: DataRequests, tier_changes: list[TierChange]

@@ -119,3 +119,40 @@ class ConsumerLag(Collector):
 
 CONSUMER_LAG = ConsumerLag()
 REGISTRY.register(CONSUMER_LAG)
+
+
+SYNC_RUNS = Counter(
+    "storepulse_worker_sync_runs",
+    "Scheduled or requested syncs this worker finished, by kind (incremental, full) and outcome "
+    "(done, failed)",
+    ["kind", "outcome"],
+)
+SYNC_SECONDS = Histogram(
+    "storepulse_worker_sync_seconds",
+    "How long one shop's sync took, by kind",
+    ["kind"],
+    buckets=(0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0),
+)
+SYNC_ORDERS_FETCHED = Counter(
+    "storepulse_worker_sync_orders_fetched", "Orders the syncs read from Shopify and produced"
+)
+SYNC_ORDERS_APPLIED = Counter(
+    "storepulse_worker_sync_orders_applied",
+    "Orders a sync read that changed a customer (missed by webhooks), each once per run",
+)
+SYNC_SUBSCRIPTIONS_REPAIRED = Counter(
+    "storepulse_worker_sync_subscriptions_repaired",
+    "Webhook subscriptions a sync found missing or at another address and re-created",
+)
+SYNC_DRIFT = Counter(
+    "storepulse_worker_sync_drift",
+    "Customers the weekly reconciliation found differing from Shopify, by outcome: found, repaired "
+    "(Shopify's orders account for it) or unexplained",
+    ["outcome"],
+)
+for _outcome in ("found", "repaired", "unexplained"):
+    SYNC_DRIFT.labels(_outcome)
+for _kind in ("incremental", "full"):
+    SYNC_SECONDS.labels(_kind)
+    for _outcome in ("done", "failed"):
+        SYNC_RUNS.labels(_kind, _outcome)

@@ -207,6 +207,11 @@ async def test_home_shows_overview_charts_embed_state_and_live_feed(shop: Shop, 
     await expect(page.locator('[data-figure="customers"]')).to_have_text(str(len(PEOPLE)))
     overview = await shop.api("overview")
     assert overview["customers"] == len(PEOPLE)
+    # The sync card: a new shop's first sync is a few hours away.
+    sync = page.locator("#sync")
+    await expect(sync.get_by_role("heading", name="Sync with Shopify")).to_be_visible()
+    await expect(sync).to_contain_text("Not synced yet")
+    await expect(sync).to_contain_text("next sync in")
     # The app embed: nothing from the storefront yet, so the deep link to switch it on.
     enable = page.get_by_role("link", name="Enable in theme editor")
     expected_link = (

@@ -8,7 +8,6 @@ import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -28,30 +27,12 @@ from tests.fake_shopify import FakeShopify, bulk, customers, running_fake_shopif
 from tests.fake_shopify.customers import add_order
 from tests.support.eventually import eventually
 from tests.support.kafka import bootstrap, consume
+from tests.support.orders import order_node as node
 from tests.support.stack import SECRET, Services
 from tests.support.state import segments, vips
 from tests.support.webhooks import deliver
 
 TOKEN = "shpat_backfill"
-
-
-def node(
-    customer: int, amount: str, *, days: int, cancelled: bool = False, refund: str | None = None
-) -> dict:
-    at = (datetime.now(UTC) - timedelta(days=days)).isoformat().replace("+00:00", "Z")
-    return {
-        "id": f"gid://shopify/Order/{next_id()}",
-        "createdAt": at,
-        "updatedAt": at,
-        "cancelledAt": at if cancelled else None,
-        "customer": {"id": f"gid://shopify/Customer/{customer}"},
-        "totalPriceSet": {"shopMoney": {"amount": amount, "currencyCode": "EUR"}},
-        "refunds": [
-            {"id": f"gid://shopify/Refund/{next_id()}", "totalRefundedSet": {"shopMoney": {"amount": refund}}}
-        ]
-        if refund
-        else [],
-    }
 
 
 @pytest.fixture

@@ -1,10 +1,13 @@
-"""Fake Admin GraphQL for customers and orders: tagsAdd, tagsRemove, orders, ordersCount, and
+"""Fake Admin GraphQL for customers and orders: tagsAdd, tagsRemove, orders (also updated since a
+time, or of one customer), ordersCount, customers' totals (`numberOfOrders`, `amountSpent`), and
 customers' names (`nodes(ids:)`) and search (`customers(query:)`), which Shopify answers only to
 an app granted protected customer data (`deny_names`)."""
 
 from __future__ import annotations
 
 import base64
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from tests.fake_shopify.server import FakeShopify, FieldError
@@ -64,9 +67,28 @@ def _cursor(index: int) -> str:
     return base64.b64encode(f"order:{index}".encode()).decode()
 
 
+def _matching(orders: list[dict[str, Any]], args: dict[str, Any]) -> list[dict[str, Any]]:
+    """The orders a search `query` selects (the fake knows `updated_at:>'ISO time'`), in `sortKey`
+    order (insertion, i.e. creation, unless UPDATED_AT)."""
+    query = str(args.get("query") or "")
+    if query.startswith("customer_id:"):
+        return [
+            o for o in orders if (o.get("customer") or {}).get("id") == customer_gid(query.split(":", 1)[1])
+        ]
+    if query:
+        if not query.startswith("updated_at:>"):
+            raise FieldError(f"the fake does not know the search {query!r}", "BAD_REQUEST")
+        since = datetime.fromisoformat(query.removeprefix("updated_at:>").strip("'\"").replace("Z", "+00:00"))
+        orders = [o for o in orders if datetime.fromisoformat(o["updatedAt"].replace("Z", "+00:00")) > since]
+    if args.get("sortKey") == "UPDATED_AT":
+        orders = sorted(orders, key=lambda o: datetime.fromisoformat(o["updatedAt"].replace("Z", "+00:00")))
+    return orders
+
+
 def _orders(fake: FakeShopify, shop: str, args: dict[str, Any]) -> dict[str, Any]:
-    """Orders oldest first, `first` at a time after the opaque cursor `after`."""
-    orders = fake.shop_state(shop).get("orders", [])
+    """Orders oldest first (or as `sortKey`, `query` say), `first` at a time after the opaque
+    cursor `after`."""
+    orders = _matching(fake.shop_state(shop).get("orders", []), args)
     start = int(base64.b64decode(args["after"]).decode().split(":")[1]) + 1 if args.get("after") else 0
     page = orders[start : start + int(args.get("first", 50))]
     edges = [{"cursor": _cursor(start + i), "node": node} for i, node in enumerate(page)]
@@ -109,9 +131,58 @@ def _nodes(fake: FakeShopify, shop: str, args: dict[str, Any]) -> list[dict[str,
     ]
 
 
+def set_totals(fake: FakeShopify, shop: str, customer_id: int | str, orders: int, spent: str) -> None:
+    """Shopify's `numberOfOrders` / `amountSpent` for the customer, whatever its orders say (orders
+    Shopify holds but does not return, e.g. past the `read_all_orders` window)."""
+    fake.shop_state(shop).setdefault("totals", {})[customer_gid(customer_id)] = (orders, spent)
+
+
+def _totals(fake: FakeShopify, shop: str) -> dict[str, tuple[int, Decimal]]:
+    """Every customer with orders: (orders not cancelled, spend net of refunds) from the orders held."""
+    totals: dict[str, tuple[int, Decimal]] = {}
+    for o in fake.shop_state(shop).get("orders", []):
+        gid = (o.get("customer") or {}).get("id")
+        if not gid or o.get("cancelledAt"):
+            continue
+        refunded = sum(Decimal(r["totalRefundedSet"]["shopMoney"]["amount"]) for r in o.get("refunds") or ())
+        count, spent = totals.get(gid, (0, Decimal(0)))
+        totals[gid] = (count + 1, spent + Decimal(o["totalPriceSet"]["shopMoney"]["amount"]) - refunded)
+    for gid, (count, amount) in fake.shop_state(shop).get("totals", {}).items():
+        totals[gid] = (count, Decimal(amount))
+    return totals
+
+
+def _every_customer(fake: FakeShopify, shop: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Every customer (added, or named by an order) with `numberOfOrders` (a string, as Shopify's
+    UnsignedInt64) and `amountSpent`, `first` at a time after the cursor `after`."""
+    totals = _totals(fake, shop)
+    gids = sorted(set(fake.shop_state(shop).get("customers", {})) | set(totals))
+    start = int(args["after"]) if args.get("after") else 0
+    page = gids[start : start + int(args.get("first", 50))]
+    edges = [
+        {
+            "cursor": str(start + i + 1),
+            "node": {
+                "id": gid,
+                "numberOfOrders": str(totals.get(gid, (0, 0))[0]),
+                "amountSpent": {"amount": str(totals.get(gid, (0, Decimal(0)))[1]), "currencyCode": "EUR"},
+            },
+        }
+        for i, gid in enumerate(page)
+    ]
+    more = start + len(page) < len(gids)
+    return {
+        "edges": edges,
+        "pageInfo": {"hasNextPage": more, "endCursor": edges[-1]["cursor"] if edges else None},
+    }
+
+
 def _search(fake: FakeShopify, shop: str, args: dict[str, Any]) -> dict[str, Any]:
     """Customers whose first name, last name or email contains every word of `query`; with
-    Shopify's `email:"…"` syntax, the customer with exactly that email."""
+    Shopify's `email:"…"` syntax, the customer with exactly that email; without a query, every
+    customer with their totals (the reconciliation)."""
+    if not args.get("query"):
+        return _every_customer(fake, shop, args)
     query = str(args.get("query") or "").lower()
     if query.startswith("email:"):
         email = query.removeprefix("email:").strip('"')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 import threading
@@ -101,6 +102,10 @@ class FakeShopify:
     state: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Answer this many next GraphQL requests with HTTP 5xx (for retry tests).
     fail_next: int = 0
+    # Root field → [requests naming it still answered, released]: later ones wait unanswered
+    # until `release`, so a test can stop a client mid-run (`hold`). `held` counts those waiting.
+    holds: dict[str, tuple[list[int], threading.Event]] = field(default_factory=dict)
+    held: int = 0
     # Bodies (HTTP 200) to answer the next code grants with instead of a token: odd answers.
     odd_grants: list[bytes] = field(default_factory=list)
     # HTTP routes beside the Admin API a feature serves (e.g. bulk operation result files).
@@ -185,6 +190,7 @@ class FakeShopify:
                 self.fail_next -= 1
                 return JSONResponse({"errors": "Internal error"}, status_code=503)
             body = await request.json()
+            await self._wait_while_held(body.get("query", ""))
             return JSONResponse(self._execute(shop, body.get("query", ""), body.get("variables") or {}))
 
         return Starlette(
@@ -194,6 +200,27 @@ class FakeShopify:
                 *self.routes,
             ]
         )
+
+    def hold(self, field_name: str, after: int) -> None:
+        """Answer `after` more requests naming `field_name`; hold the later ones until `release`."""
+        self.holds[field_name] = ([after], threading.Event())
+
+    def release(self, field_name: str) -> None:
+        self.holds.pop(field_name)[1].set()
+
+    async def _wait_while_held(self, query: str) -> None:
+        for name in _root_fields(query):
+            if name not in self.holds:
+                continue
+            left, released = self.holds[name]
+            if left[0] > 0:
+                left[0] -= 1
+                continue
+            self.held += 1
+            try:
+                await asyncio.to_thread(released.wait)
+            finally:
+                self.held -= 1
 
     def _token_exchange_refusal(self, shop: str, body: dict[str, Any]) -> str | None:
         """Why Shopify would refuse this token exchange, None when it grants it.
@@ -263,6 +290,11 @@ class FakeShopify:
                 data[name] = None
                 errors.append({"message": str(exc), "path": [name], "extensions": {"code": exc.code}})
         return {"data": data, "extensions": extensions, **({"errors": errors} if errors else {})}
+
+
+def _root_fields(query: str) -> list[str]:
+    operation = next(d for d in parse(query).definitions if isinstance(d, OperationDefinitionNode))
+    return [s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)]
 
 
 def _arguments(node: FieldNode, variables: dict[str, Any]) -> dict[str, Any]:

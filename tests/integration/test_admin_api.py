@@ -484,6 +484,31 @@ async def test_a_backfill_runs_once_at_a_time_and_reports_progress(
     assert [(r["customer_id"], r["net_spent"]) for r in rows] == [(str(customer), "60.00")]
 
 
+async def test_sync_now_queues_one_run_at_a_time_and_is_audited(
+    app: httpx.AsyncClient, fake: FakeShopify, registry: ShopRegistry
+) -> None:
+    m = await connected_merchant(app, fake, registry)
+    never = await m.json("sync")
+    assert (never["state"], never["last_run"], never["subscriptions"]) == ("never", None, "api")
+    assert never["next_run"] > datetime.now(UTC).isoformat()  # first run: within the interval of the install
+    bad = await app.post("/app/api/sync", json={"full": "often"}, headers=m.auth)
+    assert bad.status_code == 422 and "full" in bad.json()["errors"]
+
+    started = await app.post("/app/api/sync", json={"full": True}, headers=m.auth)
+    assert started.status_code == 202, started.text
+    assert (started.json()["state"], started.json()["requested"]) == ("queued", "full")
+    again = await app.post("/app/api/sync", headers=m.auth)
+    assert again.status_code == 409 and again.json()["sync"]["state"] in ("queued", "running")
+
+    async def audited() -> list[Json] | None:
+        entries = (await m.json("audit", action="sync.started"))["entries"]
+        return entries or None
+
+    (entry,) = await eventually(audited, timeout=20)
+    assert entry["details"] == {"full": True}
+    assert "sync" in await m.json("overview")
+
+
 async def test_one_shop_never_sees_or_changes_another(
     app: httpx.AsyncClient, fake: FakeShopify, registry: ShopRegistry
 ) -> None:
@@ -541,6 +566,8 @@ async def test_every_route_refuses_a_bad_token_with_401(merchant: Merchant) -> N
         ("GET", "vip-preview"),
         ("GET", "backfill"),
         ("POST", "backfill"),
+        ("GET", "sync"),
+        ("POST", "sync"),
     ]
     bad_tokens = [
         None,

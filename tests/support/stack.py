@@ -31,6 +31,9 @@ def worker_env() -> dict[str, str]:
         "STOREPULSE_BROKER_HEARTBEAT_INTERVAL": "0.5",
         # Look for VIP dropoffs every second, so a test sees one happen.
         "STOREPULSE_CUSTOMER_REFRESH_S": "1",
+        # A sync a test asks for never reaches a real Shopify (nothing listens on port 9): tests
+        # of the sync point a worker at the fake.
+        "SHOPIFY_ADMIN_BASE_URL": "http://127.0.0.1:9/{shop}",
     }
 
 

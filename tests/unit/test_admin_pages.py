@@ -70,6 +70,22 @@ def test_backfill_in_words() -> None:
     assert home.backfill_view({})["label"] == "Not imported"
 
 
+def test_the_sync_card_says_what_the_last_sync_read_repaired_and_found() -> None:
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    success = {"started_at": hour_ago, "orders_fetched": 1200, "subscriptions_repaired": ["orders/create"]}
+    checked = {"started_at": hour_ago, "customers": 5000, "found": 3, "repaired": 2, "unexplained": 1}
+    card = home.sync_view({"state": "done", "last_success": success, "last_reconciliation": checked})
+    assert (card["label"], card["tone"]) == ("In step", "success")
+    assert card["text"].startswith("1,200 orders read from Shopify")
+    assert card["repaired"] == "1 webhook subscription re-created"
+    assert card["drift"] == (
+        "Weekly check 1 hour ago: 5,000 customers compared, 3 differed (2 repaired, 1 unexplained)"
+    )
+    failed = home.sync_view({"state": "failed", "last_run": {"error": "HTTP 401"}})
+    assert "HTTP 401" in failed["text"] and failed["drift"] is None
+    assert home.sync_view({})["label"] == "Not synced yet"
+
+
 def test_the_theme_editor_link_opens_the_embed_ready_to_switch_on() -> None:
     assert home.theme_editor_link("x.myshopify.com", "key") == (
         "https://x.myshopify.com/admin/themes/current/editor?context=apps&activateAppId=key/app-embed"

@@ -81,6 +81,7 @@ def test_shop_redact_enumerates_every_per_shop_key() -> None:
         redis_keys.customer_history,
         redis_keys.customer_walk,
         redis_keys.order_day,
+        redis_keys.sync_applied,  # one per run: found by its pattern, sync_applied_sets
         redis_keys.dlq_replays,
         redis_keys.import_run,
         redis_keys.import_rejects,
