@@ -7,7 +7,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -155,11 +155,20 @@ def product(entry: tuple[int, str, str, str], images_url: str | None = None) -> 
     }
 
 
-def customer(*, customer_id: int | None = None, rng: random.Random | None = None) -> dict[str, Any]:
-    """A customers/create or customers/update payload (no `tags` since 2025-01)."""
+CustomerOrigin = Literal["account", "guest_checkout", "newsletter"]
+
+
+def customer(
+    *, customer_id: int | None = None, rng: random.Random | None = None, origin: CustomerOrigin = "account"
+) -> dict[str, Any]:
+    """A customers/create or customers/update payload (no `tags` since 2025-01) of a customer
+    who made an account, checked out as a guest (an address, no account) or signed up to the
+    newsletter (an email and marketing consent only)."""
     rng = rng or random.Random()
     now = datetime.now(UTC).isoformat()
     city, country, province = rng.choice(CITIES)
+    consent = "subscribed" if origin == "newsletter" else "not_subscribed"
+    address = {"city": city, "country_code": country, "province_code": province}
     return {
         "id": customer_id or next_id(),
         "admin_graphql_api_id": "gid://shopify/Customer/1",
@@ -169,10 +178,16 @@ def customer(*, customer_id: int | None = None, rng: random.Random | None = None
         "phone": "+1-555-0100",
         "created_at": now,
         "updated_at": now,
-        "state": "enabled",
+        "state": "enabled" if origin == "account" else "disabled",
         "verified_email": True,
         "currency": "USD",
-        "default_address": {"city": city, "country_code": country, "province_code": province},
+        "email_marketing_consent": {
+            "state": consent,
+            "opt_in_level": "single_opt_in",
+            "consent_updated_at": now,
+        },
+        "default_address": None if origin == "newsletter" else address,
+        "addresses": [] if origin == "newsletter" else [address],
     }
 
 

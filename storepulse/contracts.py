@@ -38,7 +38,7 @@ class Actor(BaseModel):
     country_code: str | None = None
 
 
-NotificationKind = Literal["purchase", "trending", "viewing"]
+NotificationKind = Literal["purchase", "trending", "viewing", "signup"]
 WidgetPosition = Literal["bottom-left", "bottom-right"]
 
 
@@ -143,7 +143,7 @@ class ShopSettings(BaseModel):
 
     shop: str
     # Notification rules
-    enabled_kinds: list[NotificationKind] = ["purchase", "trending", "viewing"]
+    enabled_kinds: list[NotificationKind] = ["purchase", "trending", "viewing", "signup"]
     min_order_value: Decimal = Decimal(0)
     excluded_products: list[str] = []
     buyer_display: Literal["first_name_city", "city", "anonymous"] = "first_name_city"

@@ -22,6 +22,7 @@ from streams.agents import (
     order_owners,
     orders,
     shop_settings,
+    signups,
     trends,
     viewers,
     writeback,
@@ -91,6 +92,7 @@ def create_app(settings: Settings) -> StreamsApp:
     compliance.register(ctx, products, settings_table.topic, purchases.topic.get_topic_name(), audit)
     writeback.register(ctx, settings_table.settings_for)
     viewers.register(ctx, products, settings_table)
+    signups.register(ctx, settings_table)
     lookups.register(ctx, settings_table, book.table, audit)
     health.register(ctx)
     return app

@@ -114,9 +114,10 @@ async def mark_answered(client: redis.Redis, shop: str, request: str, now: datet
     return await client.transaction(answer, key, value_from_callable=True)
 
 
-async def withdraw_notifications(ctx: Context, shop: str, order_ids: list[str]) -> None:
-    """Delete the storefront notifications a redacted customer's orders caused."""
+async def withdraw_notifications(ctx: Context, shop: str, customer_id: str, order_ids: list[str]) -> None:
+    """Delete the storefront notifications a redacted customer's sign-up and orders caused."""
     ids = {notification_id(shop, "purchase", o, ctx.id_key) for o in order_ids}
+    ids.add(notification_id(shop, "signup", customer_id, ctx.id_key))
     removed = await redis_step(ctx.publisher.withdraw, shop, ids)
     log.info("customer_redacted", shop=shop, notifications_removed=removed)
 

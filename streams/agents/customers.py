@@ -123,8 +123,8 @@ class CustomerBook:
             await redis_step(forget_data_requests, self._ctx.redis, shop, customer_id)
         await redis_step(self._read_models.write, batch.touched, batch.data_requests, batch.tier_history)
         await redis_step(self._order_days.write, batch.order_shares)
-        for shop, _, order_ids in batch.redacted:
-            await withdraw_notifications(self._ctx, shop, order_ids)
+        for shop, customer_id, order_ids in batch.redacted:
+            await withdraw_notifications(self._ctx, shop, customer_id, order_ids)
         for shop, _, _ in batch.data_requests:
             log.info("data_request_recorded", shop=shop)
 

@@ -1,4 +1,4 @@
-"""What a public storefront may be shown: purchases, trending products, live viewers.
+"""What a public storefront may be shown: purchases, trending products, live viewers, sign-ups.
 
 Each notification is rendered in every language the shop enabled (`messages`): words that
 depend on the language (who bought, a country's name, "this item") are fields given as a
@@ -181,6 +181,56 @@ def product_activity_notification(
     product = product_of(shop, product_id, catalog, fallback_title)
     return rendered(
         kind, shop, f"{product_id}|{cause}", rules, occurred_at, id_key, product=product, count=count
+    )
+
+
+# Account states of a customer who made an account (invited: the merchant asked them to).
+_ACCOUNT_STATES = frozenset({"enabled", "invited"})
+
+
+def is_signup(customer: dict[str, Any]) -> bool:
+    """True for a new account or a newsletter sign-up, False for a guest checkout's record.
+
+    A guest checkout makes a customer in state "disabled" holding the checkout's address; a
+    newsletter form makes one in state "disabled" subscribed to email marketing with no address
+    (it asks for an email only). docs/notification-kinds.md explains the rule.
+    """
+    if customer.get("state") in _ACCOUNT_STATES:
+        return True
+    consent = customer.get("email_marketing_consent")
+    subscribed = isinstance(consent, dict) and consent.get("state") == "subscribed"
+    return subscribed and customer.get("default_address") is None
+
+
+def signup_notification(
+    shop: str, customer: dict[str, Any], *, now: datetime, rules: ShopSettings, id_key: bytes = b""
+) -> Notification | None:
+    """ "Someone in Bergen, Norway just joined" for a customers/create that is a sign-up, or None
+    when it is not one or the shop hides sign-ups. Only a first name and a place, never an email,
+    last name or phone."""
+    customer_id = customer.get("id")
+    if customer_id is None or not shows(rules, "signup") or not is_signup(customer):
+        return None
+    address = customer.get("default_address")
+    address = address if isinstance(address, dict) else {}
+    actor = visible_buyer(
+        Actor(
+            first_name=_clean(customer.get("first_name")),
+            city=_clean(address.get("city")),
+            country_code=_clean(address.get("country_code")),
+        ),
+        rules,
+    )
+    region = _clean(address.get("province"))
+    return rendered(
+        "signup",
+        shop,
+        str(customer_id),
+        rules,
+        parse_time(customer.get("created_at")) or now,
+        id_key,
+        actor=actor,
+        who=lambda lang: who_phrase(actor, region, lang),
     )
 
 

@@ -31,6 +31,7 @@ FIELDS: dict[str, frozenset[str]] = {
     "purchase": frozenset({"who", "product"}),
     "trending": frozenset({"count", "product"}),
     "viewing": frozenset({"count", "product"}),
+    "signup": frozenset({"who"}),
 }
 # Template names a shop may override: "purchase" (the message) or "purchase.title".
 TEMPLATE_NAMES = frozenset(FIELDS) | {f"{kind}.title" for kind in FIELDS}

@@ -67,7 +67,7 @@ def payload_for(topic: str, shop: str) -> dict[str, Any]:
     if topic == REFUNDS_CREATE:
         return {"id": 509562969, "order_id": 450789469, "refund_line_items": []}
     if topic in (CUSTOMERS_CREATE, CUSTOMERS_UPDATE, CUSTOMERS_DELETE):
-        return customer(customer_id=706405506)
+        return customer(customer_id=706405506) | {"first_name": "Ada", "created_at": "2026-11-21T12:00:00Z"}
     if topic.startswith("products/"):
         return product(CATALOG[0])
     return {
@@ -179,7 +179,18 @@ async def test_personal_data_the_worker_never_reads_stays_out_of_kafka(
     got = {e["topic"]: e["payload"] for e in envelopes(records, shop)}
     sent = {topic: orjson.loads(hook.body) for topic, hook in hooks.items()}
     assert got == {
-        CUSTOMERS_CREATE: {"id": 706405506},
+        # What a sign-up shows and what tells it from a guest checkout (ingest/payload_rules.py).
+        CUSTOMERS_CREATE: {
+            "id": 706405506,
+            "first_name": "Ada",
+            "state": "enabled",
+            "created_at": "2026-11-21T12:00:00Z",
+            "email_marketing_consent": {"state": "not_subscribed"},
+            "default_address": {
+                "city": sent[CUSTOMERS_CREATE]["default_address"]["city"],
+                "country_code": sent[CUSTOMERS_CREATE]["default_address"]["country_code"],
+            },
+        },
         CUSTOMERS_UPDATE: {"id": 706405506},
         CUSTOMERS_DELETE: {"id": 706405506},
         CUSTOMERS_REDACT: {
