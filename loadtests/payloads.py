@@ -137,10 +137,18 @@ def refund(order: dict[str, Any], amount: str) -> dict[str, Any]:
     return {"id": next_id(), "order_id": order["id"], "transactions": [tx]}
 
 
-def product(entry: tuple[int, str, str, str], images_url: str | None = None) -> dict[str, Any]:
-    """A products/create payload; with its image when `images_url` says where push serves them
-    (e.g. http://127.0.0.1:8001/demo-assets), else without one."""
-    product_id, title, handle, _price = entry
+def inventory_item_of(product_id: int) -> int:
+    """The inventory item of the one variant `product` gives a product."""
+    return product_id * 10 + 1
+
+
+def product(
+    entry: tuple[int, str, str, str], images_url: str | None = None, *, stock: int | None = None
+) -> dict[str, Any]:
+    """A products/create payload with one variant; with its image when `images_url` says where
+    push serves them (e.g. http://127.0.0.1:8001/demo-assets), else without one. The variant's
+    stock is tracked by Shopify when `stock` is given, else not tracked."""
+    product_id, title, handle, price = entry
     now = datetime.now(UTC).isoformat()
     images = [{"src": f"{images_url}/{handle}.svg"}] if images_url else []
     return {
@@ -152,6 +160,29 @@ def product(entry: tuple[int, str, str, str], images_url: str | None = None) -> 
         "status": "active",
         "image": images[0] if images else None,
         "images": images,
+        "variants": [
+            {
+                "id": product_id * 10,
+                "product_id": product_id,
+                "price": price,
+                "inventory_item_id": inventory_item_of(product_id),
+                "inventory_management": None if stock is None else "shopify",
+                "inventory_quantity": stock or 0,
+            }
+        ],
+    }
+
+
+def inventory_level(
+    product_id: int, available: int, *, location_id: int = 1, updated_at: datetime | None = None
+) -> dict[str, Any]:
+    """An inventory_levels/update payload: the stock of `product`'s variant at a location."""
+    return {
+        "inventory_item_id": inventory_item_of(product_id),
+        "location_id": location_id,
+        "available": available,
+        "updated_at": (updated_at or datetime.now(UTC)).isoformat(),
+        "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{location_id}?inventory_item_id={inventory_item_of(product_id)}",
     }
 
 

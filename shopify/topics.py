@@ -24,6 +24,8 @@ PRODUCTS_CREATE = "products/create"
 PRODUCTS_UPDATE = "products/update"
 PRODUCTS_DELETE = "products/delete"
 
+INVENTORY_LEVELS_UPDATE = "inventory_levels/update"
+
 APP_UNINSTALLED = "app/uninstalled"
 # The mandatory compliance topics: configured in the app's configuration, not through the API.
 CUSTOMERS_DATA_REQUEST = "customers/data_request"

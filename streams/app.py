@@ -23,6 +23,7 @@ from streams.agents import (
     orders,
     shop_settings,
     signups,
+    stock,
     trends,
     viewers,
     writeback,
@@ -93,6 +94,7 @@ def create_app(settings: Settings) -> StreamsApp:
     writeback.register(ctx, settings_table.settings_for)
     viewers.register(ctx, products, settings_table)
     signups.register(ctx, settings_table)
+    stock.register(ctx, products, settings_table)
     lookups.register(ctx, settings_table, book.table, audit)
     health.register(ctx)
     return app

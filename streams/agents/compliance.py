@@ -8,7 +8,8 @@ requests. shop/redact leaves nothing of the shop in any table or Redis key:
   (`streams.customer-events`: customer metrics; `streams.order-events`: order owners; the
   purchases topic: product trends), so each table drops the shop's keys on the partition that
   owns them;
-- product viewers live on the shop's partition of `widget.beacons`: one copy goes there;
+- product viewers live on the shop's partition of `widget.beacons`, product stock on its partition
+  of `shopify.inventory`: one copy goes to each;
 - the `products` global table is written by key (`use_partitioner`): its keys are deleted here;
 - `shop.settings` is compacted: a tombstone, which the shop-settings agent also applies;
 - the audit log: a copy onto the shop's partition of the audit topic, after the shop's entries;
@@ -36,6 +37,7 @@ from storepulse.envelope import Envelope, decode_envelope
 from storepulse.kafka_topics import (
     TOPIC_BEACONS,
     TOPIC_CUSTOMER_EVENTS,
+    TOPIC_INVENTORY,
     TOPIC_ORDER_EVENTS,
     TOPIC_SHOP,
     item_key,
@@ -199,12 +201,14 @@ def register(
         app.topic(purchases, key_type=bytes, value_type=bytes),
     ]
     beacons = app.topic(TOPIC_BEACONS, key_type=bytes, value_type=bytes)
+    inventory = app.topic(TOPIC_INVENTORY, key_type=bytes, value_type=bytes)
 
     async def forget_shop(envelope: Envelope) -> None:
         shop = envelope["shop"]
         for topic in co_partitioned:
             await broadcast(topic, envelope, partitions)
         await forward(beacons, shop_key(shop), envelope)
+        await forward(inventory, shop_key(shop), envelope)
         await forward(audit, shop_key(shop), envelope)
         await settings_topic.send(key=shop_key(shop), value=None)
         forgotten = forget_products(products, shop)

@@ -159,10 +159,10 @@ def purchase_notification(
 
 
 def product_activity_notification(
-    kind: Literal["trending", "viewing"],
+    kind: Literal["trending", "viewing", "low_stock", "back_in_stock"],
     shop: str,
     product_id: str,
-    count: int,
+    count: int | None,
     *,
     cause: str,
     occurred_at: datetime,
@@ -171,7 +171,8 @@ def product_activity_notification(
     fallback_title: str | None = None,
     id_key: bytes = b"",
 ) -> Notification | None:
-    """ "N people bought this" / "N people are viewing this", or None when the shop hides it.
+    """ "N people bought this", "N people are viewing this", "Only N left", "back in stock" (no
+    count), or None when the shop hides it.
 
     `cause` names what made it (a threshold and the order that crossed it, or a minute), so
     the id repeats when the same cause is processed again.
@@ -179,9 +180,10 @@ def product_activity_notification(
     if not shows(rules, kind, product_id):
         return None
     product = product_of(shop, product_id, catalog, fallback_title)
-    return rendered(
-        kind, shop, f"{product_id}|{cause}", rules, occurred_at, id_key, product=product, count=count
-    )
+    cause = f"{product_id}|{cause}"
+    if count is None:
+        return rendered(kind, shop, cause, rules, occurred_at, id_key, product=product)
+    return rendered(kind, shop, cause, rules, occurred_at, id_key, product=product, count=count)
 
 
 # Account states of a customer who made an account (invited: the merchant asked them to).
