@@ -1,7 +1,8 @@
 """Stock: inventory_levels/update and products/* → "Only 3 left of …" and "… is back in stock".
 
 Inventory levels name an inventory item, not a product, so everything about a shop's stock
-(`streams/domain/stock.py`) is one state keyed `{shop}` on `shopify.inventory`, keyed `{shop}`:
+(`streams/domain/stock.py`) is one state, keyed `{shop}/stock`, on the shop's partition of
+`shopify.inventory` (keyed `{shop}`):
 ingest sends the levels there, the catalog agent forwards the products/* webhooks that say
 which product each item belongs to, and the compliance agent a shop/redact, which deletes the
 state.
@@ -19,12 +20,13 @@ from faust.types.tables import GlobalTableT
 from shopify.topics import INVENTORY_LEVELS_UPDATE, PRODUCT_TOPICS, PRODUCTS_DELETE, SHOP_REDACT
 from storepulse.contracts import Notification
 from storepulse.envelope import Envelope, decode_envelope
-from storepulse.kafka_topics import TOPIC_INVENTORY, shop_key
+from storepulse.kafka_topics import TOPIC_INVENTORY, item_key
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.domain import stock
 from streams.domain.notifications import product_activity_notification
 from streams.runtime.batches import State, fold_per_batch
 from streams.runtime.context import Context
+from streams.runtime.rekey import shop_of_key
 
 
 def redacted_shop(event: EventT) -> str | None:
@@ -36,7 +38,7 @@ def changes_in(event: EventT) -> list[tuple[bytes, Envelope]]:
     envelope = decode_envelope(event.value)
     if envelope["topic"] not in (INVENTORY_LEVELS_UPDATE, *PRODUCT_TOPICS):
         return []
-    return [(shop_key(envelope["shop"]), envelope)]
+    return [(item_key(envelope["shop"], "stock"), envelope)]
 
 
 def register(ctx: Context, products: GlobalTableT, shop_settings: ShopSettingsTable) -> TableT[bytes, State]:
@@ -77,7 +79,9 @@ def register(ctx: Context, products: GlobalTableT, shop_settings: ShopSettingsTa
 
     @ctx.app.agent(topic, name="stock")
     async def product_stock(stream: faust.StreamT[bytes]) -> None:
-        await fold_per_batch(stream, table, ctx.publisher, changes_in, on_change, redacted_shop)
+        await fold_per_batch(
+            stream, table, ctx.publisher, changes_in, on_change, redacted_shop, placed_by=shop_of_key
+        )
 
     return table
 

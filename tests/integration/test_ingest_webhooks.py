@@ -17,6 +17,7 @@ from loadtests.payloads import (
     customer,
     customers_data_request,
     customers_redact,
+    inventory_level,
     order,
     product,
     shop_redact,
@@ -30,6 +31,7 @@ from shopify.topics import (
     CUSTOMERS_DELETE,
     CUSTOMERS_REDACT,
     CUSTOMERS_UPDATE,
+    INVENTORY_LEVELS_UPDATE,
     ORDERS_CREATE,
     ORDERS_DELETE,
     ORDERS_PAID,
@@ -38,7 +40,14 @@ from shopify.topics import (
     SHOP_REDACT,
 )
 from storepulse.devstack import Stack
-from storepulse.kafka_topics import TOPIC_CUSTOMERS, TOPIC_ORDERS, TOPIC_PRODUCTS, TOPIC_SHOP, partition_of
+from storepulse.kafka_topics import (
+    TOPIC_CUSTOMERS,
+    TOPIC_INVENTORY,
+    TOPIC_ORDERS,
+    TOPIC_PRODUCTS,
+    TOPIC_SHOP,
+    partition_of,
+)
 from storepulse.shops import ShopRegistry
 from tests.support.ingest import in_process_ingest, ingest_settings
 from tests.support.kafka import bootstrap, envelopes, of_shop, partition_count, read
@@ -46,7 +55,7 @@ from tests.support.metrics import metric
 from tests.support.stack import OLD_SECRET, SECRET, new_shop_domain
 from tests.support.webhooks import deliver, post
 
-ALL = (TOPIC_ORDERS, TOPIC_CUSTOMERS, TOPIC_PRODUCTS, TOPIC_SHOP)
+ALL = (TOPIC_ORDERS, TOPIC_CUSTOMERS, TOPIC_PRODUCTS, TOPIC_INVENTORY, TOPIC_SHOP)
 DROPPED = "storepulse_ingest_webhooks_dropped_total"
 REJECTED = "storepulse_ingest_webhooks_rejected_total"
 MAX_BYTES = 64 * 1024
@@ -70,6 +79,8 @@ def payload_for(topic: str, shop: str) -> dict[str, Any]:
         return customer(customer_id=706405506) | {"first_name": "Ada", "created_at": "2026-11-21T12:00:00Z"}
     if topic.startswith("products/"):
         return product(CATALOG[0])
+    if topic == INVENTORY_LEVELS_UPDATE:
+        return inventory_level(CATALOG[0][0], 3)
     return {
         APP_UNINSTALLED: shop_resource(shop),
         SHOP_REDACT: shop_redact(shop),
@@ -101,6 +112,7 @@ async def test_every_topic_lands_in_its_kafka_topic_with_its_key(
         REFUNDS_CREATE: (TOPIC_ORDERS, f"{shop}/450789469"),
         CUSTOMERS_UPDATE: (TOPIC_CUSTOMERS, f"{shop}/706405506"),
         PRODUCTS_UPDATE: (TOPIC_PRODUCTS, f"{shop}/{CATALOG[0][0]}"),
+        INVENTORY_LEVELS_UPDATE: (TOPIC_INVENTORY, shop),
         APP_UNINSTALLED: (TOPIC_SHOP, shop),
         CUSTOMERS_REDACT: (TOPIC_SHOP, shop),
         SHOP_REDACT: (TOPIC_SHOP, shop),
