@@ -9,8 +9,9 @@
   var data = JSON.parse(document.getElementById("wording").textContent);
   var SAMPLE = {
     name: "Maya", place: "Austin, US",
-    product: { purchase: "Cloud Hoodie", trending: "Trail Runner", viewing: "Canvas Tote" },
-    count: { trending: 14, viewing: 6 }
+    product: { purchase: "Cloud Hoodie", trending: "Trail Runner", viewing: "Canvas Tote",
+      low_stock: "Merino Beanie", back_in_stock: "Cloud Hoodie" },
+    count: { trending: 14, viewing: 6, low_stock: 3 }
   };
   var replaying = [];
 
