@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shopify.topics import (
+    CART_TOPICS,
     COMPLIANCE_TOPICS,
     CUSTOMER_TOPICS,
     INVENTORY_LEVELS_UPDATE,
@@ -15,6 +16,7 @@ from shopify.topics import (
     SHOP_TOPICS,
 )
 from storepulse.kafka_topics import (
+    TOPIC_CARTS,
     TOPIC_CUSTOMERS,
     TOPIC_INVENTORY,
     TOPIC_ORDERS,
@@ -59,6 +61,8 @@ ROUTES: dict[str, tuple[str, KeyOf]] = {
     **{t: (TOPIC_PRODUCTS, _resource_key) for t in PRODUCT_TOPICS},
     # Keyed by shop: a product's stock sums items that name no product (streams/domain/stock.py).
     INVENTORY_LEVELS_UPDATE: (TOPIC_INVENTORY, _shop_key),
+    # Keyed by shop: a cart holds many products, whose counts all live on the shop's partition.
+    **{t: (TOPIC_CARTS, _shop_key) for t in CART_TOPICS},
     **{t: (TOPIC_SHOP, _shop_key) for t in SHOP_TOPICS},
 }
 # The topics the install flow subscribes each shop to (compliance topics are configured

@@ -186,6 +186,30 @@ def inventory_level(
     }
 
 
+def cart(products: list[tuple[int, str, str, str]], token: str | None = None) -> dict[str, Any]:
+    """A carts/create or carts/update payload holding one of each product."""
+    token = token or uuid.uuid4().hex
+    now = datetime.now(UTC).isoformat()
+    return {
+        "id": token,
+        "token": token,
+        "note": "Please gift wrap - Secret-Lastname",
+        "updated_at": now,
+        "created_at": now,
+        "line_items": [
+            {
+                "id": pid * 10,
+                "product_id": pid,
+                "variant_id": pid * 10,
+                "title": title,
+                "quantity": 1,
+                "price": price,
+            }
+            for pid, title, _handle, price in products
+        ],
+    }
+
+
 CustomerOrigin = Literal["account", "guest_checkout", "newsletter"]
 
 

@@ -38,7 +38,7 @@ class Actor(BaseModel):
     country_code: str | None = None
 
 
-NotificationKind = Literal["purchase", "trending", "viewing", "signup", "low_stock", "back_in_stock"]
+NotificationKind = Literal["purchase", "trending", "viewing", "signup", "low_stock", "back_in_stock", "cart"]
 WidgetPosition = Literal["bottom-left", "bottom-right"]
 
 
@@ -150,6 +150,7 @@ class ShopSettings(BaseModel):
         "signup",
         "low_stock",
         "back_in_stock",
+        "cart",
     ]
     min_order_value: Decimal = Decimal(0)
     excluded_products: list[str] = []
@@ -164,6 +165,8 @@ class ShopSettings(BaseModel):
     viewing_min_viewers: int = 2
     # "Only 3 left": once each time a product's stock summed over locations falls to this or below.
     low_stock_threshold: int = Field(5, ge=1, le=1000)
+    # "4 people have this in their cart" only from this many distinct carts in 30 minutes.
+    cart_min: int = Field(2, ge=1, le=1000)
     widget: WidgetSettings = WidgetSettings()
     # Customer intelligence
     rfm: RfmThresholds = RfmThresholds()

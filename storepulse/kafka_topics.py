@@ -19,6 +19,7 @@ TOPIC_SHOP = "shopify.shop"  # key `{shop}`: app/uninstalled and the compliance 
 # Key `{shop}`: inventory_levels/update (ingest), the products/* envelopes the catalog agent
 # forwards and shop/redact (compliance): one shop's stock on one partition.
 TOPIC_INVENTORY = "shopify.inventory"
+TOPIC_CARTS = "shopify.carts"  # key `{shop}`: carts/create|update, and shop/redact (compliance)
 TOPIC_BEACONS = "widget.beacons"  # key `{shop}`: storepulse.contracts.Beacon
 TOPIC_NOTIFICATIONS = "notifications"  # key `{shop}`: the durable record of what was shown
 TOPIC_CUSTOMER_CHANGES = "customer.changes"  # key `{shop}/{customer_id}`: tier changes
@@ -43,6 +44,7 @@ TOPIC_ORDERS_DLQ = dead_letter_topic(TOPIC_ORDERS)
 TOPIC_PRODUCTS_DLQ = dead_letter_topic(TOPIC_PRODUCTS)
 TOPIC_SHOP_DLQ = dead_letter_topic(TOPIC_SHOP)
 TOPIC_INVENTORY_DLQ = dead_letter_topic(TOPIC_INVENTORY)
+TOPIC_CARTS_DLQ = dead_letter_topic(TOPIC_CARTS)
 TOPIC_BEACONS_DLQ = dead_letter_topic(TOPIC_BEACONS)
 TOPIC_CUSTOMER_CHANGES_DLQ = dead_letter_topic(TOPIC_CUSTOMER_CHANGES)
 TOPIC_SHOP_SETTINGS_DLQ = dead_letter_topic(TOPIC_SHOP_SETTINGS)
@@ -56,6 +58,7 @@ ALL_TOPICS = (
     TOPIC_PRODUCTS,
     TOPIC_SHOP,
     TOPIC_INVENTORY,
+    TOPIC_CARTS,
     TOPIC_BEACONS,
     TOPIC_NOTIFICATIONS,
     TOPIC_CUSTOMER_CHANGES,
@@ -66,6 +69,7 @@ ALL_TOPICS = (
     TOPIC_PRODUCTS_DLQ,
     TOPIC_SHOP_DLQ,
     TOPIC_INVENTORY_DLQ,
+    TOPIC_CARTS_DLQ,
     TOPIC_BEACONS_DLQ,
     TOPIC_CUSTOMER_CHANGES_DLQ,
     TOPIC_SHOP_SETTINGS_DLQ,

@@ -16,6 +16,7 @@ from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 from streams.agents import (
     audit_log,
+    carts,
     catalog,
     compliance,
     customers,
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> StreamsApp:
     viewers.register(ctx, products, settings_table)
     signups.register(ctx, settings_table)
     stock.register(ctx, products, settings_table)
+    carts.register(ctx, products, settings_table)
     lookups.register(ctx, settings_table, book.table, audit)
     health.register(ctx)
     return app

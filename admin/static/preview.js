@@ -10,8 +10,8 @@
   var SAMPLE = {
     name: "Maya", place: "Austin, US",
     product: { purchase: "Cloud Hoodie", trending: "Trail Runner", viewing: "Canvas Tote",
-      low_stock: "Merino Beanie", back_in_stock: "Cloud Hoodie" },
-    count: { trending: 14, viewing: 6, low_stock: 3 }
+      low_stock: "Merino Beanie", back_in_stock: "Cloud Hoodie", cart: "Trail Runner" },
+    count: { trending: 14, viewing: 6, low_stock: 3, cart: 4 }
   };
   var replaying = [];
 

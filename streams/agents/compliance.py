@@ -8,8 +8,8 @@ requests. shop/redact leaves nothing of the shop in any table or Redis key:
   (`streams.customer-events`: customer metrics; `streams.order-events`: order owners; the
   purchases topic: product trends), so each table drops the shop's keys on the partition that
   owns them;
-- product viewers live on the shop's partition of `widget.beacons`, product stock on its partition
-  of `shopify.inventory`: one copy goes to each;
+- product viewers live on the shop's partition of `widget.beacons`, product stock and carts on its
+  partitions of `shopify.inventory` and `shopify.carts`: one copy goes to each;
 - the `products` global table is written by key (`use_partitioner`): its keys are deleted here;
 - `shop.settings` is compacted: a tombstone, which the shop-settings agent also applies;
 - the audit log: a copy onto the shop's partition of the audit topic, after the shop's entries;
@@ -36,6 +36,7 @@ from storepulse.audit import new_entry
 from storepulse.envelope import Envelope, decode_envelope
 from storepulse.kafka_topics import (
     TOPIC_BEACONS,
+    TOPIC_CARTS,
     TOPIC_CUSTOMER_EVENTS,
     TOPIC_INVENTORY,
     TOPIC_ORDER_EVENTS,
@@ -202,6 +203,7 @@ def register(
     ]
     beacons = app.topic(TOPIC_BEACONS, key_type=bytes, value_type=bytes)
     inventory = app.topic(TOPIC_INVENTORY, key_type=bytes, value_type=bytes)
+    carts = app.topic(TOPIC_CARTS, key_type=bytes, value_type=bytes)
 
     async def forget_shop(envelope: Envelope) -> None:
         shop = envelope["shop"]
@@ -209,6 +211,7 @@ def register(
             await broadcast(topic, envelope, partitions)
         await forward(beacons, shop_key(shop), envelope)
         await forward(inventory, shop_key(shop), envelope)
+        await forward(carts, shop_key(shop), envelope)
         await forward(audit, shop_key(shop), envelope)
         await settings_topic.send(key=shop_key(shop), value=None)
         forgotten = forget_products(products, shop)

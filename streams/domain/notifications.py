@@ -159,7 +159,7 @@ def purchase_notification(
 
 
 def product_activity_notification(
-    kind: Literal["trending", "viewing", "low_stock", "back_in_stock"],
+    kind: Literal["trending", "viewing", "low_stock", "back_in_stock", "cart"],
     shop: str,
     product_id: str,
     count: int | None,
