@@ -16,7 +16,7 @@ import faust
 from faust.types import EventT, TableT
 from faust.types.tables import GlobalTableT
 
-from shopify.topics import CART_TOPICS, SHOP_REDACT
+from shopify.topics import CART_TOPICS
 from storepulse.contracts import Notification
 from storepulse.envelope import decode_envelope
 from storepulse.kafka_topics import TOPIC_CARTS, item_key
@@ -26,16 +26,11 @@ from streams.domain.notifications import product_activity_notification
 from streams.domain.windows import CART_ANNOUNCE_EVERY_S, record_cart
 from streams.runtime.batches import State, fold_per_batch
 from streams.runtime.context import Context
-from streams.runtime.rekey import shop_of_key
+from streams.runtime.rekey import redacted_shop, shop_of_key
 
 
 def cart_pseudonym(token: str, key: bytes) -> str:
     return hashlib.blake2b(token.encode(), key=key[:64], digest_size=12, person=b"cart").hexdigest()
-
-
-def redacted_shop(event: EventT) -> str | None:
-    envelope = decode_envelope(event.value)
-    return envelope["shop"] if envelope["topic"] == SHOP_REDACT else None
 
 
 def register(ctx: Context, products: GlobalTableT, shop_settings: ShopSettingsTable) -> TableT[bytes, State]:

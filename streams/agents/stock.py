@@ -17,7 +17,7 @@ import faust
 from faust.types import EventT, TableT
 from faust.types.tables import GlobalTableT
 
-from shopify.topics import INVENTORY_LEVELS_UPDATE, PRODUCT_TOPICS, PRODUCTS_DELETE, SHOP_REDACT
+from shopify.topics import INVENTORY_LEVELS_UPDATE, PRODUCT_TOPICS, PRODUCTS_DELETE
 from storepulse.contracts import Notification
 from storepulse.envelope import Envelope, decode_envelope
 from storepulse.kafka_topics import TOPIC_INVENTORY, item_key
@@ -26,12 +26,7 @@ from streams.domain import stock
 from streams.domain.notifications import product_activity_notification
 from streams.runtime.batches import State, fold_per_batch
 from streams.runtime.context import Context
-from streams.runtime.rekey import shop_of_key
-
-
-def redacted_shop(event: EventT) -> str | None:
-    envelope = decode_envelope(event.value)
-    return envelope["shop"] if envelope["topic"] == SHOP_REDACT else None
+from streams.runtime.rekey import redacted_shop, shop_of_key
 
 
 def changes_in(event: EventT) -> list[tuple[bytes, Envelope]]:
