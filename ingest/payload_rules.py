@@ -13,7 +13,9 @@ from typing import Any
 
 from shopify.topics import (
     APP_UNINSTALLED,
+    CART_TOPICS,
     CUSTOMER_TOPICS,
+    CUSTOMERS_CREATE,
     CUSTOMERS_DATA_REQUEST,
     CUSTOMERS_REDACT,
     SHOP_REDACT,
@@ -28,11 +30,23 @@ _SHOP_FIELD = {
 }
 
 # What of a payload is kept (a nested dict keeps those fields of a nested object). Topics not
-# listed are kept whole. customers/create|update|delete: nothing reads them yet, their id makes
-# the record's key. The compliance topics: what streams/agents/compliance.py reads.
+# listed are kept whole. customers/create: what a sign-up notification shows and what tells a
+# sign-up from a guest checkout (streams/domain/notifications.py, `is_signup`), never the email,
+# last name or phone; customers/update|delete: their id makes the record's key. The compliance
+# topics: what streams/agents/compliance.py reads. carts/*: the cart's token, time and line
+# items (never its note, which a shopper writes).
 Keep = dict[str, "Keep | None"]
 _KEPT: dict[str, Keep] = {
     **{topic: {"id": None} for topic in CUSTOMER_TOPICS},
+    CUSTOMERS_CREATE: {
+        "id": None,
+        "first_name": None,
+        "state": None,
+        "created_at": None,
+        "email_marketing_consent": {"state": None},
+        "default_address": {"id": None, "city": None, "province": None, "country_code": None},
+    },
+    **{topic: {"id": None, "token": None, "updated_at": None, "line_items": None} for topic in CART_TOPICS},
     APP_UNINSTALLED: {"id": None, "myshopify_domain": None},
     CUSTOMERS_REDACT: {
         "shop_id": None,

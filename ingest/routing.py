@@ -6,15 +6,19 @@ from collections.abc import Callable
 from typing import Any
 
 from shopify.topics import (
+    CART_TOPICS,
     COMPLIANCE_TOPICS,
     CUSTOMER_TOPICS,
+    INVENTORY_LEVELS_UPDATE,
     ORDER_TOPICS,
     PRODUCT_TOPICS,
     REFUNDS_CREATE,
     SHOP_TOPICS,
 )
 from storepulse.kafka_topics import (
+    TOPIC_CARTS,
     TOPIC_CUSTOMERS,
+    TOPIC_INVENTORY,
     TOPIC_ORDERS,
     TOPIC_PRODUCTS,
     TOPIC_SHOP,
@@ -55,6 +59,10 @@ ROUTES: dict[str, tuple[str, KeyOf]] = {
     REFUNDS_CREATE: (TOPIC_ORDERS, _refund_key),
     **{t: (TOPIC_CUSTOMERS, _resource_key) for t in CUSTOMER_TOPICS},
     **{t: (TOPIC_PRODUCTS, _resource_key) for t in PRODUCT_TOPICS},
+    # Keyed by shop: a product's stock sums items that name no product (streams/domain/stock.py).
+    INVENTORY_LEVELS_UPDATE: (TOPIC_INVENTORY, _shop_key),
+    # Keyed by shop: a cart holds many products, whose counts all live on the shop's partition.
+    **{t: (TOPIC_CARTS, _shop_key) for t in CART_TOPICS},
     **{t: (TOPIC_SHOP, _shop_key) for t in SHOP_TOPICS},
 }
 # The topics the install flow subscribes each shop to (compliance topics are configured

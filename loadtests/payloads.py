@@ -7,7 +7,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -137,10 +137,18 @@ def refund(order: dict[str, Any], amount: str) -> dict[str, Any]:
     return {"id": next_id(), "order_id": order["id"], "transactions": [tx]}
 
 
-def product(entry: tuple[int, str, str, str], images_url: str | None = None) -> dict[str, Any]:
-    """A products/create payload; with its image when `images_url` says where push serves them
-    (e.g. http://127.0.0.1:8001/demo-assets), else without one."""
-    product_id, title, handle, _price = entry
+def inventory_item_of(product_id: int) -> int:
+    """The inventory item of the one variant `product` gives a product."""
+    return product_id * 10 + 1
+
+
+def product(
+    entry: tuple[int, str, str, str], images_url: str | None = None, *, stock: int | None = None
+) -> dict[str, Any]:
+    """A products/create payload with one variant; with its image when `images_url` says where
+    push serves them (e.g. http://127.0.0.1:8001/demo-assets), else without one. The variant's
+    stock is tracked by Shopify when `stock` is given, else not tracked."""
+    product_id, title, handle, price = entry
     now = datetime.now(UTC).isoformat()
     images = [{"src": f"{images_url}/{handle}.svg"}] if images_url else []
     return {
@@ -152,14 +160,70 @@ def product(entry: tuple[int, str, str, str], images_url: str | None = None) -> 
         "status": "active",
         "image": images[0] if images else None,
         "images": images,
+        "variants": [
+            {
+                "id": product_id * 10,
+                "product_id": product_id,
+                "price": price,
+                "inventory_item_id": inventory_item_of(product_id),
+                "inventory_management": None if stock is None else "shopify",
+                "inventory_quantity": stock or 0,
+            }
+        ],
     }
 
 
-def customer(*, customer_id: int | None = None, rng: random.Random | None = None) -> dict[str, Any]:
-    """A customers/create or customers/update payload (no `tags` since 2025-01)."""
+def inventory_level(
+    product_id: int, available: int, *, location_id: int = 1, updated_at: datetime | None = None
+) -> dict[str, Any]:
+    """An inventory_levels/update payload: the stock of `product`'s variant at a location."""
+    return {
+        "inventory_item_id": inventory_item_of(product_id),
+        "location_id": location_id,
+        "available": available,
+        "updated_at": (updated_at or datetime.now(UTC)).isoformat(),
+        "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{location_id}?inventory_item_id={inventory_item_of(product_id)}",
+    }
+
+
+def cart(products: list[tuple[int, str, str, str]], token: str | None = None) -> dict[str, Any]:
+    """A carts/create or carts/update payload holding one of each product."""
+    token = token or uuid.uuid4().hex
+    now = datetime.now(UTC).isoformat()
+    return {
+        "id": token,
+        "token": token,
+        "note": "Please gift wrap - Secret-Lastname",
+        "updated_at": now,
+        "created_at": now,
+        "line_items": [
+            {
+                "id": pid * 10,
+                "product_id": pid,
+                "variant_id": pid * 10,
+                "title": title,
+                "quantity": 1,
+                "price": price,
+            }
+            for pid, title, _handle, price in products
+        ],
+    }
+
+
+CustomerOrigin = Literal["account", "guest_checkout", "newsletter"]
+
+
+def customer(
+    *, customer_id: int | None = None, rng: random.Random | None = None, origin: CustomerOrigin = "account"
+) -> dict[str, Any]:
+    """A customers/create or customers/update payload (no `tags` since 2025-01) of a customer
+    who made an account, checked out as a guest (an address, no account) or signed up to the
+    newsletter (an email and marketing consent only)."""
     rng = rng or random.Random()
     now = datetime.now(UTC).isoformat()
     city, country, province = rng.choice(CITIES)
+    consent = "subscribed" if origin == "newsletter" else "not_subscribed"
+    address = {"city": city, "country_code": country, "province_code": province}
     return {
         "id": customer_id or next_id(),
         "admin_graphql_api_id": "gid://shopify/Customer/1",
@@ -169,10 +233,16 @@ def customer(*, customer_id: int | None = None, rng: random.Random | None = None
         "phone": "+1-555-0100",
         "created_at": now,
         "updated_at": now,
-        "state": "enabled",
+        "state": "enabled" if origin == "account" else "disabled",
         "verified_email": True,
         "currency": "USD",
-        "default_address": {"city": city, "country_code": country, "province_code": province},
+        "email_marketing_consent": {
+            "state": consent,
+            "opt_in_level": "single_opt_in",
+            "consent_updated_at": now,
+        },
+        "default_address": None if origin == "newsletter" else address,
+        "addresses": [] if origin == "newsletter" else [address],
     }
 
 

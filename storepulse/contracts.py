@@ -38,7 +38,7 @@ class Actor(BaseModel):
     country_code: str | None = None
 
 
-NotificationKind = Literal["purchase", "trending", "viewing"]
+NotificationKind = Literal["purchase", "trending", "viewing", "signup", "low_stock", "back_in_stock", "cart"]
 WidgetPosition = Literal["bottom-left", "bottom-right"]
 
 
@@ -143,7 +143,15 @@ class ShopSettings(BaseModel):
 
     shop: str
     # Notification rules
-    enabled_kinds: list[NotificationKind] = ["purchase", "trending", "viewing"]
+    enabled_kinds: list[NotificationKind] = [
+        "purchase",
+        "trending",
+        "viewing",
+        "signup",
+        "low_stock",
+        "back_in_stock",
+        "cart",
+    ]
     min_order_value: Decimal = Decimal(0)
     excluded_products: list[str] = []
     buyer_display: Literal["first_name_city", "city", "anonymous"] = "first_name_city"
@@ -155,6 +163,10 @@ class ShopSettings(BaseModel):
     trending_thresholds: list[int] = [5, 10, 25, 50, 100]
     # "N people are viewing this now" only from this many distinct viewers in 5 minutes.
     viewing_min_viewers: int = 2
+    # "Only 3 left": once each time a product's stock summed over locations falls to this or below.
+    low_stock_threshold: int = Field(5, ge=1, le=1000)
+    # "4 people have this in their cart" only from this many distinct carts in 30 minutes.
+    cart_min: int = Field(2, ge=1, le=1000)
     widget: WidgetSettings = WidgetSettings()
     # Customer intelligence
     rfm: RfmThresholds = RfmThresholds()

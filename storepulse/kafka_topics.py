@@ -16,6 +16,10 @@ TOPIC_ORDERS = "shopify.orders"  # key `{shop}/{customer_id}`, or `{shop}/{order
 TOPIC_CUSTOMERS = "shopify.customers"  # key `{shop}/{customer_id}`
 TOPIC_PRODUCTS = "shopify.products"  # key `{shop}/{product_id}`
 TOPIC_SHOP = "shopify.shop"  # key `{shop}`: app/uninstalled and the compliance topics
+# Key `{shop}`: inventory_levels/update (ingest), the products/* envelopes the catalog agent
+# forwards and shop/redact (compliance): one shop's stock on one partition.
+TOPIC_INVENTORY = "shopify.inventory"
+TOPIC_CARTS = "shopify.carts"  # key `{shop}`: carts/create|update, and shop/redact (compliance)
 TOPIC_BEACONS = "widget.beacons"  # key `{shop}`: storepulse.contracts.Beacon
 TOPIC_NOTIFICATIONS = "notifications"  # key `{shop}`: the durable record of what was shown
 TOPIC_CUSTOMER_CHANGES = "customer.changes"  # key `{shop}/{customer_id}`: tier changes
@@ -39,6 +43,8 @@ def dead_letter_topic(topic: str) -> str:
 TOPIC_ORDERS_DLQ = dead_letter_topic(TOPIC_ORDERS)
 TOPIC_PRODUCTS_DLQ = dead_letter_topic(TOPIC_PRODUCTS)
 TOPIC_SHOP_DLQ = dead_letter_topic(TOPIC_SHOP)
+TOPIC_INVENTORY_DLQ = dead_letter_topic(TOPIC_INVENTORY)
+TOPIC_CARTS_DLQ = dead_letter_topic(TOPIC_CARTS)
 TOPIC_BEACONS_DLQ = dead_letter_topic(TOPIC_BEACONS)
 TOPIC_CUSTOMER_CHANGES_DLQ = dead_letter_topic(TOPIC_CUSTOMER_CHANGES)
 TOPIC_SHOP_SETTINGS_DLQ = dead_letter_topic(TOPIC_SHOP_SETTINGS)
@@ -51,6 +57,8 @@ ALL_TOPICS = (
     TOPIC_CUSTOMERS,
     TOPIC_PRODUCTS,
     TOPIC_SHOP,
+    TOPIC_INVENTORY,
+    TOPIC_CARTS,
     TOPIC_BEACONS,
     TOPIC_NOTIFICATIONS,
     TOPIC_CUSTOMER_CHANGES,
@@ -60,6 +68,8 @@ ALL_TOPICS = (
     TOPIC_ORDERS_DLQ,
     TOPIC_PRODUCTS_DLQ,
     TOPIC_SHOP_DLQ,
+    TOPIC_INVENTORY_DLQ,
+    TOPIC_CARTS_DLQ,
     TOPIC_BEACONS_DLQ,
     TOPIC_CUSTOMER_CHANGES_DLQ,
     TOPIC_SHOP_SETTINGS_DLQ,

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     shopify_api_version: str = Field("2026-10", validation_alias=_env("SHOPIFY_API_VERSION"))
     # The same list as shopify.app.toml's [access_scopes] (why each: there).
     shopify_scopes: str = Field(
-        "read_orders,read_all_orders,read_customers,write_customers,read_products",
+        "read_orders,read_all_orders,read_customers,write_customers,read_products,read_inventory",
         validation_alias=_env("SHOPIFY_SCOPES"),
     )
     # Where Shopify reaches ingest (OAuth redirect and webhook callbacks).

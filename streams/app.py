@@ -16,12 +16,15 @@ from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 from streams.agents import (
     audit_log,
+    carts,
     catalog,
     compliance,
     customers,
     order_owners,
     orders,
     shop_settings,
+    signups,
+    stock,
     sync_timer,
     trends,
     viewers,
@@ -93,6 +96,9 @@ def create_app(settings: Settings) -> StreamsApp:
     writeback.register(ctx, settings_table.settings_for)
     sync_timer.register(ctx)
     viewers.register(ctx, products, settings_table)
+    signups.register(ctx, settings_table)
+    stock.register(ctx, products, settings_table)
+    carts.register(ctx, products, settings_table)
     lookups.register(ctx, settings_table, book.table, audit)
     health.register(ctx)
     return app

@@ -9,8 +9,9 @@
   var data = JSON.parse(document.getElementById("wording").textContent);
   var SAMPLE = {
     name: "Maya", place: "Austin, US",
-    product: { purchase: "Cloud Hoodie", trending: "Trail Runner", viewing: "Canvas Tote" },
-    count: { trending: 14, viewing: 6 }
+    product: { purchase: "Cloud Hoodie", trending: "Trail Runner", viewing: "Canvas Tote",
+      low_stock: "Merino Beanie", back_in_stock: "Cloud Hoodie", cart: "Trail Runner" },
+    count: { trending: 14, viewing: 6, low_stock: 3, cart: 4 }
   };
   var replaying = [];
 
@@ -66,15 +67,15 @@
       max: Math.max(1, +value("widget.max_per_session") || 1)
     };
     return kinds.map(function (kind) {
-      var fields = kind === "purchase"
-        ? { who: who(lang), product: SAMPLE.product.purchase }
+      var fields = kind === "purchase" || kind === "signup"
+        ? { who: who(lang), product: SAMPLE.product[kind] }
         : { count: SAMPLE.count[kind], product: SAMPLE.product[kind] };
       return {
         id: "preview-" + kind, kind: kind, lang: lang,
         occurred_at: new Date(Date.now() - 2 * 60000).toISOString(),
         title: fill(template(lang, kind + ".title", fields.count), fields),
         message: fill(template(lang, kind, fields.count), fields),
-        product: { id: "preview", title: fields.product },
+        product: fields.product && { id: "preview", title: fields.product },
         display: display
       };
     });

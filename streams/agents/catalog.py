@@ -1,4 +1,5 @@
-"""Product catalog: products/* webhooks → a global table every worker can read."""
+"""Product catalog: products/* webhooks → a global table every worker can read, and each
+product's inventory items forwarded to `shopify.inventory` (streams/agents/stock.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from faust.types.tables import GlobalTableT
 
 from shopify.topics import PRODUCTS_DELETE
 from storepulse.envelope import decode_envelope
-from storepulse.kafka_topics import TOPIC_PRODUCTS, item_key
+from storepulse.kafka_topics import TOPIC_INVENTORY, TOPIC_PRODUCTS, item_key, shop_key
+from streams.agents.stock import forwarded
 from streams.runtime.batches import EventBatch, batches
 from streams.runtime.context import Context
+from streams.runtime.rekey import forward
 
 
 def _text(value: Any) -> str | None:
@@ -33,12 +36,17 @@ def register(ctx: Context) -> GlobalTableT:
         use_partitioner=True,
     )
 
-    def update(batch: EventBatch) -> None:
+    inventory = ctx.app.topic(TOPIC_INVENTORY, key_type=bytes, value_type=bytes)
+
+    def update(batch: EventBatch) -> list[dict[str, Any]]:
+        """The batch's products written to the table; its envelopes, for the stock agent."""
         table = batch.staged(products)
+        seen: list[dict[str, Any]] = []
         for event in batch:
             envelope = decode_envelope(event.value)
             product = envelope["payload"]
             key = item_key(envelope["shop"], product.get("id"))
+            seen.append(forwarded(envelope))
             if envelope["topic"] == PRODUCTS_DELETE:
                 table.pop(key, None)
                 continue
@@ -49,10 +57,12 @@ def register(ctx: Context) -> GlobalTableT:
                 "handle": _text(product.get("handle")),
                 "image": _text(image.get("src")) if isinstance(image, dict) else None,
             }
+        return seen
 
     @ctx.app.agent(topic, name="catalog")
     async def catalog(stream: faust.StreamT[bytes]) -> None:
         async for batch in batches(stream):
-            batch.apply(update)
+            for envelope in batch.apply(update):
+                await forward(inventory, shop_key(envelope["shop"]), envelope)
 
     return products

@@ -8,7 +8,8 @@ requests. shop/redact leaves nothing of the shop in any table or Redis key:
   (`streams.customer-events`: customer metrics; `streams.order-events`: order owners; the
   purchases topic: product trends), so each table drops the shop's keys on the partition that
   owns them;
-- product viewers live on the shop's partition of `widget.beacons`: one copy goes there;
+- product viewers live on the shop's partition of `widget.beacons`, product stock and carts on its
+  partitions of `shopify.inventory` and `shopify.carts`: one copy goes to each;
 - the `products` global table is written by key (`use_partitioner`): its keys are deleted here;
 - `shop.settings` is compacted: a tombstone, which the shop-settings agent also applies;
 - the audit log: a copy onto the shop's partition of the audit topic, after the shop's entries;
@@ -35,7 +36,9 @@ from storepulse.audit import new_entry
 from storepulse.envelope import Envelope, decode_envelope
 from storepulse.kafka_topics import (
     TOPIC_BEACONS,
+    TOPIC_CARTS,
     TOPIC_CUSTOMER_EVENTS,
+    TOPIC_INVENTORY,
     TOPIC_ORDER_EVENTS,
     TOPIC_SHOP,
     item_key,
@@ -114,9 +117,10 @@ async def mark_answered(client: redis.Redis, shop: str, request: str, now: datet
     return await client.transaction(answer, key, value_from_callable=True)
 
 
-async def withdraw_notifications(ctx: Context, shop: str, order_ids: list[str]) -> None:
-    """Delete the storefront notifications a redacted customer's orders caused."""
+async def withdraw_notifications(ctx: Context, shop: str, customer_id: str, order_ids: list[str]) -> None:
+    """Delete the storefront notifications a redacted customer's sign-up and orders caused."""
     ids = {notification_id(shop, "purchase", o, ctx.id_key) for o in order_ids}
+    ids.add(notification_id(shop, "signup", customer_id, ctx.id_key))
     removed = await redis_step(ctx.publisher.withdraw, shop, ids)
     log.info("customer_redacted", shop=shop, notifications_removed=removed)
 
@@ -198,12 +202,16 @@ def register(
         app.topic(purchases, key_type=bytes, value_type=bytes),
     ]
     beacons = app.topic(TOPIC_BEACONS, key_type=bytes, value_type=bytes)
+    inventory = app.topic(TOPIC_INVENTORY, key_type=bytes, value_type=bytes)
+    carts = app.topic(TOPIC_CARTS, key_type=bytes, value_type=bytes)
 
     async def forget_shop(envelope: Envelope) -> None:
         shop = envelope["shop"]
         for topic in co_partitioned:
             await broadcast(topic, envelope, partitions)
         await forward(beacons, shop_key(shop), envelope)
+        await forward(inventory, shop_key(shop), envelope)
+        await forward(carts, shop_key(shop), envelope)
         await forward(audit, shop_key(shop), envelope)
         await settings_topic.send(key=shop_key(shop), value=None)
         forgotten = forget_products(products, shop)

@@ -127,8 +127,8 @@ class CustomerBook:
         await redis_step(self._order_days.write, batch.order_shares)
         if batch.sync_applied:
             await redis_step(self._read_models.sync_applied, batch.sync_applied)
-        for shop, _, order_ids in batch.redacted:
-            await withdraw_notifications(self._ctx, shop, order_ids)
+        for shop, customer_id, order_ids in batch.redacted:
+            await withdraw_notifications(self._ctx, shop, customer_id, order_ids)
         for shop, _, _ in batch.data_requests:
             log.info("data_request_recorded", shop=shop)
 

@@ -1,4 +1,4 @@
-"""What a public storefront may be shown: purchases, trending products, live viewers.
+"""What a public storefront may be shown: purchases, trending products, live viewers, sign-ups.
 
 Each notification is rendered in every language the shop enabled (`messages`): words that
 depend on the language (who bought, a country's name, "this item") are fields given as a
@@ -159,10 +159,10 @@ def purchase_notification(
 
 
 def product_activity_notification(
-    kind: Literal["trending", "viewing"],
+    kind: Literal["trending", "viewing", "low_stock", "back_in_stock", "cart"],
     shop: str,
     product_id: str,
-    count: int,
+    count: int | None,
     *,
     cause: str,
     occurred_at: datetime,
@@ -171,7 +171,8 @@ def product_activity_notification(
     fallback_title: str | None = None,
     id_key: bytes = b"",
 ) -> Notification | None:
-    """ "N people bought this" / "N people are viewing this", or None when the shop hides it.
+    """ "N people bought this", "N people are viewing this", "Only N left", "back in stock" (no
+    count), or None when the shop hides it.
 
     `cause` names what made it (a threshold and the order that crossed it, or a minute), so
     the id repeats when the same cause is processed again.
@@ -179,8 +180,59 @@ def product_activity_notification(
     if not shows(rules, kind, product_id):
         return None
     product = product_of(shop, product_id, catalog, fallback_title)
+    cause = f"{product_id}|{cause}"
+    if count is None:
+        return rendered(kind, shop, cause, rules, occurred_at, id_key, product=product)
+    return rendered(kind, shop, cause, rules, occurred_at, id_key, product=product, count=count)
+
+
+# Account states of a customer who made an account (invited: the merchant asked them to).
+_ACCOUNT_STATES = frozenset({"enabled", "invited"})
+
+
+def is_signup(customer: dict[str, Any]) -> bool:
+    """True for a new account or a newsletter sign-up, False for a guest checkout's record.
+
+    A guest checkout makes a customer in state "disabled" holding the checkout's address; a
+    newsletter form makes one in state "disabled" subscribed to email marketing with no address
+    (it asks for an email only). docs/notification-kinds.md explains the rule.
+    """
+    if customer.get("state") in _ACCOUNT_STATES:
+        return True
+    consent = customer.get("email_marketing_consent")
+    subscribed = isinstance(consent, dict) and consent.get("state") == "subscribed"
+    return subscribed and customer.get("default_address") is None
+
+
+def signup_notification(
+    shop: str, customer: dict[str, Any], *, now: datetime, rules: ShopSettings, id_key: bytes = b""
+) -> Notification | None:
+    """ "Someone in Bergen, Norway just joined" for a customers/create that is a sign-up, or None
+    when it is not one or the shop hides sign-ups. Only a first name and a place, never an email,
+    last name or phone."""
+    customer_id = customer.get("id")
+    if customer_id is None or not shows(rules, "signup") or not is_signup(customer):
+        return None
+    address = customer.get("default_address")
+    address = address if isinstance(address, dict) else {}
+    actor = visible_buyer(
+        Actor(
+            first_name=_clean(customer.get("first_name")),
+            city=_clean(address.get("city")),
+            country_code=_clean(address.get("country_code")),
+        ),
+        rules,
+    )
+    region = _clean(address.get("province"))
     return rendered(
-        kind, shop, f"{product_id}|{cause}", rules, occurred_at, id_key, product=product, count=count
+        "signup",
+        shop,
+        str(customer_id),
+        rules,
+        parse_time(customer.get("created_at")) or now,
+        id_key,
+        actor=actor,
+        who=lambda lang: who_phrase(actor, region, lang),
     )
 
 

@@ -31,6 +31,10 @@ FIELDS: dict[str, frozenset[str]] = {
     "purchase": frozenset({"who", "product"}),
     "trending": frozenset({"count", "product"}),
     "viewing": frozenset({"count", "product"}),
+    "signup": frozenset({"who"}),
+    "low_stock": frozenset({"count", "product"}),
+    "back_in_stock": frozenset({"product"}),
+    "cart": frozenset({"count", "product"}),
 }
 # Template names a shop may override: "purchase" (the message) or "purchase.title".
 TEMPLATE_NAMES = frozenset(FIELDS) | {f"{kind}.title" for kind in FIELDS}

@@ -1,8 +1,9 @@
-"""Sliding windows per product: purchases over 24 hours, distinct viewers over 5 minutes.
+"""Sliding windows per product: purchases over 24 hours, distinct viewers over 5 minutes,
+distinct carts over 30 minutes.
 
 The states are plain JSON (they are table values) and every update is idempotent: a
-purchase is counted by order id and a viewer by visitor id, so a re-delivered event
-changes nothing and announces nothing.
+purchase is counted by order id, a viewer by visitor id and a cart by its token's digest, so a
+re-delivered event changes nothing and announces nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ VIEW_WINDOW_S = 5 * 60
 VIEW_ANNOUNCE_EVERY_S = 60
 # Distinct viewers counted per product; a bound on state size ("1000 people are viewing").
 MAX_VIEWERS = 1000
+CART_WINDOW_S = 30 * 60
+# A product's cart count is announced at most once every 10 minutes.
+CART_ANNOUNCE_EVERY_S = 10 * 60
 
 
 @dataclass(frozen=True)
@@ -67,15 +71,30 @@ def record_view(
     A count is announced when at least `min_viewers` distinct visitors viewed the product in
     the last five minutes and the last announcement is a minute old.
     """
+    return _record_distinct(state, visitor, at, min_viewers, VIEW_WINDOW_S, VIEW_ANNOUNCE_EVERY_S)
+
+
+def record_cart(
+    state: dict[str, Any] | None, cart: str, at: float, min_carts: int
+) -> tuple[dict[str, Any], int | None]:
+    """The product's state after cart `cart` held it at `at`, and the count to announce (if any):
+    from `min_carts` distinct carts in the last 30 minutes, at most once every 10 minutes."""
+    return _record_distinct(state, cart, at, min_carts, CART_WINDOW_S, CART_ANNOUNCE_EVERY_S)
+
+
+def _record_distinct(
+    state: dict[str, Any] | None, member: str, at: float, minimum: int, window_s: int, every_s: int
+) -> tuple[dict[str, Any], int | None]:
+    # "visitors" holds the distinct members (viewers, or carts), as viewers' stored states name it.
     state = state or {"visitors": {}, "announced": None}
     latest = max([at, *state["visitors"].values()])
-    visitors = {v: t for v, t in state["visitors"].items() if t >= latest - VIEW_WINDOW_S}
-    if at >= latest - VIEW_WINDOW_S:
-        visitors[visitor] = max(at, visitors.get(visitor, at))
+    visitors = {v: t for v, t in state["visitors"].items() if t >= latest - window_s}
+    if at >= latest - window_s:
+        visitors[member] = max(at, visitors.get(member, at))
     visitors = _newest(visitors, MAX_VIEWERS)
     announced = state["announced"]
     count = len(visitors)
-    due = announced is None or at - announced >= VIEW_ANNOUNCE_EVERY_S
-    if count >= min_viewers and due:
+    due = announced is None or at - announced >= every_s
+    if count >= minimum and due:
         return {"visitors": visitors, "announced": at}, count
     return {"visitors": visitors, "announced": announced}, None

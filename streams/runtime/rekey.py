@@ -13,12 +13,21 @@ from typing import Any
 
 import faust
 import orjson
+from faust.types import EventT
 
+from shopify.topics import SHOP_REDACT
+from storepulse.envelope import decode_envelope
 from storepulse.kafka_topics import partition_of
 
 # The record key a table key was written under: the key itself for a table co-partitioned with
 # its source (the default), the shop for one fed by a topic keyed by shop.
 PlacedBy = Callable[[bytes], bytes]
+
+
+def redacted_shop(event: EventT) -> str | None:
+    """The shop of the shop/redact the compliance agent sent to a topic of envelopes keyed by shop."""
+    envelope = decode_envelope(event.value)
+    return envelope["shop"] if envelope["topic"] == SHOP_REDACT else None
 
 
 def same_key(key: bytes) -> bytes:

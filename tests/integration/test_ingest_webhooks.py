@@ -14,9 +14,11 @@ from loadtests.payloads import (
     CATALOG,
     CONTACT,
     Webhook,
+    cart,
     customer,
     customers_data_request,
     customers_redact,
+    inventory_level,
     order,
     product,
     shop_redact,
@@ -25,11 +27,15 @@ from loadtests.payloads import (
 )
 from shopify.topics import (
     APP_UNINSTALLED,
+    CART_TOPICS,
+    CARTS_CREATE,
+    CARTS_UPDATE,
     CUSTOMERS_CREATE,
     CUSTOMERS_DATA_REQUEST,
     CUSTOMERS_DELETE,
     CUSTOMERS_REDACT,
     CUSTOMERS_UPDATE,
+    INVENTORY_LEVELS_UPDATE,
     ORDERS_CREATE,
     ORDERS_DELETE,
     ORDERS_PAID,
@@ -38,7 +44,15 @@ from shopify.topics import (
     SHOP_REDACT,
 )
 from storepulse.devstack import Stack
-from storepulse.kafka_topics import TOPIC_CUSTOMERS, TOPIC_ORDERS, TOPIC_PRODUCTS, TOPIC_SHOP, partition_of
+from storepulse.kafka_topics import (
+    TOPIC_CARTS,
+    TOPIC_CUSTOMERS,
+    TOPIC_INVENTORY,
+    TOPIC_ORDERS,
+    TOPIC_PRODUCTS,
+    TOPIC_SHOP,
+    partition_of,
+)
 from storepulse.shops import ShopRegistry
 from tests.support.ingest import in_process_ingest, ingest_settings
 from tests.support.kafka import bootstrap, envelopes, of_shop, partition_count, read
@@ -46,7 +60,7 @@ from tests.support.metrics import metric
 from tests.support.stack import OLD_SECRET, SECRET, new_shop_domain
 from tests.support.webhooks import deliver, post
 
-ALL = (TOPIC_ORDERS, TOPIC_CUSTOMERS, TOPIC_PRODUCTS, TOPIC_SHOP)
+ALL = (TOPIC_ORDERS, TOPIC_CUSTOMERS, TOPIC_PRODUCTS, TOPIC_INVENTORY, TOPIC_CARTS, TOPIC_SHOP)
 DROPPED = "storepulse_ingest_webhooks_dropped_total"
 REJECTED = "storepulse_ingest_webhooks_rejected_total"
 MAX_BYTES = 64 * 1024
@@ -67,9 +81,13 @@ def payload_for(topic: str, shop: str) -> dict[str, Any]:
     if topic == REFUNDS_CREATE:
         return {"id": 509562969, "order_id": 450789469, "refund_line_items": []}
     if topic in (CUSTOMERS_CREATE, CUSTOMERS_UPDATE, CUSTOMERS_DELETE):
-        return customer(customer_id=706405506)
+        return customer(customer_id=706405506) | {"first_name": "Ada", "created_at": "2026-11-21T12:00:00Z"}
     if topic.startswith("products/"):
         return product(CATALOG[0])
+    if topic == INVENTORY_LEVELS_UPDATE:
+        return inventory_level(CATALOG[0][0], 3)
+    if topic in (CARTS_CREATE, CARTS_UPDATE):
+        return cart([CATALOG[0]], token="cart-token-1")
     return {
         APP_UNINSTALLED: shop_resource(shop),
         SHOP_REDACT: shop_redact(shop),
@@ -79,7 +97,14 @@ def payload_for(topic: str, shop: str) -> dict[str, Any]:
 
 
 # Topics whose payload ingest cuts down to what the worker reads (ingest/payload_rules.py).
-PERSONAL = (CUSTOMERS_CREATE, CUSTOMERS_UPDATE, CUSTOMERS_DELETE, CUSTOMERS_REDACT, CUSTOMERS_DATA_REQUEST)
+PERSONAL = (
+    CUSTOMERS_CREATE,
+    CUSTOMERS_UPDATE,
+    CUSTOMERS_DELETE,
+    CUSTOMERS_REDACT,
+    CUSTOMERS_DATA_REQUEST,
+    *CART_TOPICS,
+)
 
 
 async def test_every_topic_lands_in_its_kafka_topic_with_its_key(
@@ -101,6 +126,8 @@ async def test_every_topic_lands_in_its_kafka_topic_with_its_key(
         REFUNDS_CREATE: (TOPIC_ORDERS, f"{shop}/450789469"),
         CUSTOMERS_UPDATE: (TOPIC_CUSTOMERS, f"{shop}/706405506"),
         PRODUCTS_UPDATE: (TOPIC_PRODUCTS, f"{shop}/{CATALOG[0][0]}"),
+        INVENTORY_LEVELS_UPDATE: (TOPIC_INVENTORY, shop),
+        CARTS_UPDATE: (TOPIC_CARTS, shop),
         APP_UNINSTALLED: (TOPIC_SHOP, shop),
         CUSTOMERS_REDACT: (TOPIC_SHOP, shop),
         SHOP_REDACT: (TOPIC_SHOP, shop),
@@ -128,7 +155,7 @@ async def test_unknown_topic_is_answered_200_counted_and_not_produced(
     ingest: httpx.AsyncClient, stack: Stack, shop: str
 ) -> None:
     before = await metric(ingest, DROPPED, {"reason": "unknown_topic"})
-    await deliver(ingest, webhook("carts/update", shop, {"id": 1}))
+    await deliver(ingest, webhook("collections/update", shop, {"id": 1}))
     assert await metric(ingest, DROPPED, {"reason": "unknown_topic"}) == before + 1
     # Sent after it through the same producer: once the marker is in, a record of it would be too.
     marker = webhook(ORDERS_CREATE, shop, order())
@@ -136,7 +163,7 @@ async def test_unknown_topic_is_answered_200_counted_and_not_produced(
     records = await read(
         bootstrap(stack), ALL, lambda rs: marker.webhook_id in {e["webhook_id"] for e in envelopes(rs, shop)}
     )
-    assert not [e for e in envelopes(records, shop) if e["topic"] == "carts/update"]
+    assert not [e for e in envelopes(records, shop) if e["topic"] == "collections/update"]
 
 
 async def test_webhooks_of_unknown_and_uninstalled_shops_are_dropped_with_200(
@@ -179,8 +206,21 @@ async def test_personal_data_the_worker_never_reads_stays_out_of_kafka(
     got = {e["topic"]: e["payload"] for e in envelopes(records, shop)}
     sent = {topic: orjson.loads(hook.body) for topic, hook in hooks.items()}
     assert got == {
-        CUSTOMERS_CREATE: {"id": 706405506},
+        # What a sign-up shows and what tells it from a guest checkout (ingest/payload_rules.py).
+        CUSTOMERS_CREATE: {
+            "id": 706405506,
+            "first_name": "Ada",
+            "state": "enabled",
+            "created_at": "2026-11-21T12:00:00Z",
+            "email_marketing_consent": {"state": "not_subscribed"},
+            "default_address": {
+                "city": sent[CUSTOMERS_CREATE]["default_address"]["city"],
+                "country_code": sent[CUSTOMERS_CREATE]["default_address"]["country_code"],
+            },
+        },
         CUSTOMERS_UPDATE: {"id": 706405506},
+        # Never the shopper's note.
+        **{t: {k: sent[t][k] for k in ("id", "token", "updated_at", "line_items")} for t in CART_TOPICS},
         CUSTOMERS_DELETE: {"id": 706405506},
         CUSTOMERS_REDACT: {
             "shop_id": sent[CUSTOMERS_REDACT]["shop_id"],

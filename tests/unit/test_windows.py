@@ -4,6 +4,7 @@ from streams.domain.windows import (
     VIEW_ANNOUNCE_EVERY_S,
     VIEW_WINDOW_S,
     Crossing,
+    record_cart,
     record_purchase,
     record_view,
 )
@@ -103,3 +104,20 @@ def test_viewer_state_is_bounded() -> None:
     for i in range(MAX_VIEWERS + 5):
         state, _ = record_view(state, f"v{i}", T0 + i * 0.01, 10**6)
     assert len(state["visitors"]) == MAX_VIEWERS
+
+
+def test_carts_are_counted_once_each_over_30_minutes_and_announced_at_most_every_10() -> None:
+    state, count = record_cart(None, "cart-a", 0, 2)
+    assert count is None
+    state, count = record_cart(state, "cart-a", 60, 2)
+    assert count is None  # the same cart again
+    state, count = record_cart(state, "cart-b", 120, 2)
+    assert count == 2
+    state, count = record_cart(state, "cart-c", 300, 2)
+    assert count is None  # announced 3 minutes ago
+    state, count = record_cart(state, "cart-d", 120 + 600, 2)
+    assert count == 4
+    # 30 minutes after the first two were last seen, they no longer count.
+    state, count = record_cart(state, "cart-e", 120 + 1800 + 1, 2)
+    assert count == 3
+    assert sorted(state["visitors"]) == ["cart-c", "cart-d", "cart-e"]
