@@ -2,8 +2,8 @@
 sample-ratio-mismatch check, and how many more visitors a verdict needs.
 
 Conversion is binary per exposed visitor, so arms are compared as two proportions:
-- absolute uplift p₁ − p₀ with the unpooled (Wald) 95 % interval;
-- relative uplift p₁/p₀ − 1 with the log risk-ratio (Katz) interval;
+- absolute uplift p₁ - p₀ with the unpooled (Wald) 95 % interval;
+- relative uplift p₁/p₀ - 1 with the log risk-ratio (Katz) interval;
 - the p-value of Pearson's chi-square test without continuity correction (the pooled two-sided
   z-test, the same number), or of Fisher's exact test when a cell's expected count is under 5,
   where the chi-square approximation fails.

@@ -86,6 +86,28 @@ def widget_seen(shop: str) -> str:
     return f"widget-seen:{shop}"
 
 
+def analytics(shop: str) -> str:
+    """Hash: the shop's analytics counters as JSON, `d:{day}` per day (the shop's time zone) and
+    `x:{experiment id}` per experiment; each field rewritten whole by streams."""
+    return f"analytics:{shop}"
+
+
+def metrics_channel(shop: str) -> str:
+    """Pub/sub channel: the analytics counters streams just rewrote, so an open dashboard moves."""
+    return f"metrics:{shop}"
+
+
+def beacon_seen(shop: str, beacon_id: str) -> str:
+    """Marker (SET NX, expires): ingest took the beacon with this id; a resent copy is dropped."""
+    return f"beacon-seen:{shop}:{beacon_id}"
+
+
+def viewer_addresses(shop: str, product_id: str, address: str) -> str:
+    """Set (expires): the visitor ids one client address reported viewing a product lately; it
+    holds at most `MAX_VIEWERS_PER_ADDRESS`, so one address cannot inflate "N viewing now"."""
+    return f"viewers-of:{shop}:{product_id}:{address}"
+
+
 def data_requests(shop: str) -> str:
     """Hash `{customer_id}:{request id}` → what was held when customers/data_request arrived."""
     return f"data-requests:{shop}"
@@ -176,6 +198,7 @@ SHOP_KEYS: tuple[Callable[[str], str], ...] = (
     staff_roles,
     tier_floors,
     imports,
+    analytics,
 )
 
 
@@ -199,10 +222,22 @@ def order_days(shop: str) -> str:
     return order_day(shop, "*")
 
 
+def beacons_seen(shop: str) -> str:
+    """The SCAN pattern of the shop's `beacon-seen` markers."""
+    return beacon_seen(shop, "*")
+
+
+def viewers_of(shop: str) -> str:
+    """The SCAN pattern of the shop's `viewers-of` sets."""
+    return f"viewers-of:{shop}:*"
+
+
 # Families of per-shop keys, one key per item, found with SCAN.
 SHOP_KEY_PATTERNS: tuple[Callable[[str], str], ...] = (
     notified_markers,
     customer_histories,
     customer_walks,
     order_days,
+    beacons_seen,
+    viewers_of,
 )

@@ -15,6 +15,7 @@ from storepulse.redis_client import redis_client
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 from streams.agents import (
+    analytics,
     audit_log,
     catalog,
     compliance,
@@ -91,6 +92,7 @@ def create_app(settings: Settings) -> StreamsApp:
     compliance.register(ctx, products, settings_table.topic, purchases.topic.get_topic_name(), audit)
     writeback.register(ctx, settings_table.settings_for)
     viewers.register(ctx, products, settings_table)
+    analytics.register(ctx, settings_table.settings_for)
     lookups.register(ctx, settings_table, book.table, audit)
     health.register(ctx)
     return app

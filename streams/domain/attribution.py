@@ -185,7 +185,9 @@ def _prune_days(seen: dict[str, list[str]]) -> None:
             del seen[day]
 
 
-def see_order_event(state: Visitor, order_id: str, topic: str, payload: Mapping[str, Any], rules: AnalyticsSettings) -> None:
+def see_order_event(
+    state: Visitor, order_id: str, topic: str, payload: Mapping[str, Any], rules: AnalyticsSettings
+) -> None:
     """Merge an order, refund or delete of one of the visitor's orders into their ledger."""
     record = state["orders"].get(order_id)
     before = OrderEntry(**record["e"]) if record else None
@@ -270,14 +272,22 @@ def remember(state: Visitor, source: str, offset: int, delta: Delta) -> None:
 
 
 def encode_delta(delta: Delta) -> dict[str, dict[str, int | str]]:
-    return {k: {f: str(v) if isinstance(v, Decimal) else v for f, v in fields.items()} for k, fields in delta.items()}
+    return {
+        k: {f: str(v) if isinstance(v, Decimal) else v for f, v in fields.items()}
+        for k, fields in delta.items()
+    }
 
 
 def decode_delta(raw: Mapping[str, Mapping[str, int | str]]) -> Delta:
-    return {k: {f: Decimal(v) if isinstance(v, str) else v for f, v in fields.items()} for k, fields in raw.items()}
+    return {
+        k: {f: Decimal(v) if isinstance(v, str) else v for f, v in fields.items()}
+        for k, fields in raw.items()
+    }
 
 
-def add_to_counter(counter: dict[str, Any] | None, fields: Mapping[str, int | Decimal], source: str, offset: int) -> dict[str, Any]:
+def add_to_counter(
+    counter: dict[str, Any] | None, fields: Mapping[str, int | Decimal], source: str, offset: int
+) -> dict[str, Any]:
     """A counter (`{"wm": …, "c": {field: int or decimal string}}`) with one event's fields added."""
     counter = counter or {"wm": {}, "c": {}}
     counts = counter["c"]
@@ -288,4 +298,3 @@ def add_to_counter(counter: dict[str, Any] | None, fields: Mapping[str, int | De
             counts[field] = counts.get(field, 0) + amount
     counter["wm"][source] = offset
     return counter
-
