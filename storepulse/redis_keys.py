@@ -11,6 +11,9 @@ from collections.abc import Callable
 # The set of every shop that has a registry record.
 SHOPS = "shops"
 NOTIFICATION_CHANNEL_PREFIX = "notifications:"
+# Prefix of the `limits` package's rate-limit counters (ingest's beacon limits); each expires
+# within its window, so none outlives a shop.
+RATE_LIMIT_PREFIX = "storepulse:limits"
 
 
 def shop_record(shop: str) -> str:
