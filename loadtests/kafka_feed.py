@@ -29,17 +29,27 @@ def envelope(topic: str, shop: str, payload: dict[str, Any]) -> bytes:
 
 async def produce(bootstrap: str, records: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
     """Send (webhook topic, shop, payload) records to the topic and key ingest routes them to."""
+
+    def routed() -> Iterable[tuple[str, bytes, bytes]]:
+        for topic, shop, payload in records:
+            found = route(topic, shop, payload)
+            if found is None:
+                raise ValueError(f"ingest does not route {topic}")
+            kafka_topic, key = found
+            yield kafka_topic, key, envelope(topic, shop, payload)
+
+    return await produce_records(bootstrap, routed())
+
+
+async def produce_records(bootstrap: str, records: Iterable[tuple[str, bytes, bytes]]) -> int:
+    """Send (Kafka topic, key, value) records, batched, and wait until the broker has them all."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
     await producer.start()
     sent = 0
     try:
         futures = []
-        for topic, shop, payload in records:
-            routed = route(topic, shop, payload)
-            if routed is None:
-                raise ValueError(f"ingest does not route {topic}")
-            kafka_topic, key = routed
-            futures.append(await producer.send(kafka_topic, envelope(topic, shop, payload), key=key))
+        for topic, key, value in records:
+            futures.append(await producer.send(topic, value, key=key))
             sent += 1
         await producer.flush()
         for future in futures:
