@@ -1,5 +1,5 @@
 """POST /beacons: widget impressions, clicks, dismissals, ghost impressions and page views →
-`widget.beacons`.
+`widget.beacons`, in batches (ingest/beacon_batches.py).
 
 Public and called from every storefront (navigator.sendBeacon, text/plain so no preflight), so
 nothing a browser sends may be used against a shop. In order: the body's size (2 KB), JSON and
@@ -34,11 +34,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ingest.beacon_batches import BeaconBatcher
 from ingest.producer import BrokerUnavailable, DurableProducer
 from ingest.shop_gate import ShopGate
 from storepulse import redis_keys
 from storepulse.contracts import Beacon, BeaconType, is_shop_domain
-from storepulse.kafka_topics import TOPIC_BEACONS
 from storepulse.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -167,6 +167,7 @@ def beacon_routes(
 ) -> list[Route]:
     sightings = Sightings(client)
     guards = Guards(client, settings)
+    batcher = BeaconBatcher(producer, settings.kafka_partitions)
 
     async def beacons(request: Request) -> Response:
         if request.method == "OPTIONS":
@@ -190,7 +191,7 @@ def beacon_routes(
         except (redis.RedisError, OSError):
             return answer(503, "shop registry unavailable", **{"Retry-After": "5"})
         try:
-            await producer.send(TOPIC_BEACONS, beacon.shop.encode(), beacon.model_dump_json().encode())
+            await batcher.send(beacon.shop, beacon.model_dump_json().encode())
         except BrokerUnavailable:
             await guards.release(beacon)
             return answer(503, "broker unavailable")

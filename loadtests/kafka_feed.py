@@ -11,7 +11,9 @@ from aiokafka import AIOKafkaProducer
 
 from ingest.routing import route
 from loadtests.payloads import API_VERSION
+from storepulse.beacon_records import batch_value
 from storepulse.envelope import envelope_bytes
+from storepulse.kafka_topics import TOPIC_BEACONS, partition_of, shop_key
 
 
 def envelope(topic: str, shop: str, payload: dict[str, Any]) -> bytes:
@@ -57,3 +59,20 @@ async def produce_records(bootstrap: str, records: Iterable[tuple[str, bytes, by
     finally:
         await producer.stop()
     return sent
+
+
+def beacon_records(
+    beacons: Iterable[tuple[str, bytes]], partitions: int, per_record: int = 20
+) -> list[tuple[str, bytes, bytes]]:
+    """(shop, Beacon JSON) pairs as ingest produces them (ingest/beacon_batches.py): gathered per
+    partition into records of `per_record`, each keyed by its first beacon's shop."""
+    pending: dict[int, list[tuple[str, bytes]]] = {}
+    out = []
+    for shop, beacon in beacons:
+        batch = pending.setdefault(partition_of(shop_key(shop), partitions), [])
+        batch.append((shop, beacon))
+        if len(batch) == per_record:
+            out.append((TOPIC_BEACONS, shop_key(batch[0][0]), batch_value([b for _, b in batch])))
+            batch.clear()
+    out += [(TOPIC_BEACONS, shop_key(b[0][0]), batch_value([v for _, v in b])) for b in pending.values() if b]
+    return out

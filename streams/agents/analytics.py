@@ -18,6 +18,7 @@ moves the counter of its own day, however old that window would be.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
+from functools import partial
 from typing import Any
 
 import faust
@@ -27,7 +28,8 @@ from faust.types import EventT, TableT
 
 from shopify.topics import ORDERS_DELETE, REFUNDS_CREATE
 from storepulse import redis_keys
-from storepulse.contracts import AnalyticsSettings, Beacon
+from storepulse.beacon_records import MAX_BEACONS, beacons_of
+from storepulse.contracts import AnalyticsSettings
 from storepulse.envelope import Envelope, decode_envelope
 from storepulse.kafka_topics import TOPIC_ANALYTICS_ORDERS, TOPIC_BEACONS, TOPIC_ORDERS, shop_key
 from streams.agents.viewers import redacted_shop
@@ -105,26 +107,26 @@ class Fold:
 
     def event(self, event: EventT) -> None:
         message = event.message
-        beacons = message.topic == TOPIC_BEACONS
-        source = f"{'b' if beacons else 'o'}{message.partition}"
-        if beacons:
-            shop = redacted_shop(event)
-            if shop is not None:
-                self.forget(shop, message.partition)
-                return
-            beacon = Beacon.model_validate_json(event.value)
+        # A beacon's position: its record's offset and its place in the record's batch.
+        position = message.offset * MAX_BEACONS
+        if message.topic != TOPIC_BEACONS:
+            fact = orjson.loads(event.value)
+            source = f"o{message.partition}"
+            self.count(fact["shop"], self.order(fact, source, position), source, position)
+            return
+        shop = redacted_shop(event)
+        if shop is not None:
+            self.forget(shop, message.partition)
+            return
+        source = f"b{message.partition}"
+        for index, beacon in enumerate(beacons_of(event.value)):
             rules = self._settings_for(beacon.shop).analytics
             if beacon.type == "page_view" and attr.running(rules, beacon.received_at) is None:
-                return  # a page view counts only as an experiment's visitor
+                continue  # a page view counts only as an experiment's visitor
             key = f"{beacon.shop}/v/{beacon.visitor}".encode()
-            delta = self.visitor(
-                key, source, message.offset, rules, lambda s: attr.see_beacon(s, beacon, rules)
-            )
-            self.count(beacon.shop, delta, source, message.offset)
-        else:
-            fact = orjson.loads(event.value)
-            delta = self.order(fact, source, message.offset)
-            self.count(fact["shop"], delta, source, message.offset)
+            at = position + index
+            delta = self.visitor(key, source, at, rules, partial(attr.see_beacon, beacon=beacon, rules=rules))
+            self.count(beacon.shop, delta, source, at)
 
     def order(self, fact: dict[str, Any], source: str, offset: int) -> attr.Delta:
         shop, order_id = fact["shop"], fact["order_id"]
@@ -157,9 +159,10 @@ class Fold:
             return attr.logged(state, source, offset)
         state = state or attr.new_visitor()
         before = attr.contribution(state)
-        own = change(state)
-        attr.resolve(state, rules)
-        delta = attr.difference(attr.contribution(state), before, own)
+        delta = change(state)
+        if state["orders"] or state["exp"]:  # else nothing derived can have changed
+            attr.resolve(state, rules)
+            delta = attr.difference(attr.contribution(state), before, delta)
         attr.remember(state, source, offset, delta)
         self.states[key] = state
         return delta

@@ -8,9 +8,10 @@ state alone: click-through when a click came within the click window before it, 
 when an impression came within the view window, each credited to that toast's kind and arm.
 
 The shop's counters (per day and per experiment) are sums over visitors. An event moves them by
-what it counts itself (an impression, a click) plus the difference it made to its visitor's
-contribution (`contribution(after) - contribution(before)`), so an impression that arrives after its
-order simply attributes the order then. Attributions are stored in the state when derived, so a
+what it counts itself (an impression, a click, a visitor's first exposure of the day) plus the
+difference it made to what its visitor's orders and experiments contribute
+(`contribution(after) - contribution(before)`), so an impression that arrives after its order
+simply attributes the order then. Attributions are stored in the state when derived, so a
 later change of windows or experiments cannot make `before` disagree with what was added.
 
 Replays after a crash: every state and counter records, per source partition, the offset of the
@@ -22,6 +23,7 @@ watermark has passed. Each delta thus lands in each counter exactly once.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -97,12 +99,12 @@ def _dims(kind: str, arm: str | None) -> tuple[str, ...]:
 
 
 def contribution(state: Visitor) -> Delta:
-    """What the visitor's state adds to the counters: unique exposed visitors per day and
-    dimension, attributed orders and revenue, and its experiments' arms."""
+    """What the visitor's orders and experiments add to the counters: attributed orders and
+    revenue, and its experiments' arms. (Unique exposed visitors per day are counted as each
+    day's first exposure comes, by `see_beacon`: a day's count never changes afterwards.)"""
     out: Delta = {}
-    for day, dims in state["seen"].items():
-        for dim in dims:
-            _add(out, f"d:{day}", f"{dim}|visitors", 1)
+    if not state["orders"] and not state["exp"]:
+        return out
     converted: set[str] = set()
     for record in state["orders"].values():
         counted, net = order_counts(OrderEntry(**record["e"]))
@@ -161,22 +163,28 @@ def see_beacon(state: Visitor, beacon: Beacon, rules: AnalyticsSettings) -> Delt
     elif beacon.type == "click":
         _keep(state["clk"], [t, kind, arm])
     if not ghost:
+        metric = EVENT_METRIC[beacon.type]
+        dims = state["seen"].setdefault(day, []) if beacon.type != "dismiss" else None
         for dim in _dims(kind, arm):
-            _add(own, f"d:{day}", f"{dim}|{EVENT_METRIC[beacon.type]}", 1)
-            if beacon.type != "dismiss":
-                dims = state["seen"].setdefault(day, [])
-                if dim not in dims:
-                    dims.append(dim)
+            _add(own, f"d:{day}", f"{dim}|{metric}", 1)
+            if dims is not None and dim not in dims:
+                dims.append(dim)
+                _add(own, f"d:{day}", f"{dim}|visitors", 1)
         _prune_days(state["seen"])
     return own
 
 
 def _keep(exposures: list[list[Any]], exposure: list[Any]) -> None:
-    exposures.append(exposure)
-    exposures.sort(key=lambda e: e[0])
-    newest = exposures[-1][0]
-    cut = next((i for i, e in enumerate(exposures) if e[0] >= newest - KEEP_EXPOSURES_S), 0)
-    del exposures[: max(cut, len(exposures) - MAX_EXPOSURES)]
+    """Insert in time order; drop what is too old to attribute anything, and the oldest past the cap."""
+    if not exposures or exposures[-1][0] <= exposure[0]:
+        exposures.append(exposure)
+    else:
+        bisect.insort(exposures, exposure, key=lambda e: e[0])
+    oldest_kept = exposures[-1][0] - KEEP_EXPOSURES_S
+    if exposures[0][0] < oldest_kept:
+        del exposures[: bisect.bisect_left(exposures, oldest_kept, key=lambda e: e[0])]
+    if len(exposures) > MAX_EXPOSURES:
+        del exposures[: len(exposures) - MAX_EXPOSURES]
 
 
 def _prune_days(seen: dict[str, list[str]]) -> None:
@@ -272,6 +280,8 @@ def remember(state: Visitor, source: str, offset: int, delta: Delta) -> None:
 
 
 def encode_delta(delta: Delta) -> dict[str, dict[str, int | str]]:
+    if all(type(v) is int for fields in delta.values() for v in fields.values()):
+        return delta  # type: ignore[return-value]  # ints only: JSON as it is
     return {
         k: {f: str(v) if isinstance(v, Decimal) else v for f, v in fields.items()}
         for k, fields in delta.items()

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from storepulse.beacon_records import batch_value
 from storepulse.contracts import AnalyticsSettings, Experiment, ShopSettings
 from storepulse.kafka_topics import TOPIC_ANALYTICS_ORDERS, TOPIC_BEACONS
 from streams.agents.analytics import Fold, order_fact
@@ -38,6 +39,7 @@ class Feed:
     def __init__(self) -> None:
         self.events: list[Record] = []
         self._next = {TOPIC_BEACONS: 0, TOPIC_ANALYTICS_ORDERS: 0}
+        self._batch: list[bytes] = []
 
     def _add(self, topic: str, value: bytes) -> None:
         offset = self._next[topic]
@@ -47,6 +49,7 @@ class Feed:
         )
 
     def beacon(self, kind: str, visitor: str, at: datetime, note: str = "purchase-abc") -> None:
+        """Beacons go out in batches of up to 3 records, as ingest gathers them."""
         body = {
             "shop": SHOP,
             "type": kind,
@@ -54,7 +57,14 @@ class Feed:
             "notification_id": note,
             "received_at": at.isoformat(),
         }
-        self._add(TOPIC_BEACONS, orjson.dumps(body))
+        self._batch.append(orjson.dumps(body))
+        if len(self._batch) == 3:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._batch:
+            self._add(TOPIC_BEACONS, batch_value(self._batch))
+            self._batch = []
 
     def order(self, order_id: int, visitor: str | None, at: datetime, total: str, **extra: Any) -> None:
         payload = {
@@ -73,6 +83,7 @@ class Feed:
         self._fact("refunds/create", {"id": refund_id, "order_id": order_id, "transactions": [tx]})
 
     def _fact(self, topic: str, payload: dict[str, Any]) -> None:
+        self.flush()
         fact = order_fact({"topic": topic, "shop": SHOP, "payload": payload})  # type: ignore[typeddict-item]
         if fact is not None:
             self._add(TOPIC_ANALYTICS_ORDERS, orjson.dumps(fact))
@@ -97,6 +108,7 @@ def counts(tables: tuple[Table, Table], name: str) -> dict[str, Any]:
 
 
 def run(feed: Feed, rules: AnalyticsSettings | None = None) -> tuple[Table, Table]:
+    feed.flush()
     tables = (Table(), Table())
     fold(feed.events, tables, rules or AnalyticsSettings())
     return tables
