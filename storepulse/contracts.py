@@ -63,6 +63,15 @@ class Text(BaseModel):
     message: str
 
 
+class Holdout(BaseModel):
+    """What a storefront needs of a running experiment to hold a visitor out (streams/domain/arms.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    holdout_pct: int
+
+
 class Notification(BaseModel):
     """What a storefront may see. Never email, last name, phone, address, order or customer id."""
 
@@ -84,6 +93,8 @@ class Notification(BaseModel):
     # Epoch milliseconds when streams published it: lets clients measure delivery latency.
     published_at: float | None = None
     display: Display | None = None
+    # The running experiment's holdout: the widget shows nothing to the visitors it holds out.
+    experiment: Holdout | None = None
     # The webhook delivery that caused it, for the worker's and push's log lines only: never
     # serialized, so neither the replay stream nor a storefront ever holds it.
     webhook_id: str | None = Field(None, exclude=True)
@@ -186,6 +197,12 @@ class AnalyticsSettings(BaseModel):
     experiment: Experiment | None = None
     # Experiments that ran before the current one: their results stay readable.
     past_experiments: list[Experiment] = Field([], max_length=50)
+
+    def holdout(self) -> Holdout | None:
+        exp = self.experiment
+        if exp is None or exp.stopped_at is not None or not exp.holdout_pct:
+            return None
+        return Holdout(id=exp.id, holdout_pct=exp.holdout_pct)
 
     @model_validator(mode="after")
     def _known_zone(self) -> AnalyticsSettings:

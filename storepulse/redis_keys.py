@@ -232,7 +232,7 @@ def beacons_seen(shop: str) -> str:
 
 def viewers_of(shop: str) -> str:
     """The SCAN pattern of the shop's `viewers-of` sets."""
-    return f"viewers-of:{shop}:*"
+    return viewer_addresses(shop, "*", "*")
 
 
 # Families of per-shop keys, one key per item, found with SCAN.

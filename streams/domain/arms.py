@@ -13,7 +13,7 @@ from storepulse.contracts import Experiment
 
 HOLDOUT = "holdout"
 # The arm that sees toasts when the experiment has no template variants.
-SHOWN = "notifications"
+SHOWN = "shown"
 BUCKETS = 10_000
 _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 0x01000193

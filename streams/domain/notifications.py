@@ -225,4 +225,5 @@ def rendered(
         lang=default,
         messages=messages,
         display=rules.widget.display(),
+        experiment=rules.analytics.holdout(),
     )

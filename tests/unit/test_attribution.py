@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from shopify.topics import ORDERS_UPDATED, REFUNDS_CREATE
 from storepulse.beacon_records import batch_value
 from storepulse.contracts import AnalyticsSettings, Experiment, ShopSettings
 from storepulse.kafka_topics import TOPIC_ANALYTICS_ORDERS, TOPIC_BEACONS
@@ -76,11 +77,11 @@ class Feed:
             "note_attributes": [{"name": "_storepulse_visitor", "value": visitor}] if visitor else [],
             **extra,
         }
-        self._fact("orders/updated", payload)
+        self._fact(ORDERS_UPDATED, payload)
 
     def refund(self, refund_id: int, order_id: int, amount: str) -> None:
         tx = {"kind": "refund", "status": "success", "amount": amount}
-        self._fact("refunds/create", {"id": refund_id, "order_id": order_id, "transactions": [tx]})
+        self._fact(REFUNDS_CREATE, {"id": refund_id, "order_id": order_id, "transactions": [tx]})
 
     def _fact(self, topic: str, payload: dict[str, Any]) -> None:
         self.flush()
