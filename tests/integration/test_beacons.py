@@ -10,9 +10,8 @@ import orjson
 import redis.asyncio as redis
 
 from storepulse.devstack import Stack, wait_ready
-from storepulse.kafka_topics import TOPIC_BEACONS, shop_key
 from storepulse.redis_keys import widget_seen
-from tests.support.kafka import consume
+from tests.support.kafka import consume_beacons
 from tests.support.stack import Services, new_shop_domain
 
 STOREFRONT = {"Origin": "https://shop.example", "Content-Type": "text/plain;charset=UTF-8"}
@@ -47,7 +46,7 @@ async def test_beacons_are_validated_and_produced_keyed_by_shop(services: Servic
             "/beacons", headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}
         )
         assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == "*"
-    records = await consume(services.stack, TOPIC_BEACONS, key_prefix=shop_key(shop), count=2, timeout=15)
+    records = await consume_beacons(services.stack, shop, count=2)
     assert sorted(r["type"] for r in records) == ["click", "page_view"]
     assert {r["product_id"] for r in records} == {"7001", None}
     assert all(r["shop"] == shop and r["received_at"] for r in records)
@@ -137,8 +136,8 @@ async def test_a_shop_that_is_not_installed_gets_404_and_nothing_is_kept(
         assert refused.status_code == 404 and refused.json() == {"error": "unknown shop"}
         marker = await client.post("/beacons", content=beacon(shop, "click"), headers=STOREFRONT)
         assert marker.status_code == 204
-    await consume(services.stack, TOPIC_BEACONS, key_prefix=shop_key(shop), count=1, timeout=15)
-    records = await consume(services.stack, TOPIC_BEACONS, key_prefix=shop_key(stranger))
+    await consume_beacons(services.stack, shop, count=1)
+    records = await consume_beacons(services.stack, stranger)
     assert records == []
     assert [k async for k in redis_client.scan_iter(f"*{stranger}*")] == []
 
@@ -154,7 +153,7 @@ async def test_a_resent_beacon_id_is_taken_once(services: Services, shop: str) -
         for _ in range(2):
             assert (await client.post("/beacons", content=plain, headers=STOREFRONT)).status_code == 204
     assert answers == [204, 204, 204]
-    records = await consume(services.stack, TOPIC_BEACONS, key_prefix=shop_key(shop), count=3, timeout=15)
+    records = await consume_beacons(services.stack, shop, count=3)
     assert sorted(r["type"] for r in records) == ["click", "click", "impression"]
 
 
@@ -172,6 +171,6 @@ async def test_one_address_cannot_push_a_products_viewer_count_above_three(
         assert [await view("198.51.100.40") for _ in range(10)] == [204] * 10
         assert await view("198.51.100.41") == 204  # another address is another viewer
         assert await view("198.51.100.40", "4343") == 204  # and another product another count
-    records = await consume(services.stack, TOPIC_BEACONS, key_prefix=shop_key(shop), count=5, timeout=15)
+    records = await consume_beacons(services.stack, shop, count=5)
     viewers = {r["visitor"] for r in records if r["product_id"] == "4242"}
     assert len(records) == 5 and len(viewers) == 4

@@ -88,7 +88,9 @@ def test_shop_redact_enumerates_every_per_shop_key() -> None:
         redis_keys.viewer_addresses,
     }
     per_shop = (
-        set(redis_keys.SHOP_KEYS) | set(redis_keys.SHOP_KEY_PATTERNS) | {redis_keys.notification_channel, redis_keys.metrics_channel}
+        set(redis_keys.SHOP_KEYS)
+        | set(redis_keys.SHOP_KEY_PATTERNS)
+        | {redis_keys.notification_channel, redis_keys.metrics_channel}
     )
     builders = {
         f
