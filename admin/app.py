@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.templating import Jinja2Templates
 
 from admin.api import api_routes
+from admin.analytics_page import analytics_page_routes
 from admin.audit import AuditLog, audit_page_routes, audit_routes
 from admin.context import PATCH_ID_TOKEN_PATH, AdminContext
 from admin.customer_index import CustomerIndexes
@@ -102,6 +103,7 @@ def create_admin_app(
         *page_routes(ctx),
         *language_routes(ctx),
         *audit_page_routes(ctx),
+        *analytics_page_routes(ctx),
         *roles_page_routes(ctx),
         *import_page_routes(ctx),
     ]
