@@ -15,8 +15,8 @@ import redis.asyncio as redis
 from starlette.applications import Starlette
 from starlette.templating import Jinja2Templates
 
-from admin.api import api_routes
 from admin.analytics_page import analytics_page_routes
+from admin.api import api_routes
 from admin.audit import AuditLog, audit_page_routes, audit_routes
 from admin.context import PATCH_ID_TOKEN_PATH, AdminContext
 from admin.customer_index import CustomerIndexes
