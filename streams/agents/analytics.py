@@ -25,12 +25,13 @@ import faust
 import orjson
 import redis.asyncio as redis
 from faust.types import EventT, TableT
+from pydantic import ValidationError
 
 from shopify.topics import ORDERS_DELETE, REFUNDS_CREATE
 from storepulse import redis_keys
 from storepulse.beacon_records import MAX_BEACONS, beacons_of
 from storepulse.contracts import AnalyticsSettings
-from storepulse.envelope import Envelope, decode_envelope
+from storepulse.envelope import Envelope, NotAnEnvelope, decode_envelope
 from storepulse.kafka_topics import TOPIC_ANALYTICS_ORDERS, TOPIC_BEACONS, TOPIC_ORDERS, shop_key
 from streams.agents.viewers import redacted_shop
 from streams.domain import attribution as attr
@@ -119,7 +120,11 @@ class Fold:
             self.forget(shop, message.partition)
             return
         source = f"b{message.partition}"
-        for index, beacon in enumerate(beacons_of(event.value)):
+        try:
+            beacons = beacons_of(event.value)
+        except ValidationError:
+            return  # not beacons: the viewers agent, reading the same record, dead-letters it
+        for index, beacon in enumerate(beacons):
             rules = self._settings_for(beacon.shop).analytics
             if beacon.type == "page_view" and attr.running(rules, beacon.received_at) is None:
                 continue  # a page view counts only as an experiment's visitor
@@ -216,7 +221,11 @@ def register(ctx: Context, settings_for: SettingsFor) -> TableT[bytes, Any]:
     def forward_step(batch: EventBatch) -> list[dict[str, Any]]:
         out = []
         for event in batch:
-            fact = order_fact(decode_envelope(event.value))
+            try:
+                envelope = decode_envelope(event.value)
+            except NotAnEnvelope:
+                continue  # the orders agent, reading the same record, dead-letters it
+            fact = order_fact(envelope)
             if fact is not None:
                 out.append(fact)
         return out
