@@ -11,12 +11,12 @@ from typing import Any, Literal
 
 import orjson
 import structlog
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from admin import overview, vip_preview
+from admin import analytics, overview, vip_preview
 from admin.context import AdminContext
 from admin.customers import PageParameters, Selection
 from admin.names import SearchFailed
@@ -27,6 +27,18 @@ from ingest.backfill_runs import BackfillRunning
 from ingest.sync_runs import SyncRunning
 from storepulse import redis_keys
 from storepulse.contracts import ShopSettings
+
+
+class AnalyticsParameters(BaseModel):
+    days: int = Field(30, ge=1, le=analytics.MAX_DAYS)
+
+
+class ExperimentPlan(BaseModel):
+    """`POST /app/api/analytics/experiment`: what the new experiment tests."""
+
+    holdout_pct: int = Field(0, ge=0, le=50)
+    variants: list[dict[str, Any]] = Field([], max_length=4)
+
 
 log = structlog.get_logger(__name__)
 
@@ -140,6 +152,9 @@ def api_routes(ctx: AdminContext) -> list[Route]:
             raise BadParameters({"body": "must be a JSON object of settings"})
         if body.get("shop", session.shop) != session.shop:
             raise BadParameters({"shop": "settings can only be changed for the shop of your session"})
+        return await save_settings(request, session, body)
+
+    async def save_settings(request: Request, session: Session, body: dict[str, Any]) -> Response:
         # Fields left out keep their current value, so each settings page sends only its own.
         current = await ctx.worker.settings(session.shop)
         merged = {**current, **body, "shop": session.shop}
@@ -182,6 +197,31 @@ def api_routes(ctx: AdminContext) -> list[Route]:
             return _json({"error": str(exc), "sync": exc.state}, 409)
         await ctx.audit.record(request, session.shop, "sync.started", details={"full": asked.full})
         return _json(queued, 202)
+    async def get_analytics(request: Request, session: Session) -> Response:
+        params = parse(AnalyticsParameters, request.query_params)
+        rules = (await shop_settings(session.shop)).analytics
+        return _json(await analytics.read(ctx.redis, session.shop, rules, params.days, overview.utc_now()))
+
+    async def start_experiment(request: Request, session: Session) -> Response:
+        try:
+            plan = ExperimentPlan.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise BadParameters(
+                {".".join(map(str, e["loc"])) or "body": e["msg"] for e in exc.errors()}
+            ) from exc
+        rules = (await shop_settings(session.shop)).analytics
+        try:
+            new = analytics.started(rules, plan.holdout_pct, plan.variants, overview.utc_now())
+        except ValidationError as exc:
+            raise BadParameters(
+                {".".join(map(str, e["loc"])) or "experiment": e["msg"] for e in exc.errors()}
+            ) from exc
+        return await save_settings(request, session, {"analytics": new.model_dump(mode="json")})
+
+    async def stop_experiment(request: Request, session: Session) -> Response:
+        rules = (await shop_settings(session.shop)).analytics
+        new = analytics.stopped(rules, overview.utc_now())
+        return await save_settings(request, session, {"analytics": new.model_dump(mode="json")})
 
     def route(path: str, handler: Handler, methods: list[str], **kwargs: Any) -> Route:
         return Route(path, authenticated(ctx, handler, **kwargs), methods=methods)
@@ -195,6 +235,9 @@ def api_routes(ctx: AdminContext) -> list[Route]:
         route("/api/customers/{customer_id:int}", customer, ["GET"]),
         Route("/api/settings", by_method(ctx, get=get_settings, put=put_settings), methods=["GET", "PUT"]),
         route("/api/vip-preview", get_vip_preview, ["GET"]),
+        route("/api/analytics", get_analytics, ["GET"]),
+        route("/api/analytics/experiment", start_experiment, ["POST"]),
+        route("/api/analytics/experiment/stop", stop_experiment, ["POST"]),
         Route(
             "/api/backfill", by_method(ctx, get=get_backfill, post=start_backfill), methods=["GET", "POST"]
         ),

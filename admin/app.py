@@ -15,6 +15,7 @@ import redis.asyncio as redis
 from starlette.applications import Starlette
 from starlette.templating import Jinja2Templates
 
+from admin.analytics_page import analytics_page_routes
 from admin.api import api_routes
 from admin.audit import AuditLog, audit_page_routes, audit_routes
 from admin.audit_outbox import AuditOutbox
@@ -110,6 +111,7 @@ def create_admin_app(
         *page_routes(ctx),
         *language_routes(ctx),
         *audit_page_routes(ctx),
+        *analytics_page_routes(ctx),
         *roles_page_routes(ctx),
         *import_page_routes(ctx),
     ]

@@ -40,6 +40,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Customers", "customers", ("customer",)),
     NavItem("VIP program", "vip"),
     NavItem("Notifications", "notification_settings"),
+    NavItem("Analytics", "analytics"),
     NavItem("Languages", "languages"),
     NavItem("Imports", "imports", ("import",)),
     NavItem("Audit log", "audit"),

@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route(WEBHOOK_PATH, webhook, methods=["POST"]),
         *install_routes(settings, client, installer, api),
-        *beacon_routes(producer, settings, client),
+        *beacon_routes(producer, settings, client, gate),
         *probe_routes(ready_check),
         Mount(APP_PATH, app=admin),
     ]

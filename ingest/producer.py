@@ -93,8 +93,9 @@ class DurableProducer:
             else:
                 future.set_exception(KafkaException(error))
 
-    async def send(self, topic: str, key: bytes, value: bytes) -> None:
-        """Return once the broker acknowledged the record; BrokerUnavailable otherwise."""
+    async def send(self, topic: str, key: bytes, value: bytes, partition: int | None = None) -> None:
+        """Return once the broker acknowledged the record; BrokerUnavailable otherwise. Without
+        `partition` the key's (murmur2) partition."""
         producer = self._started()
         assert self._loop is not None
         future: asyncio.Future[None] = self._loop.create_future()
@@ -104,7 +105,9 @@ class DurableProducer:
             reports.append((future, error))
 
         try:
-            producer.produce(topic, value, key, on_delivery=delivered)
+            # -1: librdkafka's "unassigned", its partitioner (murmur2_random) picks by key.
+            placed = -1 if partition is None else partition
+            producer.produce(topic, value, key, partition=placed, on_delivery=delivered)
             # librdkafka also times the record out (message.timeout.ms); this bounds our wait
             # even if a report were late.
             async with asyncio.timeout(self._timeout):

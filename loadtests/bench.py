@@ -17,6 +17,8 @@ The sub-benchmarks are called as `python -m MODULE ARGS --json FILE` and their F
 (an import of VIP status from another app);
 `loadtests.bench_sync --orders N --rates A,B` writes `{"runs": [{"restore_rate", "sync_s", "points",
 "applied_s", "worker_orders_per_s", "customers", "reconcile_s", ...}, ...]}` (the scheduled sync).
+`loadtests.bench_beacons --beacons N` writes `{"fold": {"beacons_per_s", ...}, "ingest": {"answers_per_s",
+"p99_ms", ...}, "end_to_end": {"agrees", ...}}` (the analytics loop).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ SECRET = b"storepulse-bench-secret"
 # 4,000/s goes past the 3,000/s target, so the table shows whether one process gets there.
 INGEST_RATES = (100, 500, 2000, 4000)
 LATENCY_RATES = (100, 1000)
-STEPS = ("latency", "ingest", "worker", "push", "admin", "imports", "sync", "redis")
+STEPS = ("latency", "ingest", "worker", "push", "admin", "imports", "sync", "beacons", "redis")
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class Plan:
     import_timeout_s: float
     sync_args: list[str]
     sync_timeout_s: float
+    beacon_args: list[str]
+    beacon_timeout_s: float
 
 
 FULL = Plan(
@@ -84,6 +88,8 @@ FULL = Plan(
     import_timeout_s=600,
     sync_args=["--orders", "10000", "--rates", "100,1000"],
     sync_timeout_s=900,
+    beacon_args=["--beacons", "200000"],
+    beacon_timeout_s=900,
 )
 QUICK = Plan(
     warmup_s=0.5,
@@ -99,6 +105,8 @@ QUICK = Plan(
     import_timeout_s=240,
     sync_args=["--orders", "1000", "--rates", "1000"],
     sync_timeout_s=240,
+    beacon_args=["--beacons", "5000", "--seconds", "2", "--warmup", "0.5"],
+    beacon_timeout_s=400,
 )
 
 
@@ -226,6 +234,7 @@ def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -
         ("admin", "loadtests.bench_admin", plan.admin_args, plan.admin_timeout_s),
         ("imports", "loadtests.bench_import", plan.import_args, plan.import_timeout_s),
         ("sync", "loadtests.bench_sync", plan.sync_args, plan.sync_timeout_s),
+        ("beacons", "loadtests.bench_beacons", plan.beacon_args, plan.beacon_timeout_s),
     ):
         if name in skip:
             setattr(res, name, SubResult(module, not_run="skipped"))

@@ -80,9 +80,9 @@ class RateResult:
         )
 
 
-def encode_request(host: str, body: bytes, headers: dict[str, str]) -> bytes:
-    """One keep-alive `POST /webhooks/shopify` as the bytes on the wire."""
-    lines = [f"POST {WEBHOOK_PATH} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
+def encode_request(host: str, body: bytes, headers: dict[str, str], path: str = WEBHOOK_PATH) -> bytes:
+    """One keep-alive `POST {path}` as the bytes on the wire."""
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
     lines += [f"{name}: {value}" for name, value in headers.items() if name.lower() != "content-length"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
@@ -154,7 +154,7 @@ class _Connection(asyncio.Protocol):
 class _Client:
     """Hands each due request to an idle connection, opening more (up to a cap) when none is idle."""
 
-    def __init__(self, host: str, port: int, requests: list[bytes], max_connections: int) -> None:
+    def __init__(self, host: str, port: int, requests: Sequence[bytes], max_connections: int) -> None:
         self.requests = requests
         self._host, self._port = host, port
         self._max = max_connections
@@ -220,10 +220,26 @@ async def send_at_rate(
 
     A request still unanswered `timeout_s` after the last one was due counts as no answer (0).
     """
+    # Sign and encode before the clock starts: the client's CPU is shared with the server under test.
+    netloc = urlsplit(base_url).netloc
+    requests = [encode_request(netloc, hook.body, hook.headers(secret)) for hook in hooks]
+    return await send_encoded_at_rate(
+        base_url, requests, rate, max_connections=max_connections, timeout_s=timeout_s, prewarm=prewarm
+    )
+
+
+async def send_encoded_at_rate(
+    base_url: str,
+    requests: Sequence[bytes],
+    rate: float,
+    *,
+    max_connections: int = 1024,
+    timeout_s: float = 10.0,
+    prewarm: int = 32,
+) -> list[Answer]:
+    """Send every encoded request (`encode_request`), request *i* at `i / rate` seconds from now."""
     url = urlsplit(base_url)
     host, port = url.hostname or "127.0.0.1", url.port or 80
-    # Sign and encode before the clock starts: the client's CPU is shared with the server under test.
-    requests = [encode_request(url.netloc, hook.body, hook.headers(secret)) for hook in hooks]
     client = _Client(host, port, requests, max_connections)
     await asyncio.gather(*(client.connect() for _ in range(min(prewarm, max_connections))))
     opening: set[asyncio.Task[None]] = set()

@@ -164,7 +164,45 @@ def _summary_rows(res: Results) -> list[tuple[str, str, str, str]]:
     else:
         reason = push.not_run if push and push.not_run else "no client rows in its JSON"
         rows.append(("one push process: clients held, delivery p99", f"not run: {reason}", "", NONE))
-    return rows + _admin_rows(res.admin) + [_import_row(res.imports)] + _sync_rows(res.sync)
+    return rows + _admin_rows(res.admin) + [_import_row(res.imports)] + _sync_rows(res.sync) + _beacon_rows(res.beacons)
+
+
+def _beacon_rows(beacons: SubResult | None) -> list[tuple[str, str, str, str]]:
+    """The analytics loop: the worker's beacon fold, ingest's beacons/s, the API against the inputs."""
+    data = beacons.data if beacons and isinstance(beacons.data, dict) else None
+    names = ("one worker, beacons folded/s", "one ingest process, beacons/s", "analytics API = recomputation")
+    if data is None:
+        reason = beacons.not_run if beacons and beacons.not_run else "skipped"
+        return [(name, f"not run: {reason}", "", NONE) for name in names]
+    fold, ingest, e2e, targets = data["fold"], data["ingest"], data["end_to_end"], data["targets"]
+    return [
+        (
+            names[0],
+            f"{fold['beacons_per_s']:,.0f}/s ({fold['beacons_per_worker_cpu_s']:,.0f} per worker CPU second; "
+            f"CPU % {fold['cpu']})",
+            f"≥ {targets['fold_per_s']:,}/s",
+            _verdict(fold["beacons_per_s"] >= targets["fold_per_s"]),
+        ),
+        (
+            names[1],
+            f"{ingest['answers_per_s']:,.0f}/s at p99 {ingest['p99_ms']} ms "
+            f"(offered {ingest['rate']:,.0f}/s, {ingest['failed']} failed)",
+            f"≥ {targets['ingest_per_s']:,}/s, p99 < {targets['ingest_p99_ms']:g} ms",
+            _verdict(
+                ingest["answers_per_s"] >= targets["ingest_per_s"] * 0.98
+                and ingest["p99_ms"] < targets["ingest_p99_ms"]
+                and not ingest["failed"]
+            ),
+        ),
+        (
+            names[2],
+            f"{e2e['visitors']:,} visitors, {e2e['beacons']:,} beacons, {e2e['webhooks']} webhooks through "
+            f"ingest: {e2e['api_totals']['orders_view'] + e2e['api_totals']['orders_click']} attributed "
+            f"orders, {'exactly as recomputed' if e2e['agrees'] else 'NOT as recomputed'}",
+            "exact",
+            _verdict(e2e["agrees"]),
+        ),
+    ]
 
 
 def _admin_rows(admin: SubResult | None) -> list[tuple[str, str, str, str]]:

@@ -28,6 +28,7 @@ class Results:
     admin: SubResult | None = None
     imports: SubResult | None = None
     sync: SubResult | None = None
+    beacons: SubResult | None = None
 
     def to_json(self) -> bytes:
         """Every figure of the run (a NaN, a figure that does not exist, becomes null)."""
@@ -38,7 +39,7 @@ class Results:
         data = orjson.loads(raw)
         sub = {
             k: SubResult(**data[k]) if data.get(k) else None
-            for k in ("worker", "push", "admin", "imports", "sync")
+            for k in ("worker", "push", "admin", "imports", "sync", "beacons")
         }
         return cls(
             machine=Machine(**data["machine"]),

@@ -9,6 +9,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -62,6 +63,15 @@ class Text(BaseModel):
     message: str
 
 
+class Holdout(BaseModel):
+    """What a storefront needs of a running experiment to hold a visitor out (streams/domain/arms.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    holdout_pct: int
+
+
 class Notification(BaseModel):
     """What a storefront may see. Never email, last name, phone, address, order or customer id."""
 
@@ -83,12 +93,15 @@ class Notification(BaseModel):
     # Epoch milliseconds when streams published it: lets clients measure delivery latency.
     published_at: float | None = None
     display: Display | None = None
+    # The running experiment's holdout: the widget shows nothing to the visitors it holds out.
+    experiment: Holdout | None = None
     # The webhook delivery that caused it, for the worker's and push's log lines only: never
     # serialized, so neither the replay stream nor a storefront ever holds it.
     webhook_id: str | None = Field(None, exclude=True)
 
 
-BeaconType = Literal["impression", "click", "dismiss", "page_view"]
+# A ghost impression is a toast the holdout arm of an experiment would have seen.
+BeaconType = Literal["impression", "click", "dismiss", "page_view", "ghost_impression"]
 
 
 class Beacon(BaseModel):
@@ -102,6 +115,9 @@ class Beacon(BaseModel):
     visitor: str = Field(min_length=8, max_length=64)
     product_id: str | None = Field(None, max_length=32)
     notification_id: str | None = Field(None, max_length=64)
+    # Chosen by the widget so a beacon resent from its offline queue is taken once (ingest drops
+    # a repeated id); beacons without one are taken as they come.
+    id: str | None = Field(None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     received_at: datetime
 
 
@@ -134,6 +150,68 @@ class WidgetSettings(BaseModel):
 
     def display(self) -> Display:
         return Display(position=self.position, gap_ms=self.gap_s * 1000, max=self.max_per_session)
+
+
+class Variant(BaseModel):
+    """One arm of a template A/B test: its share of visitors and its template overrides."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9 _-]+$")
+    weight: int = Field(1, ge=1, le=100)
+    # {lang: {kind: template}}, as `ShopSettings.templates`.
+    templates: dict[str, dict[str, str]] = {}
+
+
+class Experiment(BaseModel):
+    """A holdout and/or template experiment; visitors are assigned by streams/domain/arms.py."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+    started_at: datetime
+    stopped_at: datetime | None = None
+    # This share of visitors never sees a toast (the widget sends ghost impressions instead).
+    holdout_pct: int = Field(0, ge=0, le=50)
+    variants: list[Variant] = Field([], max_length=4)
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> Experiment:
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names) or "holdout" in names:
+            raise ValueError("variant names must be distinct and not 'holdout'")
+        return self
+
+
+class AnalyticsSettings(BaseModel):
+    """Attribution windows, the day boundary and the experiments of one shop."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # An order is attributed to an impression this long before it (view-through)…
+    view_window_h: int = Field(24, ge=1, le=24 * 30)
+    # …or to a click this long before it (click-through).
+    click_window_d: int = Field(7, ge=1, le=30)
+    # IANA zone of the shop's days (None: UTC).
+    timezone: str | None = None
+    experiment: Experiment | None = None
+    # Experiments that ran before the current one: their results stay readable.
+    past_experiments: list[Experiment] = Field([], max_length=50)
+
+    def holdout(self) -> Holdout | None:
+        exp = self.experiment
+        if exp is None or exp.stopped_at is not None or not exp.holdout_pct:
+            return None
+        return Holdout(id=exp.id, holdout_pct=exp.holdout_pct)
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> AnalyticsSettings:
+        if self.timezone is not None:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {self.timezone!r}") from exc
+        return self
 
 
 class ShopSettings(BaseModel):
@@ -173,6 +251,7 @@ class ShopSettings(BaseModel):
     tiers: list[TierRule] = [TierRule()]
     vip_dropoff_days: int = 365
     writeback_dry_run: bool = False
+    analytics: AnalyticsSettings = AnalyticsSettings()
     updated_at: datetime | None = None
 
     @model_validator(mode="before")

@@ -30,6 +30,8 @@ TOPIC_AUDIT = "admin.audit"
 # Internal to streams: events re-keyed to the partition that owns them.
 TOPIC_CUSTOMER_EVENTS = "streams.customer-events"  # key `{shop}/{customer_id}`
 TOPIC_ORDER_EVENTS = "streams.order-events"  # key `{shop}/{order_id}`
+# key `{shop}`: the order facts attribution needs, beside the shop's beacons' partition.
+TOPIC_ANALYTICS_ORDERS = "streams.analytics-orders"
 
 
 def dead_letter_topic(topic: str) -> str:
@@ -51,6 +53,7 @@ TOPIC_SHOP_SETTINGS_DLQ = dead_letter_topic(TOPIC_SHOP_SETTINGS)
 TOPIC_CUSTOMER_EVENTS_DLQ = dead_letter_topic(TOPIC_CUSTOMER_EVENTS)
 TOPIC_ORDER_EVENTS_DLQ = dead_letter_topic(TOPIC_ORDER_EVENTS)
 TOPIC_AUDIT_DLQ = dead_letter_topic(TOPIC_AUDIT)
+TOPIC_ANALYTICS_ORDERS_DLQ = dead_letter_topic(TOPIC_ANALYTICS_ORDERS)
 
 ALL_TOPICS = (
     TOPIC_ORDERS,
@@ -65,6 +68,7 @@ ALL_TOPICS = (
     TOPIC_SHOP_SETTINGS,
     TOPIC_CUSTOMER_EVENTS,
     TOPIC_ORDER_EVENTS,
+    TOPIC_ANALYTICS_ORDERS,
     TOPIC_ORDERS_DLQ,
     TOPIC_PRODUCTS_DLQ,
     TOPIC_SHOP_DLQ,
@@ -75,6 +79,7 @@ ALL_TOPICS = (
     TOPIC_SHOP_SETTINGS_DLQ,
     TOPIC_CUSTOMER_EVENTS_DLQ,
     TOPIC_ORDER_EVENTS_DLQ,
+    TOPIC_ANALYTICS_ORDERS_DLQ,
     TOPIC_AUDIT,
     TOPIC_AUDIT_DLQ,
 )

@@ -14,6 +14,9 @@ SHOPS = "shops"
 # not per shop: an entry waits there seconds, a shop/redact comes 48 hours after the uninstall.
 AUDIT_OUTBOX = "audit-outbox"
 NOTIFICATION_CHANNEL_PREFIX = "notifications:"
+# Prefix of the `limits` package's rate-limit counters (ingest's beacon limits); each expires
+# within its window, so none outlives a shop.
+RATE_LIMIT_PREFIX = "storepulse:limits"
 
 
 def shop_record(shop: str) -> str:
@@ -87,6 +90,28 @@ def widget_seen(shop: str) -> str:
     """String (expires): epoch seconds of the last page view the shop's storefront widget sent,
     which tells the merchant's app that the app embed is on."""
     return f"widget-seen:{shop}"
+
+
+def analytics(shop: str) -> str:
+    """Hash: the shop's analytics counters as JSON, `d:{day}` per day (the shop's time zone) and
+    `x:{experiment id}` per experiment; each field rewritten whole by streams."""
+    return f"analytics:{shop}"
+
+
+def metrics_channel(shop: str) -> str:
+    """Pub/sub channel: the analytics counters streams just rewrote, so an open dashboard moves."""
+    return f"metrics:{shop}"
+
+
+def beacon_seen(shop: str, beacon_id: str) -> str:
+    """Marker (SET NX, expires): ingest took the beacon with this id; a resent copy is dropped."""
+    return f"beacon-seen:{shop}:{beacon_id}"
+
+
+def viewer_addresses(shop: str, product_id: str, address: str) -> str:
+    """Set (expires): the visitor ids one client address reported viewing a product lately; it
+    holds at most `MAX_VIEWERS_PER_ADDRESS`, so one address cannot inflate "N viewing now"."""
+    return f"viewers-of:{shop}:{product_id}:{address}"
 
 
 def data_requests(shop: str) -> str:
@@ -208,6 +233,7 @@ SHOP_KEYS: tuple[Callable[[str], str], ...] = (
     staff_roles,
     tier_floors,
     imports,
+    analytics,
 )
 
 
@@ -234,6 +260,14 @@ def order_days(shop: str) -> str:
 def sync_applied_sets(shop: str) -> str:
     """The SCAN pattern of the shop's `sync-applied` sets."""
     return sync_applied(shop, "*")
+def beacons_seen(shop: str) -> str:
+    """The SCAN pattern of the shop's `beacon-seen` markers."""
+    return beacon_seen(shop, "*")
+
+
+def viewers_of(shop: str) -> str:
+    """The SCAN pattern of the shop's `viewers-of` sets."""
+    return viewer_addresses(shop, "*", "*")
 
 
 # Families of per-shop keys, one key per item, found with SCAN.
@@ -243,4 +277,6 @@ SHOP_KEY_PATTERNS: tuple[Callable[[str], str], ...] = (
     customer_walks,
     order_days,
     sync_applied_sets,
+    beacons_seen,
+    viewers_of,
 )

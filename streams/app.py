@@ -15,6 +15,7 @@ from storepulse.redis_client import redis_client
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 from streams.agents import (
+    analytics,
     audit_log,
     carts,
     catalog,
@@ -99,6 +100,7 @@ def create_app(settings: Settings) -> StreamsApp:
     signups.register(ctx, settings_table)
     stock.register(ctx, products, settings_table)
     carts.register(ctx, products, settings_table)
+    analytics.register(ctx, settings_table.settings_for)
     lookups.register(ctx, settings_table, book.table, audit)
     health.register(ctx)
     return app

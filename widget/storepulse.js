@@ -46,15 +46,73 @@
     } catch (_) { /* storage may be disabled: pacing then lasts for the page only */ }
     return value;
   }
-  var visitor = store("localStorage", "storepulse:visitor") ||
-    store("localStorage", "storepulse:visitor", Math.random().toString(36).slice(2) + Date.now().toString(36));
+  function randomId() { return Math.random().toString(36).slice(2) + Date.now().toString(36); }
   var shown = +(store("sessionStorage", countKey) || 0);
 
+  // Consent: where Shopify's Customer Privacy API is on the page, analytics (a visitor id, the
+  // cart attribute, beacons) only with the visitor's consent; toasts show either way.
+  function allowed() {
+    var p = window.Shopify && Shopify.customerPrivacy;
+    return !p || typeof p.analyticsProcessingAllowed !== "function" || !!p.analyticsProcessingAllowed();
+  }
+
+  // The visitor id, made on first use and only with consent.
+  function visitorId() {
+    if (!allowed()) return "";
+    return store("localStorage", "storepulse:visitor") || store("localStorage", "storepulse:visitor", randomId());
+  }
+
+  // Once a session, the visitor id goes into the cart (hidden "_" attribute), so the order says
+  // whose toasts it followed.
+  function tagCart() {
+    var v = visitorId(), key = "storepulse:cart:" + shop;
+    if (!v || preview || store("sessionStorage", key) === v || !window.fetch) return;
+    var root = (window.Shopify && Shopify.routes && Shopify.routes.root) || "/";
+    fetch(root + "cart/update.js", {
+      method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ attributes: { _storepulse_visitor: v } })
+    }).then(function (r) { if (r.ok) store("sessionStorage", key, v); }, function () {});
+  }
+
+  // Beacons wait in localStorage until ingest took them (at most 200, oldest dropped): a flaky
+  // connection loses none, and ingest drops a copy sent twice by its id.
+  var OUTBOX = "storepulse:outbox:" + shop;
+  function outbox(list) {
+    if (list) return store("localStorage", OUTBOX, JSON.stringify(list.slice(-200)));
+    try { return JSON.parse(store("localStorage", OUTBOX) || "[]"); } catch (_) { return []; }
+  }
+  function deliver(body) {
+    fetch(beacons + "/beacons", { method: "POST", body: JSON.stringify(body), keepalive: true, mode: "cors" })
+      .then(function (r) {
+        if (r.ok || r.status < 500 && r.status !== 429) outbox(outbox().filter(function (b) { return b.id !== body.id; }));
+      }, function () {});
+  }
+  function flush() {
+    if (navigator.onLine !== false && allowed()) outbox().forEach(deliver);
+  }
+
   function beacon(type, extra) {
-    if (!beacons || preview || !navigator.sendBeacon) return;
-    var body = { shop: shop, type: type, visitor: visitor };
+    var v = visitorId();
+    if (!beacons || preview || !v || !window.fetch) return;
+    var body = { shop: shop, type: type, visitor: v, id: randomId() };
     for (var k in extra) if (extra[k]) body[k] = String(extra[k]);
-    navigator.sendBeacon(beacons + "/beacons", JSON.stringify(body));
+    outbox(outbox().concat([body]));
+    if (navigator.onLine !== false) deliver(body);
+  }
+
+  // Experiments: the same FNV-1a hash of "{experiment}:{visitor}" as streams/domain/arms.py
+  // puts a visitor in the holdout, who sees no toast but reports the ones they would have seen.
+  function fnv(text) {
+    var h = 0x811c9dc5, bytes = unescape(encodeURIComponent(text));
+    for (var i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes.charCodeAt(i), 0x01000193) >>> 0;
+    return h;
+  }
+  function heldOut(n) {
+    var x = n.experiment, v = visitorId();
+    return !!(x && v && x.holdout_pct && fnv(x.id + ":" + v) % 10000 < x.holdout_pct * 100);
+  }
+  function ghost(n) {
+    beacon("ghost_impression", { notification_id: n.id, product_id: (n.product || {}).id });
   }
 
   var root = document.createElement("div");
@@ -159,7 +217,8 @@
       return;
     }
     store("sessionStorage", countKey, String(++shown));
-    render(queue.shift());
+    var next = queue.shift();
+    (heldOut(next) ? ghost : render)(next);
     lastShown = Date.now(); // after rendering: the gap is what the visitor sees between toasts
     if (queue.length) timer = setTimeout(pump, GAP);
   }
@@ -204,6 +263,10 @@
     document.addEventListener("visibilitychange", pump);
     var meta = window.ShopifyAnalytics && ShopifyAnalytics.meta;
     beacon("page_view", { product_id: attr("product-id", meta && meta.product && meta.product.id) });
+    tagCart();
+    flush();
+    window.addEventListener("online", flush);
+    document.addEventListener("visitorConsentCollected", function () { tagCart(); flush(); });
     if (channel && navigator.locks) {
       navigator.locks.request("storepulse:" + shop, function () {
         connect(0);

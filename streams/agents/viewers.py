@@ -14,6 +14,7 @@ from faust.types import EventT, TableT
 from faust.types.tables import GlobalTableT
 
 from shopify.topics import SHOP_REDACT
+from storepulse.beacon_records import beacons_of, is_batch
 from storepulse.contracts import Beacon, Notification
 from storepulse.envelope import NotAnEnvelope, decode_envelope
 from storepulse.kafka_topics import TOPIC_BEACONS, item_key
@@ -25,18 +26,19 @@ from streams.runtime.context import Context
 from streams.runtime.rekey import shop_of_key
 
 
-def page_view(value: bytes) -> Beacon | None:
-    """The beacon when it is a page view of a product; ValidationError when it is no beacon."""
-    beacon = Beacon.model_validate_json(value)
-    return beacon if beacon.type == "page_view" and beacon.product_id else None
+def page_views(value: bytes) -> list[Beacon]:
+    """The record's page views of a product; ValidationError when it holds no beacons."""
+    return [b for b in beacons_of(value) if b.type == "page_view" and b.product_id]
 
 
 def redacted_shop(event: EventT) -> str | None:
     """The shop of the shop/redact the compliance agent sent to the shop's partition."""
+    if is_batch(event.value):
+        return None  # the common case, told without parsing
     try:
         envelope = decode_envelope(event.value)
     except NotAnEnvelope:
-        return None  # a beacon (or no record at all: `page_view` says which)
+        return None  # beacons (or no record at all: `page_views` says which)
     return envelope["shop"] if envelope["topic"] == SHOP_REDACT else None
 
 
@@ -47,13 +49,9 @@ def register(ctx: Context, products: GlobalTableT, shop_settings: ShopSettingsTa
     )
 
     def views_in(event: EventT) -> list[tuple[bytes, Beacon]]:
-        beacon = page_view(event.value)
-        if beacon is None or beacon.product_id is None:
-            return []
-        return [(item_key(beacon.shop, beacon.product_id), beacon)]
+        return [(item_key(b.shop, b.product_id), b) for b in page_views(event.value) if b.product_id]
 
     def on_view(state: State | None, beacon: Beacon, _: datetime) -> tuple[State | None, Notification | None]:
-        assert beacon.product_id is not None  # views_in passes only views of a product
         assert beacon.product_id is not None  # views_in passes only views of a product
         rules = shop_settings.settings_for(beacon.shop)
         at = beacon.received_at.timestamp()

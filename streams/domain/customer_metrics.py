@@ -139,6 +139,23 @@ def _merge_refund(entry: OrderEntry | None, payload: dict[str, Any]) -> OrderEnt
     return replace(entry or OrderEntry(), refunds={**refunds, refund_id: amount})
 
 
+def merge_order_event(before: OrderEntry | None, topic: str, payload: dict[str, Any]) -> OrderEntry | None:
+    """One order's ledger entry after an order, refund or delete event; None when it changes nothing."""
+    if topic in FULL_ORDER_TOPICS:
+        return _merge_order(before, payload)
+    if topic == REFUNDS_CREATE:
+        return _merge_refund(before, payload)
+    if topic == ORDERS_DELETE:
+        return None if before is not None and before.deleted else OrderEntry(deleted=True)
+    return None
+
+
+def order_counts(entry: OrderEntry | None) -> tuple[int, Decimal]:
+    """(1, net) for an order that counts (placed, neither cancelled nor deleted), else (0, 0)."""
+    orders, _, net = _contribution(entry)
+    return orders, net
+
+
 def has_order(state: CustomerState, order_id: str) -> bool:
     """Whether the ledger holds the order itself, not only refunds that came before it."""
     entry = state.orders.get(order_id)
@@ -151,15 +168,7 @@ def apply_event(state: CustomerState, topic: str, payload: dict[str, Any]) -> bo
     if order_id is None:
         return False
     before = state.orders.get(order_id)
-    after: OrderEntry | None
-    if topic in FULL_ORDER_TOPICS:
-        after = _merge_order(before, payload)
-    elif topic == REFUNDS_CREATE:
-        after = _merge_refund(before, payload)
-    elif topic == ORDERS_DELETE:
-        after = None if before is not None and before.deleted else OrderEntry(deleted=True)
-    else:
-        return False
+    after = merge_order_event(before, topic, payload)
     if after is None:
         return False
     state.orders[order_id] = after

@@ -277,4 +277,5 @@ def rendered(
         lang=default,
         messages=messages,
         display=rules.widget.display(),
+        experiment=rules.analytics.holdout(),
     )

@@ -484,6 +484,45 @@ async def test_languages_are_chosen_and_previewed_side_by_side_right_to_left_whe
     await page.screenshot(path=artifact("admin-languages.png"), full_page=True)
 
 
+async def test_analytics_shows_the_funnel_attributed_orders_and_an_experiment(shop: Shop, page: Page) -> None:
+    """Two shoppers see toasts (one clicks), both buy with the widget's cart attribute; a third
+    buys without having seen one. (Earlier tests' storefront pages sent impressions of their own.)"""
+    visitors = [f"analytics-visitor-{i}" for i in range(3)]
+    before = (await shop.api("analytics"))["totals"]
+
+    async def beacon(kind: str, visitor: str, note: str) -> None:
+        body = orjson.dumps({"shop": shop.domain, "type": kind, "visitor": visitor, "notification_id": note})
+        assert (await shop.http.post("/beacons", content=body)).status_code == 204
+
+    await beacon("impression", visitors[0], "purchase-aa01")
+    await beacon("impression", visitors[1], "trending-bb02")
+    await beacon("click", visitors[1], "trending-bb02")
+    soon = datetime.now(UTC) + timedelta(minutes=1)
+    for visitor, total in zip(visitors, ("40.00", "60.00", "99.00"), strict=True):
+        o = order(created_at=soon, rng=random.Random(total)) | {"total_price": total}
+        o["note_attributes"] = [{"name": "_storepulse_visitor", "value": visitor}]
+        await deliver(shop.http, webhook(ORDERS_CREATE, shop.domain, o))
+
+    async def attributed() -> bool:
+        return (await shop.api("analytics"))["totals"]["revenue"] == "100.00"
+
+    await eventually(attributed, timeout=60, what="two attributed orders")
+    await page.goto(shop.page("/analytics"))
+    await expect(page.get_by_role("heading", name="Analytics", exact=True)).to_be_visible()
+    await expect(page.locator('[data-figure="impressions"]')).to_have_text(str(before["impressions"] + 2))
+    await expect(page.locator('[data-figure="clicks"]')).to_have_text(str(before["clicks"] + 1))
+    await expect(page.locator('[data-figure="orders"]')).to_have_text("2")
+    await expect(page.locator('[data-figure="revenue"]')).to_have_text("100.00")
+    await expect(page.locator('#kinds-table tr[data-kind="trending"]')).to_contain_text("60.00")
+    await page.get_by_label("Shoppers held out (%)").fill("20")
+    await page.get_by_role("button", name="Start a holdout experiment").click()
+    await expect(page.locator("#experiment .badge")).to_have_text("Running")
+    await expect(page.locator("#experiment .verdict").first).to_contain_text("Not enough data yet")
+    assert await page.locator('#arms-table tr[data-arm="holdout"]').count() == 1
+    await settle(page)
+    await page.screenshot(path=artifact("admin-analytics.png"), full_page=True)
+
+
 async def test_the_audit_log_lists_what_was_changed_and_by_whom(shop: Shop, page: Page) -> None:
     await page.goto(shop.page("/audit"))
     rows = page.locator("#audit-table tbody tr")

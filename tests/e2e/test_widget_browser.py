@@ -16,10 +16,9 @@ from push.app import DEMO_ASSETS_PATH
 from shopify.topics import ORDERS_CREATE, PRODUCTS_CREATE
 from storepulse.contracts import Display, Notification, Text
 from storepulse.devstack import Child, Stack, free_port
-from storepulse.kafka_topics import TOPIC_BEACONS, shop_key
 from tests.support.browser import artifact, chromium
 from tests.support.eventually import eventually
-from tests.support.kafka import consume
+from tests.support.kafka import consume_beacons
 from tests.support.metrics import metric
 from tests.support.push import note, publish, push_process
 from tests.support.stack import Services
@@ -333,7 +332,7 @@ async def test_page_views_and_impressions_reach_the_beacon_topic(
     services: Services, push: Child, page: Page, shop: str
 ) -> None:
     await open_demo(page, services.stack, push, shop, gap_ms=0, product_id=7001)
-    records = await consume(services.stack, TOPIC_BEACONS, key_prefix=shop_key(shop), count=2, timeout=20)
+    records = await consume_beacons(services.stack, shop, count=2)
     kinds = {r["type"]: r for r in records}
     assert kinds["page_view"]["product_id"] == "7001"
     assert kinds["impression"]["notification_id"] == "purchase-0"

@@ -10,10 +10,9 @@ import orjson
 import redis.asyncio as redis
 
 from storepulse.devstack import Stack, wait_ready
-from storepulse.kafka_topics import TOPIC_BEACONS, shop_key
 from storepulse.redis_keys import widget_seen
-from tests.support.kafka import consume
-from tests.support.stack import Services
+from tests.support.kafka import consume_beacons
+from tests.support.stack import Services, new_shop_domain
 
 STOREFRONT = {"Origin": "https://shop.example", "Content-Type": "text/plain;charset=UTF-8"}
 
@@ -39,13 +38,15 @@ async def test_beacons_are_validated_and_produced_keyed_by_shop(services: Servic
         ]
         for body in bad:
             assert (await client.post("/beacons", content=body, headers=STOREFRONT)).status_code == 400
-        too_big = await client.post("/beacons", content=b" " * 5000, headers=STOREFRONT)
+        too_big = await client.post("/beacons", content=b" " * 2049, headers=STOREFRONT)
         assert too_big.status_code == 413
+        unknown = await client.post("/beacons", content=beacon(shop, "purchase"), headers=STOREFRONT)
+        assert unknown.json() == {"error": "unknown beacon type"}
         preflight = await client.options(
             "/beacons", headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}
         )
         assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == "*"
-    records = await consume(services.stack, TOPIC_BEACONS, key_prefix=shop_key(shop), count=2, timeout=15)
+    records = await consume_beacons(services.stack, shop, count=2)
     assert sorted(r["type"] for r in records) == ["click", "page_view"]
     assert {r["product_id"] for r in records} == {"7001", None}
     assert all(r["shop"] == shop and r["received_at"] for r in records)
@@ -124,3 +125,52 @@ async def test_the_per_ip_limit_counts_the_address_the_proxy_forwarded_and_no_ot
             assert [await send(other, ip) for ip in claimed] == [204, 204, 429]
     finally:
         ingest.stop()
+
+
+async def test_a_shop_that_is_not_installed_gets_404_and_nothing_is_kept(
+    services: Services, redis_client: redis.Redis, shop: str
+) -> None:
+    stranger = new_shop_domain()
+    async with httpx.AsyncClient(base_url=services.ingest_url) as client:
+        refused = await client.post("/beacons", content=beacon(stranger, product_id="1"), headers=STOREFRONT)
+        assert refused.status_code == 404 and refused.json() == {"error": "unknown shop"}
+        marker = await client.post("/beacons", content=beacon(shop, "click"), headers=STOREFRONT)
+        assert marker.status_code == 204
+    await consume_beacons(services.stack, shop, count=1)
+    records = await consume_beacons(services.stack, stranger)
+    assert records == []
+    assert [k async for k in redis_client.scan_iter(f"*{stranger}*")] == []
+
+
+async def test_a_resent_beacon_id_is_taken_once(services: Services, shop: str) -> None:
+    body = beacon(shop, "impression", notification_id="purchase-abc", id="b" + uuid.uuid4().hex)
+    async with httpx.AsyncClient(base_url=services.ingest_url) as client:
+        answers = [
+            (await client.post("/beacons", content=body, headers=STOREFRONT)).status_code for _ in range(3)
+        ]
+        # Without an id every copy is taken.
+        plain = beacon(shop, "click", notification_id="purchase-abc")
+        for _ in range(2):
+            assert (await client.post("/beacons", content=plain, headers=STOREFRONT)).status_code == 204
+    assert answers == [204, 204, 204]
+    records = await consume_beacons(services.stack, shop, count=3)
+    assert sorted(r["type"] for r in records) == ["click", "click", "impression"]
+
+
+async def test_one_address_cannot_push_a_products_viewer_count_above_three(
+    services: Services, shop: str
+) -> None:
+    async with httpx.AsyncClient(base_url=services.ingest_url) as client:
+
+        async def view(address: str, product: str = "4242") -> int:
+            headers = {**STOREFRONT, "X-Forwarded-For": address}
+            return (
+                await client.post("/beacons", content=beacon(shop, product_id=product), headers=headers)
+            ).status_code
+
+        assert [await view("198.51.100.40") for _ in range(10)] == [204] * 10
+        assert await view("198.51.100.41") == 204  # another address is another viewer
+        assert await view("198.51.100.40", "4343") == 204  # and another product another count
+    records = await consume_beacons(services.stack, shop, count=5)
+    viewers = {r["visitor"] for r in records if r["product_id"] == "4242"}
+    assert len(records) == 5 and len(viewers) == 4

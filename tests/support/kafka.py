@@ -13,6 +13,7 @@ from aiokafka.structs import ConsumerRecord
 
 from loadtests.kafka_feed import produce as feed
 from storepulse.devstack import Stack
+from storepulse.kafka_topics import TOPIC_BEACONS
 from storepulse.topic_reader import at_end
 from tests.support.eventually import eventually
 
@@ -115,3 +116,28 @@ def of_shop(records: Iterable[ConsumerRecord], shop: str) -> list[ConsumerRecord
 def envelopes(records: Iterable[ConsumerRecord], shop: str) -> list[dict[str, Any]]:
     """The envelopes of `shop` among `records`."""
     return [v for v in (orjson.loads(r.value) for r in of_shop(records, shop)) if v["shop"] == shop]
+
+
+def _beacons_in(value: bytes) -> list[dict[str, Any]]:
+    try:
+        decoded = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return []  # junk other tests put there on purpose
+    if not isinstance(decoded, dict):
+        return []
+    return decoded.get("beacons", [decoded] if "type" in decoded else [])
+
+
+async def consume_beacons(
+    stack: Stack, shop: str, *, count: int = 0, timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """The beacons of `shop` on `widget.beacons` (ingest batches a partition's beacons, several
+    shops' in one record): all there are once `count` are there."""
+
+    def of_shop(records: Iterable[ConsumerRecord]) -> list[dict[str, Any]]:
+        return [b for r in records for b in _beacons_in(r.value) if b.get("shop") == shop]
+
+    records = await read(
+        bootstrap(stack), [TOPIC_BEACONS], lambda rs: len(of_shop(rs)) >= count, timeout=timeout
+    )
+    return of_shop(records)

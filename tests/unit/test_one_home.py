@@ -85,9 +85,13 @@ def test_shop_redact_enumerates_every_per_shop_key() -> None:
         redis_keys.dlq_replays,
         redis_keys.import_run,
         redis_keys.import_rejects,
+        redis_keys.beacon_seen,
+        redis_keys.viewer_addresses,
     }
     per_shop = (
-        set(redis_keys.SHOP_KEYS) | set(redis_keys.SHOP_KEY_PATTERNS) | {redis_keys.notification_channel}
+        set(redis_keys.SHOP_KEYS)
+        | set(redis_keys.SHOP_KEY_PATTERNS)
+        | {redis_keys.notification_channel, redis_keys.metrics_channel}
     )
     builders = {
         f

@@ -5,9 +5,10 @@ from pydantic import ValidationError
 
 from loadtests.payloads import CATALOG, order
 from shopify.topics import ORDERS_CREATE, ORDERS_UPDATED
+from storepulse.beacon_records import batch_value
 from storepulse.contracts import Beacon
 from streams.agents.trends import order_pseudonym, product_purchases
-from streams.agents.viewers import page_view
+from streams.agents.viewers import page_views
 
 SHOP = "demo.myshopify.com"
 KEY = b"k" * 32
@@ -47,14 +48,14 @@ def test_purchases_name_no_order() -> None:
 def test_only_product_page_views_count_as_viewers() -> None:
     now = datetime.now(UTC)
     view = Beacon(shop=SHOP, type="page_view", visitor="v" * 12, product_id="7001", received_at=now)
-    assert page_view(view.model_dump_json().encode()) == view
+    assert page_views(view.model_dump_json().encode()) == [view]  # a record of one, as before batches
     click = view.model_copy(update={"type": "click"})
-    assert page_view(click.model_dump_json().encode()) is None
     home = view.model_copy(update={"product_id": None})
-    assert page_view(home.model_dump_json().encode()) is None
+    batch = batch_value([b.model_dump_json().encode() for b in (click, view, home, view)])
+    assert page_views(batch) == [view, view]
 
 
 def test_a_record_that_is_no_beacon_is_an_error_not_a_skip() -> None:
     """So the viewers agent dead-letters it with the reason."""
     with pytest.raises(ValidationError):
-        page_view(b"not json")
+        page_views(b"not json")
