@@ -20,8 +20,10 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import orjson
 import redis.asyncio as redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from loadtests.cpu import cpu_seconds, cpu_share, cpu_when_idle, describe
 from loadtests.kafka_feed import produce
@@ -58,6 +60,30 @@ async def counted(client: redis.Redis) -> int:
     return sum(orjson.loads(v)["orders_count"] for v in await client.hvals(redis_keys.vips(SHOP)))
 
 
+def batch_shapes(port: int) -> dict[str, dict[str, float]]:
+    """Per agent: batches taken, mean events per batch and mean ms per batch, from the worker's
+    /metrics (what decides how far per-batch costs amortise)."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    sums: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name in ("storepulse_worker_batch_size", "storepulse_worker_batch_seconds"):
+            for sample in family.samples:
+                if sample.name.endswith(("_sum", "_count")):
+                    kind = "events" if "size" in family.name else "seconds"
+                    stat = sample.name.rpartition("_")[2]
+                    sums[(sample.labels["agent"], f"{kind}_{stat}")] = sample.value
+    out = {}
+    for agent in sorted({agent for agent, _ in sums}):
+        count = sums.get((agent, "events_count"), 0)
+        if count:
+            out[agent] = {
+                "batches": count,
+                "events_per_batch": round(sums[(agent, "events_sum")] / count, 1),
+                "ms_per_batch": round(1000 * sums.get((agent, "seconds_sum"), 0) / count, 2),
+            }
+    return out
+
+
 async def run(stack: Stack, n: int, per_customer: int, timeout: float) -> dict:
     batch = orders(n, per_customer, random.Random(7))
     started = time.monotonic()
@@ -89,6 +115,7 @@ async def run(stack: Stack, n: int, per_customer: int, timeout: float) -> dict:
     # the orders' work (the index and trend agents finish after the metrics) does not, so its
     # inverse is what one worker would do with a core of its own.
     worker_cpu_s = await cpu_when_idle(worker.proc.pid, timeout) - cpu_at_begin
+    shapes = batch_shapes(worker.port)
     published = await client.xlen(redis_keys.recent_stream(SHOP))
     await client.aclose()
     return {
@@ -102,6 +129,7 @@ async def run(stack: Stack, n: int, per_customer: int, timeout: float) -> dict:
         "worker_ready_s": round(ready_s, 2),
         "produce_s": round(produce_s, 2),
         "recent_stream_len": published,
+        "batches": shapes,
         "logs": str(stack.log_dir),
     }
 
@@ -124,6 +152,11 @@ def main() -> None:
         f"{result['orders_per_s']} orders/s (worker ready in {result['worker_ready_s']} s); "
         f"{result['orders_per_worker_cpu_s']} orders per worker CPU second; CPU % {result['cpu']}"
     )
+    for agent, shape in result["batches"].items():
+        print(
+            f"  {agent}: {shape['batches']:.0f} batches, "
+            f"{shape['events_per_batch']} events and {shape['ms_per_batch']} ms each"
+        )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
 

@@ -11,6 +11,7 @@ import tempfile
 
 import faust
 
+from storepulse.kafka_topics import default_partitioner
 from storepulse.redis_client import redis_client
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
@@ -29,6 +30,7 @@ from streams.agents import (
 from streams.runtime.context import Context
 from streams.runtime.faust_seam import StreamsApp
 from streams.runtime.publisher import NotificationPublisher
+from streams.runtime.stores import store_url
 from streams.web import health, lookups
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
@@ -47,7 +49,7 @@ def create_app(settings: Settings) -> StreamsApp:
     app = StreamsApp(
         settings.app_id,
         broker=settings.faust_broker,
-        store="memory://",
+        store=store_url(settings.worker_store),
         datadir=settings.worker_datadir or tempfile.mkdtemp(prefix="storepulse-worker-"),
         topic_partitions=settings.kafka_partitions,
         topic_allow_declare=True,
@@ -58,6 +60,7 @@ def create_app(settings: Settings) -> StreamsApp:
         consumer_auto_offset_reset=settings.consumer_auto_offset_reset,
         producer_linger_ms=10,
         producer_max_batch_size=256 * 1024,
+        producer_partitioner=default_partitioner,
         web_bind=settings.host,
         web_port=settings.worker_port,
         canonical_url=canonical_url(settings),

@@ -12,6 +12,7 @@ from storepulse.envelope import decode_envelope
 from storepulse.kafka_topics import TOPIC_PRODUCTS, item_key
 from streams.runtime.batches import EventBatch, batches
 from streams.runtime.context import Context
+from streams.runtime.stores import MEMORY
 
 
 def _text(value: Any) -> str | None:
@@ -31,6 +32,7 @@ def register(ctx: Context) -> GlobalTableT:
         schema=ctx.schema,
         key_type=bytes,
         use_partitioner=True,
+        store=MEMORY,  # read for every notification; global tables stay in memory (streams/runtime/stores.py)
     )
 
     def update(batch: EventBatch) -> None:
