@@ -84,7 +84,7 @@ def batch_shapes(port: int) -> dict[str, dict[str, float]]:
     return out
 
 
-async def run(stack: Stack, n: int, per_customer: int, timeout: float) -> dict:
+async def run(stack: Stack, n: int, per_customer: int, timeout: float, store: str = "memory") -> dict:
     batch = orders(n, per_customer, random.Random(7))
     started = time.monotonic()
     bootstrap = stack.env["KAFKA_URL"].removeprefix("kafka://")
@@ -96,6 +96,7 @@ async def run(stack: Stack, n: int, per_customer: int, timeout: float) -> dict:
             "STOREPULSE_APP_ID": f"bench-{uuid.uuid4().hex[:8]}",
             "STOREPULSE_BROKER_SESSION_TIMEOUT": "6.0",
             "STOREPULSE_WRITEBACK_DRY_RUN": "true",
+            "STOREPULSE_WORKER_STORE": store,
             "LOG_LEVEL": "warning",
         },
     )
@@ -120,6 +121,7 @@ async def run(stack: Stack, n: int, per_customer: int, timeout: float) -> dict:
     await client.aclose()
     return {
         "orders": n,
+        "store": store,
         "customers": max(1, n // per_customer),
         "processed": done,
         "seconds": round(elapsed, 2),
@@ -139,12 +141,13 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=50_000)
     parser.add_argument("--per-customer", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--store", choices=("memory", "rocksdb"), default="memory", help="STOREPULSE_WORKER_STORE")
     parser.add_argument("--json", type=Path, help="write the result here too")
     args = parser.parse_args()
     stack = Stack(env={"SHOPIFY_API_SECRET": "bench-secret"}, log_dir=Path(tempfile.mkdtemp(prefix="bench-")))
     stack.start_infra()
     try:
-        result = asyncio.run(run(stack, args.orders, args.per_customer, args.timeout))
+        result = asyncio.run(run(stack, args.orders, args.per_customer, args.timeout, args.store))
     finally:
         stack.stop()
     print(
