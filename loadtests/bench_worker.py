@@ -141,7 +141,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=50_000)
     parser.add_argument("--per-customer", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=600.0)
-    parser.add_argument("--store", choices=("memory", "rocksdb"), default="memory", help="STOREPULSE_WORKER_STORE")
+    parser.add_argument("--store", choices=("memory", "rocksdb"), default="memory", help="worker tables")
     parser.add_argument("--json", type=Path, help="write the result here too")
     args = parser.parse_args()
     stack = Stack(env={"SHOPIFY_API_SECRET": "bench-secret"}, log_dir=Path(tempfile.mkdtemp(prefix="bench-")))
