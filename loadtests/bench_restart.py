@@ -22,25 +22,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
-from prometheus_client.parser import text_string_to_metric_families
 
-from loadtests.bench_worker import SHOP, orders
+from loadtests.bench_worker import SHOP, orders, processed
 from loadtests.cpu import cpu_when_idle
 from loadtests.kafka_feed import produce
 from shopify.topics import ORDERS_CREATE
 from storepulse.devstack import Child, Stack, wait_ready
-
-ORDERS_PROCESSED = "storepulse_worker_orders_processed"
-
-
-def processed(port: int) -> float:
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-    for family in text_string_to_metric_families(text):
-        if family.name == ORDERS_PROCESSED:
-            return sum(s.value for s in family.samples if s.name.endswith("_total"))
-    return 0.0
 
 
 def disk_bytes(path: Path) -> int:

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import random
+import sys
 import tempfile
 import time
 import uuid
@@ -30,7 +31,7 @@ from loadtests.kafka_feed import produce
 from loadtests.payloads import CATALOG, next_id
 from shopify.topics import ORDERS_CREATE
 from storepulse import redis_keys
-from storepulse.devstack import Stack, wait_ready
+from storepulse.devstack import Stack, free_port, spawn, wait_ready
 
 SHOP = "bench-store.myshopify.com"
 
@@ -60,6 +61,42 @@ async def counted(client: redis.Redis) -> int:
     return sum(orjson.loads(v)["orders_count"] for v in await client.hvals(redis_keys.vips(SHOP)))
 
 
+def processed(port: int) -> float:
+    """Orders the worker on `port` processed so far (re-deliveries included), from its /metrics."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    for family in text_string_to_metric_families(text):
+        if family.name == "storepulse_worker_orders_processed":
+            return sum(s.value for s in family.samples if s.name.endswith("_total"))
+    return 0.0
+
+
+async def ceiling(stack: Stack, n: int, timeout: float) -> dict:
+    """The no-op agent of loadtests/ceiling_worker.py over the same records, on a group of its own."""
+    port = free_port()
+    env = {
+        **stack.env,
+        "STOREPULSE_APP_ID": f"bench-ceiling-{uuid.uuid4().hex[:8]}",
+        "STOREPULSE_BROKER_SESSION_TIMEOUT": "6.0",
+        "STOREPULSE_WORKER_PORT": str(port),
+    }
+    argv = [sys.executable, "-m", "loadtests.ceiling_worker"]
+    child = spawn("ceiling", argv, port, env, log=stack.log("ceiling"))
+    stack.children.append(child)
+    wait_ready(port, 120, child)
+    begin, cpu_at_begin = time.monotonic(), cpu_seconds(child.proc.pid)
+    while True:
+        done = processed(port)
+        if done >= n or time.monotonic() - begin > timeout:
+            break
+        await asyncio.sleep(0.2)
+    elapsed, cpu_s = time.monotonic() - begin, cpu_seconds(child.proc.pid) - cpu_at_begin
+    child.stop()
+    return {
+        "orders_per_s": round(done / elapsed, 1),
+        "orders_per_cpu_s": round(done / cpu_s, 1) if cpu_s else None,
+    }
+
+
 def batch_shapes(port: int) -> dict[str, dict[str, float]]:
     """Per agent: batches taken, mean events per batch and mean ms per batch, from the worker's
     /metrics (what decides how far per-batch costs amortise)."""
@@ -84,7 +121,9 @@ def batch_shapes(port: int) -> dict[str, dict[str, float]]:
     return out
 
 
-async def run(stack: Stack, n: int, per_customer: int, timeout: float, store: str = "memory") -> dict:
+async def run(
+    stack: Stack, n: int, per_customer: int, timeout: float, store: str = "memory", with_ceiling: bool = False
+) -> dict:
     batch = orders(n, per_customer, random.Random(7))
     started = time.monotonic()
     bootstrap = stack.env["KAFKA_URL"].removeprefix("kafka://")
@@ -119,6 +158,7 @@ async def run(stack: Stack, n: int, per_customer: int, timeout: float, store: st
     shapes = batch_shapes(worker.port)
     published = await client.xlen(redis_keys.recent_stream(SHOP))
     await client.aclose()
+    worker.stop()  # before the ceiling runs: a core of its own, as the worker had
     return {
         "orders": n,
         "store": store,
@@ -132,6 +172,7 @@ async def run(stack: Stack, n: int, per_customer: int, timeout: float, store: st
         "produce_s": round(produce_s, 2),
         "recent_stream_len": published,
         "batches": shapes,
+        "ceiling": await ceiling(stack, n, timeout) if with_ceiling else None,
         "logs": str(stack.log_dir),
     }
 
@@ -142,12 +183,15 @@ def main() -> None:
     parser.add_argument("--per-customer", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--store", choices=("memory", "rocksdb"), default="memory", help="worker tables")
+    parser.add_argument("--ceiling", action="store_true", help="also time loadtests.ceiling_worker")
     parser.add_argument("--json", type=Path, help="write the result here too")
     args = parser.parse_args()
     stack = Stack(env={"SHOPIFY_API_SECRET": "bench-secret"}, log_dir=Path(tempfile.mkdtemp(prefix="bench-")))
     stack.start_infra()
     try:
-        result = asyncio.run(run(stack, args.orders, args.per_customer, args.timeout, args.store))
+        result = asyncio.run(
+            run(stack, args.orders, args.per_customer, args.timeout, args.store, args.ceiling)
+        )
     finally:
         stack.stop()
     print(
@@ -155,6 +199,13 @@ def main() -> None:
         f"{result['orders_per_s']} orders/s (worker ready in {result['worker_ready_s']} s); "
         f"{result['orders_per_worker_cpu_s']} orders per worker CPU second; CPU % {result['cpu']}"
     )
+    if top := result["ceiling"]:
+        per_cpu = top["orders_per_cpu_s"]
+        share = result["orders_per_worker_cpu_s"] / per_cpu * 100 if per_cpu else 0
+        print(
+            f"ceiling (a no-op agent, same app): {top['orders_per_s']} orders/s, {per_cpu} per CPU "
+            f"second; the worker reaches {share:.0f} % of it per CPU second"
+        )
     for agent, shape in result["batches"].items():
         print(
             f"  {agent}: {shape['batches']:.0f} batches, "

@@ -45,8 +45,9 @@ def canonical_url(settings: Settings) -> str:
     return f"http://{host}:{settings.worker_port}"
 
 
-def create_app(settings: Settings) -> StreamsApp:
-    app = StreamsApp(
+def streams_app(settings: Settings) -> StreamsApp:
+    """The Faust app with no agents: its transport, store, producer and web settings."""
+    return StreamsApp(
         settings.app_id,
         broker=settings.faust_broker,
         store=store_url(settings.worker_store),
@@ -72,6 +73,10 @@ def create_app(settings: Settings) -> StreamsApp:
         value_serializer="raw",
         fetch_wait_ms=settings.consumer_fetch_wait_ms,
     )
+
+
+def create_app(settings: Settings) -> StreamsApp:
+    app = streams_app(settings)
     client = redis_client(settings, socket_timeout=None)
     ctx = Context(
         app=app,
