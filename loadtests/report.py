@@ -132,6 +132,11 @@ def _summary_rows(res: Results) -> list[tuple[str, str, str, str]]:
         # Wall-clock rate on a shared machine, and the capacity its CPU use implies on a free core.
         per_cpu = worker.data.get("orders_per_worker_cpu_s") if worker else None
         capacity = f" ({per_cpu:,.0f} per worker CPU second)" if isinstance(per_cpu, int | float) else ""
+        # What Faust alone allows on the same app and records (bench_worker --ceiling).
+        ceiling = worker.data.get("ceiling") if worker else None
+        if isinstance(ceiling, dict) and ceiling.get("orders_per_cpu_s") and isinstance(per_cpu, int | float):
+            top = ceiling["orders_per_cpu_s"]
+            capacity += f"; ceiling {top:,.0f} per CPU second (a no-op agent): {per_cpu / top:.0%} of it"
         rows.append(
             (
                 "one worker, orders/s",

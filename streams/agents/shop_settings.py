@@ -32,7 +32,10 @@ class ShopSettingsTable:
 
     def settings_for(self, shop: str) -> ShopSettings:
         """The shop's settings; the defaults while it has none."""
-        raw = self.table.get(shop.encode())
+        key = shop.encode()
+        # Not table.get: for a shop without settings Faust raises (and Mapping.get catches) a
+        # KeyError, and this runs for every order, in several steps.
+        raw = self.table[key] if key in self.table else None
         cached = self._parsed.get(shop)
         if cached is not None and cached[0] is raw:
             return cached[1]
