@@ -14,7 +14,9 @@ The sub-benchmarks are called as `python -m MODULE ARGS --json FILE` and their F
 `loadtests.bench_admin --customers N` writes `{"customers", "p99_ms", "csv_s",
 "ingest_rss_peak_mb", ...}` (the merchant app's customer list and CSV export);
 `loadtests.bench_import --rows N` writes `{"rows", "import_logged_s", "import_applied_s", ...}`
-(an import of VIP status from another app).
+(an import of VIP status from another app); `loadtests.bench_restart --customers N` writes
+`[{"store", "customers", "first_start_s", "ready_after_clean_stop_s", "ready_after_sigkill_s",
+"rss_mb_after_restart", "disk_mb"}, ...]`, one object per worker store.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ SECRET = b"storepulse-bench-secret"
 # 4,000/s goes past the 3,000/s target, so the table shows whether one process gets there.
 INGEST_RATES = (100, 500, 2000, 4000)
 LATENCY_RATES = (100, 1000)
-STEPS = ("latency", "ingest", "worker", "push", "admin", "imports", "redis")
+STEPS = ("latency", "ingest", "worker", "push", "admin", "imports", "restart", "redis")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class Plan:
     admin_timeout_s: float
     import_args: list[str]
     import_timeout_s: float
+    restart_args: list[str]
+    restart_timeout_s: float
 
 
 FULL = Plan(
@@ -78,6 +82,8 @@ FULL = Plan(
     admin_timeout_s=900,
     import_args=["--rows", "50000"],
     import_timeout_s=600,
+    restart_args=["--customers", "100000"],
+    restart_timeout_s=1200,
 )
 QUICK = Plan(
     warmup_s=0.5,
@@ -91,6 +97,8 @@ QUICK = Plan(
     admin_timeout_s=240,
     import_args=["--rows", "2000"],
     import_timeout_s=240,
+    restart_args=["--customers", "2000"],
+    restart_timeout_s=300,
 )
 
 
@@ -217,6 +225,7 @@ def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -
         ("push", "loadtests.bench_push", plan.push_args, plan.push_timeout_s),
         ("admin", "loadtests.bench_admin", plan.admin_args, plan.admin_timeout_s),
         ("imports", "loadtests.bench_import", plan.import_args, plan.import_timeout_s),
+        ("restart", "loadtests.bench_restart", plan.restart_args, plan.restart_timeout_s),
     ):
         if name in skip:
             setattr(res, name, SubResult(module, not_run="skipped"))

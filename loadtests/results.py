@@ -27,6 +27,7 @@ class Results:
     push: SubResult | None = None
     admin: SubResult | None = None
     imports: SubResult | None = None
+    restart: SubResult | None = None
 
     def to_json(self) -> bytes:
         """Every figure of the run (a NaN, a figure that does not exist, becomes null)."""
@@ -36,7 +37,8 @@ class Results:
     def from_json(cls, raw: bytes) -> Results:
         data = orjson.loads(raw)
         sub = {
-            k: SubResult(**data[k]) if data.get(k) else None for k in ("worker", "push", "admin", "imports")
+            k: SubResult(**data[k]) if data.get(k) else None
+            for k in ("worker", "push", "admin", "imports", "restart")
         }
         return cls(
             machine=Machine(**data["machine"]),
