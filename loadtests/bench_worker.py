@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+import psutil
 import redis.asyncio as redis
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -158,6 +159,7 @@ async def run(
     shapes = batch_shapes(worker.port)
     published = await client.xlen(redis_keys.recent_stream(SHOP))
     await client.aclose()
+    rss_mb = psutil.Process(worker.proc.pid).memory_info().rss / 2**20
     worker.stop()  # before the ceiling runs: a core of its own, as the worker had
     return {
         "orders": n,
@@ -172,6 +174,7 @@ async def run(
         "produce_s": round(produce_s, 2),
         "recent_stream_len": published,
         "batches": shapes,
+        "worker_rss_mb": round(rss_mb, 1),
         "ceiling": await ceiling(stack, n, timeout) if with_ceiling else None,
         "logs": str(stack.log_dir),
     }
@@ -197,7 +200,8 @@ def main() -> None:
     print(
         f"{result['processed']}/{result['orders']} orders in {result['seconds']} s: "
         f"{result['orders_per_s']} orders/s (worker ready in {result['worker_ready_s']} s); "
-        f"{result['orders_per_worker_cpu_s']} orders per worker CPU second; CPU % {result['cpu']}"
+        f"{result['orders_per_worker_cpu_s']} orders per worker CPU second; CPU % {result['cpu']}; "
+        f"{result['customers']:,} customers, worker RSS {result['worker_rss_mb']} MB"
     )
     if top := result["ceiling"]:
         per_cpu = top["orders_per_cpu_s"]
