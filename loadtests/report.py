@@ -455,7 +455,12 @@ def write_report(res: Results, out_dir: Path) -> Path:
         "cores of this machine); `client` is the load generator and the SSE clients, `other` is "
         "everything else the machine ran meanwhile: when it is large, the figures are noise.",
         "- Worker and push figures come from `python -m loadtests.bench_worker` and "
-        "`python -m loadtests.bench_push`, each starting its own processes.",
+        "`python -m loadtests.bench_push`, each starting its own processes. The worker's ceiling is "
+        "`loadtests/ceiling_worker.py` on the same records: the worker's Faust app with one agent that "
+        "takes the orders in batches and only acknowledges them (what Faust's per-event path allows).",
+        "- Restart figures come from `python -m loadtests.bench_restart`: one order for each customer, "
+        "one worker per store (`STOREPULSE_WORKER_STORE`) with a data directory of its own, timed from "
+        "start to `/ready` (partitions assigned, tables recovered) after a clean stop and after SIGKILL.",
         "- Merchant app figures come from `python -m loadtests.bench_admin`: the customers' orders go "
         "through Kafka and one worker into the read models, then ingest serves `/app/api/customers` "
         "(every sort both ways and seven filters, five first pages and up to 19 pages by cursor each, "
