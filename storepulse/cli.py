@@ -94,7 +94,7 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> None:
     try:
         worker.execute_from_commandline()
     except SystemExit as exit:
-        if exit.code in (0, None):
+        if exit.code in (0, None) and stores.all_acked(app):
             stores.mark_clean_stop(tabledir)
         raise
 

@@ -138,10 +138,20 @@ class AckTrackingProducer(faust_aiokafka.Producer):
     def __post_init__(self) -> None:
         super().__post_init__()
         self._unacked: set[asyncio.Future] = set()
+        self._refused = False
 
     def _track(self, fut: asyncio.Future) -> None:
         self._unacked.add(fut)
-        fut.add_done_callback(self._unacked.discard)
+        fut.add_done_callback(self._settled)
+
+    def _settled(self, fut: asyncio.Future) -> None:
+        self._unacked.discard(fut)
+        if fut.cancelled() or fut.exception() is not None:
+            self._refused = True
+
+    def all_acked(self) -> bool:
+        """Every record produced so far is in the broker (none pending, none refused)."""
+        return not self._unacked and not self._refused
 
     def send_soon(self, fut: FutureMessage) -> None:
         # Table writes: the future resolves when the broker acknowledged the record.

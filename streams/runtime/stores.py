@@ -12,19 +12,21 @@ set and its changelog record is acknowledged later; a SIGKILL in between leaves 
 changelog, whose input records (their offsets not committed yet) are processed again on restart.
 An order found already counted then writes no changelog record and no order-index entry, and the
 changelog (what a worker taking the partition over reads) would lack it for good. So a worker
-marks a clean exit in the data directory, and a start without that mark removes the tables'
-files first and rebuilds them from the changelogs, as the memory store does.
+that exits with status 0 and every record it produced acknowledged marks a clean stop in the
+data directory, and a start without that mark removes the tables' files first and rebuilds them
+from the changelogs, as the memory store does.
 """
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
+import faust
 import structlog
 
-from streams.runtime.faust_seam import ROCKSDB_TYPED
+from streams.runtime.faust_seam import ROCKSDB_TYPED, AckTrackingProducer
 
 StoreKind = Literal["memory", "rocksdb"]
 # A table's own store URL needs a host: Faust takes an empty one ("memory://", a false yarl URL)
@@ -56,7 +58,13 @@ def open_tables(tabledir: Path, kind: StoreKind) -> bool:
     return kept
 
 
+def all_acked(app: faust.App) -> bool:
+    """True once every record the worker produced (its table writes among them) is in the broker:
+    a stop that ends so leaves no table on disk ahead of its changelog."""
+    return cast(AckTrackingProducer, app.producer).all_acked()
+
+
 def mark_clean_stop(tabledir: Path) -> None:
-    """After the worker stopped cleanly (its offsets committed after every record was acked)."""
+    """After the worker stopped cleanly (exit status 0 and `all_acked`)."""
     tabledir.mkdir(parents=True, exist_ok=True)
     (tabledir / CLEAN_STOP_MARK).touch()
