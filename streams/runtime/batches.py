@@ -91,16 +91,6 @@ class Staged(MutableMapping[bytes, Any]):
         # A copy: steps change the states they read in place, and a failed run must not.
         return _copy(self._table[key])
 
-    def get(self, key: bytes, default: Any = None) -> Any:
-        # Mapping.get would find a missing key by Faust raising KeyError from the table's
-        # __missing__: a new order's index entry, a new customer (2 % of the worker's time).
-        if key not in self._writes and key not in self._table:
-            return default
-        try:
-            return self[key]
-        except KeyError:  # a staged deletion
-            return default
-
     def __setitem__(self, key: bytes, value: Any) -> None:
         self._writes[key] = (self._batch.current, value)
 
