@@ -14,9 +14,11 @@ The sub-benchmarks are called as `python -m MODULE ARGS --json FILE` and their F
 `loadtests.bench_admin --customers N` writes `{"customers", "p99_ms", "csv_s",
 "ingest_rss_peak_mb", ...}` (the merchant app's customer list and CSV export);
 `loadtests.bench_import --rows N` writes `{"rows", "import_logged_s", "import_applied_s", ...}`
-(an import of VIP status from another app);
+(an import of VIP status from another app); `loadtests.bench_restart --customers N` writes
+`[{"store", "customers", "first_start_s", "ready_after_clean_stop_s", "ready_after_sigkill_s",
+"rss_mb_after_restart", "disk_mb"}, ...]`, one object per worker store;
 `loadtests.bench_sync --orders N --rates A,B` writes `{"runs": [{"restore_rate", "sync_s", "points",
-"applied_s", "worker_orders_per_s", "customers", "reconcile_s", ...}, ...]}` (the scheduled sync).
+"applied_s", "worker_orders_per_s", "customers", "reconcile_s", ...}, ...]}` (the scheduled sync);
 `loadtests.bench_beacons --beacons N` writes `{"fold": {"beacons_per_s", ...}, "ingest": {"answers_per_s",
 "p99_ms", ...}, "end_to_end": {"agrees", ...}}` (the analytics loop).
 """
@@ -50,7 +52,7 @@ SECRET = b"storepulse-bench-secret"
 # 4,000/s goes past the 3,000/s target, so the table shows whether one process gets there.
 INGEST_RATES = (100, 500, 2000, 4000)
 LATENCY_RATES = (100, 1000)
-STEPS = ("latency", "ingest", "worker", "push", "admin", "imports", "sync", "beacons", "redis")
+STEPS = ("latency", "ingest", "worker", "push", "admin", "imports", "restart", "sync", "beacons", "redis")
 
 
 @dataclass(frozen=True)
@@ -72,13 +74,15 @@ class Plan:
     sync_timeout_s: float
     beacon_args: list[str]
     beacon_timeout_s: float
+    restart_args: list[str]
+    restart_timeout_s: float
 
 
 FULL = Plan(
     warmup_s=3,
     ingest_s=15,
     latency_s=20,
-    worker_args=["--orders", "60000"],
+    worker_args=["--orders", "60000", "--ceiling"],
     worker_timeout_s=300,
     push_args=["--clients", "1000,5000,10000"],
     push_timeout_s=420,
@@ -90,6 +94,8 @@ FULL = Plan(
     sync_timeout_s=900,
     beacon_args=["--beacons", "200000"],
     beacon_timeout_s=900,
+    restart_args=["--customers", "100000"],
+    restart_timeout_s=1200,
 )
 QUICK = Plan(
     warmup_s=0.5,
@@ -107,6 +113,8 @@ QUICK = Plan(
     sync_timeout_s=240,
     beacon_args=["--beacons", "5000", "--seconds", "2", "--warmup", "0.5"],
     beacon_timeout_s=400,
+    restart_args=["--customers", "2000"],
+    restart_timeout_s=300,
 )
 
 
@@ -235,6 +243,7 @@ def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -
         ("imports", "loadtests.bench_import", plan.import_args, plan.import_timeout_s),
         ("sync", "loadtests.bench_sync", plan.sync_args, plan.sync_timeout_s),
         ("beacons", "loadtests.bench_beacons", plan.beacon_args, plan.beacon_timeout_s),
+        ("restart", "loadtests.bench_restart", plan.restart_args, plan.restart_timeout_s),
     ):
         if name in skip:
             setattr(res, name, SubResult(module, not_run="skipped"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -32,6 +33,7 @@ TARGET_WORKER_PER_S = 10_000
 TARGET_ADMIN_P99_MS = 150
 TARGET_ADMIN_CSV_S = 10
 TARGET_IMPORT_S = 30
+TARGET_RESTART_S = 30  # RocksDB: ready after a restart (issue 19)
 
 
 def _fmt(value: float | None, digits: int = 0) -> str:
@@ -132,6 +134,11 @@ def _summary_rows(res: Results) -> list[tuple[str, str, str, str]]:
         # Wall-clock rate on a shared machine, and the capacity its CPU use implies on a free core.
         per_cpu = worker.data.get("orders_per_worker_cpu_s") if worker else None
         capacity = f" ({per_cpu:,.0f} per worker CPU second)" if isinstance(per_cpu, int | float) else ""
+        # What Faust alone allows on the same app and records (bench_worker --ceiling).
+        ceiling = worker.data.get("ceiling") if worker else None
+        if isinstance(ceiling, dict) and ceiling.get("orders_per_cpu_s") and isinstance(per_cpu, int | float):
+            top = ceiling["orders_per_cpu_s"]
+            capacity += f"; ceiling {top:,.0f} per CPU second (a no-op agent): {per_cpu / top:.0%} of it"
         rows.append(
             (
                 "one worker, orders/s",
@@ -164,7 +171,72 @@ def _summary_rows(res: Results) -> list[tuple[str, str, str, str]]:
     else:
         reason = push.not_run if push and push.not_run else "no client rows in its JSON"
         rows.append(("one push process: clients held, delivery p99", f"not run: {reason}", "", NONE))
-    return rows + _admin_rows(res.admin) + [_import_row(res.imports)] + _sync_rows(res.sync) + _beacon_rows(res.beacons)
+    return (
+        rows
+        + _admin_rows(res.admin)
+        + [_import_row(res.imports), _restart_row(res.restart)]
+        + _sync_rows(res.sync)
+        + _beacon_rows(res.beacons)
+    )
+
+
+def _restart_rows(restart: SubResult | None) -> list[dict[str, Any]]:
+    data = restart.data if restart else None
+    return [r for r in data if isinstance(r, dict) and "store" in r] if isinstance(data, list) else []
+
+
+def _restart_row(restart: SubResult | None) -> tuple[str, str, str, str]:
+    rocksdb = next((r for r in _restart_rows(restart) if r["store"] == "rocksdb"), None)
+    if rocksdb is None:
+        reason = restart.not_run or "no rocksdb row in its JSON" if restart else "not measured in this run"
+        return ("worker ready after a clean restart, RocksDB", f"not run: {reason}", "", NONE)
+    return (
+        f"worker ready after a clean restart, RocksDB, {rocksdb['customers']:,} customers",
+        f"{rocksdb['ready_after_clean_stop_s']:,.1f} s "
+        f"(after SIGKILL {rocksdb['ready_after_sigkill_s']:,.1f} s)",
+        f"< {TARGET_RESTART_S} s",
+        _verdict(rocksdb["ready_after_clean_stop_s"] < TARGET_RESTART_S),
+    )
+
+
+def restart_section(restart: SubResult | None) -> list[str]:
+    """Start → ready of a worker holding its customers' state, per store."""
+    title = "## Worker restart: memory store against RocksDB"
+    rows = _restart_rows(restart)
+    if not rows:
+        return [title, "", f"not run: {restart.not_run if restart else 'not measured in this run'}", ""]
+    return [
+        title,
+        "",
+        *_table(
+            [
+                "store",
+                "customers",
+                "first start",
+                "after a clean stop",
+                "after SIGKILL",
+                "RSS after restart",
+                "on disk",
+            ],
+            [
+                [
+                    r["store"],
+                    f"{r['customers']:,}",
+                    f"{r['first_start_s']:.1f} s",
+                    f"{r['ready_after_clean_stop_s']:.1f} s",
+                    f"{r['ready_after_sigkill_s']:.1f} s",
+                    f"{r['rss_mb_after_restart']:.0f} MB",
+                    f"{r['disk_mb']:.1f} MB",
+                ]
+                for r in rows
+            ],
+        ),
+        "",
+        "A restart after SIGKILL rebuilds RocksDB tables from the changelogs, as the memory store "
+        "does (a crash can leave them ahead of their changelog: streams/runtime/stores.py), and "
+        "first waits for the killed member's session to expire.",
+        "",
+    ]
 
 
 def _beacon_rows(beacons: SubResult | None) -> list[tuple[str, str, str, str]]:
@@ -427,6 +499,7 @@ def write_report(res: Results, out_dir: Path) -> Path:
         res.push.not_run if res.push else "skipped",
     )
     lines += admin_section(res.admin)
+    lines += restart_section(res.restart)
     lines += [
         "## How these were measured",
         "",
@@ -446,7 +519,12 @@ def write_report(res: Results, out_dir: Path) -> Path:
         "cores of this machine); `client` is the load generator and the SSE clients, `other` is "
         "everything else the machine ran meanwhile: when it is large, the figures are noise.",
         "- Worker and push figures come from `python -m loadtests.bench_worker` and "
-        "`python -m loadtests.bench_push`, each starting its own processes.",
+        "`python -m loadtests.bench_push`, each starting its own processes. The worker's ceiling is "
+        "`loadtests/ceiling_worker.py` on the same records: the worker's Faust app with one agent that "
+        "takes the orders in batches and only acknowledges them (what Faust's per-event path allows).",
+        "- Restart figures come from `python -m loadtests.bench_restart`: one order for each customer, "
+        "one worker per store (`STOREPULSE_WORKER_STORE`) with a data directory of its own, timed from "
+        "start to `/ready` (partitions assigned, tables recovered) after a clean stop and after SIGKILL.",
         "- Merchant app figures come from `python -m loadtests.bench_admin`: the customers' orders go "
         "through Kafka and one worker into the read models, then ingest serves `/app/api/customers` "
         "(every sort both ways and seven filters, five first pages and up to 19 pages by cursor each, "

@@ -29,6 +29,7 @@ class Results:
     imports: SubResult | None = None
     sync: SubResult | None = None
     beacons: SubResult | None = None
+    restart: SubResult | None = None
 
     def to_json(self) -> bytes:
         """Every figure of the run (a NaN, a figure that does not exist, becomes null)."""
@@ -39,7 +40,7 @@ class Results:
         data = orjson.loads(raw)
         sub = {
             k: SubResult(**data[k]) if data.get(k) else None
-            for k in ("worker", "push", "admin", "imports", "sync", "beacons")
+            for k in ("worker", "push", "admin", "imports", "restart", "sync", "beacons")
         }
         return cls(
             machine=Machine(**data["machine"]),

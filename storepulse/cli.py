@@ -84,11 +84,19 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
     from streams.app import create_app
+    from streams.runtime import stores
 
     app = create_app(settings)
+    tabledir = app.conf.tabledir
+    stores.open_tables(tabledir, settings.worker_store)
     worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True, override_logging=False)
     worker.spinner = None  # it writes cursor escapes to stdout even when that is not a terminal
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exit:
+        if exit.code in (0, None) and stores.all_acked(app):
+            stores.mark_clean_stop(tabledir)
+        raise
 
 
 def cmd_topics(_: argparse.Namespace, settings: Settings) -> None:

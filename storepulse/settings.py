@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     consumer_fetch_wait_ms: int = 100
     broker_commit_interval: float = 0.5
     worker_datadir: str = ""
+    # Where the partitioned tables live (streams/runtime/stores.py): rocksdb in production.
+    worker_store: Literal["memory", "rocksdb"] = "memory"
 
     recent_maxlen: int = 100
     notification_ttl_s: int = 7 * 24 * 3600

@@ -11,6 +11,7 @@ import tempfile
 
 import faust
 
+from storepulse.kafka_topics import default_partitioner
 from storepulse.redis_client import redis_client
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
@@ -34,6 +35,7 @@ from streams.agents import (
 from streams.runtime.context import Context
 from streams.runtime.faust_seam import StreamsApp
 from streams.runtime.publisher import NotificationPublisher
+from streams.runtime.stores import store_url
 from streams.web import health, lookups
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
@@ -48,11 +50,12 @@ def canonical_url(settings: Settings) -> str:
     return f"http://{host}:{settings.worker_port}"
 
 
-def create_app(settings: Settings) -> StreamsApp:
-    app = StreamsApp(
+def streams_app(settings: Settings) -> StreamsApp:
+    """The Faust app with no agents: its transport, store, producer and web settings."""
+    return StreamsApp(
         settings.app_id,
         broker=settings.faust_broker,
-        store="memory://",
+        store=store_url(settings.worker_store),
         datadir=settings.worker_datadir or tempfile.mkdtemp(prefix="storepulse-worker-"),
         topic_partitions=settings.kafka_partitions,
         topic_allow_declare=True,
@@ -63,6 +66,7 @@ def create_app(settings: Settings) -> StreamsApp:
         consumer_auto_offset_reset=settings.consumer_auto_offset_reset,
         producer_linger_ms=10,
         producer_max_batch_size=256 * 1024,
+        producer_partitioner=default_partitioner,
         web_bind=settings.host,
         web_port=settings.worker_port,
         canonical_url=canonical_url(settings),
@@ -74,6 +78,10 @@ def create_app(settings: Settings) -> StreamsApp:
         value_serializer="raw",
         fetch_wait_ms=settings.consumer_fetch_wait_ms,
     )
+
+
+def create_app(settings: Settings) -> StreamsApp:
+    app = streams_app(settings)
     client = redis_client(settings, socket_timeout=None)
     ctx = Context(
         app=app,

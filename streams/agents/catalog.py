@@ -15,6 +15,7 @@ from streams.agents.stock import forwarded
 from streams.runtime.batches import EventBatch, batches
 from streams.runtime.context import Context
 from streams.runtime.rekey import forward
+from streams.runtime.stores import MEMORY
 
 
 def _text(value: Any) -> str | None:
@@ -34,6 +35,7 @@ def register(ctx: Context) -> GlobalTableT:
         schema=ctx.schema,
         key_type=bytes,
         use_partitioner=True,
+        store=MEMORY,  # read for every notification; global tables stay in memory (streams/runtime/stores.py)
     )
 
     inventory = ctx.app.topic(TOPIC_INVENTORY, key_type=bytes, value_type=bytes)

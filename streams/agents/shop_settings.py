@@ -18,6 +18,7 @@ from storepulse.contracts import ShopSettings
 from storepulse.kafka_topics import TOPIC_SHOP_SETTINGS
 from streams.runtime.batches import EventBatch, batches
 from streams.runtime.context import Context
+from streams.runtime.stores import MEMORY
 
 
 class ShopSettingsTable:
@@ -31,7 +32,10 @@ class ShopSettingsTable:
 
     def settings_for(self, shop: str) -> ShopSettings:
         """The shop's settings; the defaults while it has none."""
-        raw = self.table.get(shop.encode())
+        key = shop.encode()
+        # Not table.get: for a shop without settings Faust raises (and Mapping.get catches) a
+        # KeyError, and this runs for every order, in several steps.
+        raw = self.table[key] if key in self.table else None
         cached = self._parsed.get(shop)
         if cached is not None and cached[0] is raw:
             return cached[1]
@@ -62,8 +66,15 @@ def register(ctx: Context) -> ShopSettingsTable:
     topic = ctx.app.topic(TOPIC_SHOP_SETTINGS, key_type=bytes, value_type=bytes, partitions=partitions)
     # Recovery buffer of one: a worker that does not own a change applies it as it arrives
     # (Faust buffers 1,000 standby changelog records by default before applying them).
+    # In memory on every store (streams/runtime/stores.py): `settings_for` reuses a parse while the
+    # table holds the same value object, which a store on disk would decode anew on every read.
     table = ctx.app.GlobalTable(
-        "shop-settings", partitions=partitions, schema=ctx.schema, key_type=bytes, recovery_buffer_size=1
+        "shop-settings",
+        partitions=partitions,
+        schema=ctx.schema,
+        key_type=bytes,
+        recovery_buffer_size=1,
+        store=MEMORY,
     )
 
     def update(batch: EventBatch) -> None:

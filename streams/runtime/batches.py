@@ -63,7 +63,10 @@ def _copy(value: Any) -> Any:
     on a product's trend; a typed one (CustomerState) by deepcopy, which it makes cheap. orjson
     would turn a dataclass into a dict."""
     if not isinstance(value, dict):
-        return copy.deepcopy(value)
+        # A type's own __deepcopy__ directly: deepcopy's memo and keep-alive list cost more than
+        # CustomerState's copy itself, and a table value holds no cycles to guard against.
+        own = getattr(type(value), "__deepcopy__", None)
+        return own(value, {}) if own is not None else copy.deepcopy(value)
     try:
         return orjson.loads(orjson.dumps(value))
     except TypeError:  # what orjson does not encode (int keys, ints over 64 bits, deep nesting)

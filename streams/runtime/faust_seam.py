@@ -23,6 +23,11 @@ checks each one still exists, so an upgrade that moves one fails loudly.
 5. Consumer lag (streams/runtime/metrics.py) needs the offset the group last committed on each
    partition; Faust keeps it only in the private `Consumer._committed_offset` (asking the broker
    on every scrape would cost a round trip per partition).
+6. Tables on RocksDB (`STOREPULSE_WORKER_STORE=rocksdb`) read typed values back. Faust's RocksDB
+   store decodes what it reads with the table's value codec only, so the customer table would hand
+   out dicts where the memory store holds `CustomerState`s; `TypedRocksDBStore` also applies the
+   table schema's `typed` (streams/runtime/typed_table.py). Faust finds a store by its URL's scheme
+   in the `faust.stores.STORES` aliases, where `ROCKSDB_TYPED` is registered.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ import aiokafka
 import faust
 import structlog
 from aiokafka import TopicPartition
+from faust.stores import STORES
+from faust.stores.rocksdb import Store as RocksDBStore
 from faust.streams import _current_event
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, ConsumerT, EventT, RecordMetadata, TransportT
@@ -131,10 +138,20 @@ class AckTrackingProducer(faust_aiokafka.Producer):
     def __post_init__(self) -> None:
         super().__post_init__()
         self._unacked: set[asyncio.Future] = set()
+        self._refused = False
 
     def _track(self, fut: asyncio.Future) -> None:
         self._unacked.add(fut)
-        fut.add_done_callback(self._unacked.discard)
+        fut.add_done_callback(self._settled)
+
+    def _settled(self, fut: asyncio.Future) -> None:
+        self._unacked.discard(fut)
+        if fut.cancelled() or fut.exception() is not None:
+            self._refused = True
+
+    def all_acked(self) -> bool:
+        """Every record produced so far is in the broker (none pending, none refused)."""
+        return not self._unacked and not self._refused
 
     def send_soon(self, fut: FutureMessage) -> None:
         # Table writes: the future resolves when the broker acknowledged the record.
@@ -189,3 +206,17 @@ def set_writing_event(event: EventT | None) -> None:
 def committed_offsets(consumer: ConsumerT) -> Mapping[TP, int | None]:
     """The offset the group last committed on each partition, as this worker knows it."""
     return consumer._committed_offset  # type: ignore[attr-defined]  # item 5 above
+
+
+class TypedRocksDBStore(RocksDBStore):
+    """Faust's RocksDB store, reading values back as the table's schema types them (item 6)."""
+
+    def _decode_value(self, value: bytes | None) -> Any:
+        decoded = super()._decode_value(value)
+        typed = getattr(self.table.schema, "typed", None)
+        return typed(decoded) if typed is not None and decoded is not None else decoded
+
+
+# The store URL that selects `TypedRocksDBStore` (a URL scheme may hold dots and dashes, not colons).
+ROCKSDB_TYPED = "rocksdb-typed"
+STORES.aliases[ROCKSDB_TYPED] = f"{__name__}:TypedRocksDBStore"

@@ -32,3 +32,7 @@ class TypedJsonSchema(faust.Schema):
     ) -> Any:
         value = super().loads_value(app, message, loads=loads, serializer=serializer)
         return None if value is None else self._decode(value)
+
+    def typed(self, value: Any) -> Any:
+        """A stored value as the table holds it in memory (a store on disk hands out JSON)."""
+        return self._decode(value)

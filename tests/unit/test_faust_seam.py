@@ -11,14 +11,17 @@ from contextvars import ContextVar
 import aiokafka
 import faust
 import mode
+from faust.stores.base import SerializedStore
 from faust.streams import _current_event, current_event
 from faust.tables.base import Collection
 from faust.topics import Topic
 from faust.transport import consumer as faust_consumer
 from faust.transport import producer as faust_producer
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from yarl import URL
 
-from streams.runtime.faust_seam import set_writing_event
+from streams.runtime.faust_seam import ROCKSDB_TYPED, TypedRocksDBStore, set_writing_event
+from streams.runtime.stores import MEMORY
 
 
 def test_consumer_fetch_wait_is_the_private_attribute_aiokafka_starts_its_fetcher_with() -> None:
@@ -83,3 +86,15 @@ def test_the_writing_event_is_the_one_set_until_unset() -> None:
     assert current_event() is event
     set_writing_event(None)
     assert current_event() is None
+
+
+def test_rocksdb_reads_decode_through_the_store_hook_the_typed_store_extends() -> None:
+    assert "self._decode_value(value)" in inspect.getsource(SerializedStore.__getitem__)
+    assert "_decode_value" in inspect.getsource(SerializedStore._items_decoded)
+    assert faust.stores.by_url(f"{ROCKSDB_TYPED}://") is TypedRocksDBStore
+
+
+def test_a_tables_own_store_url_needs_a_host_to_count() -> None:
+    # stores.MEMORY: an empty URL is false, and Faust then takes the app's store instead.
+    assert not URL("memory://") and URL(MEMORY)
+    assert "self._store or self.app.conf.store" in inspect.getsource(Collection._new_store)
