@@ -10,6 +10,7 @@ from starlette.datastructures import FormData
 
 from admin import charts, forms, home
 from admin.formatting import ago, day, money, number
+from shopify.topics import ORDERS_CREATE
 from storepulse.contracts import ShopSettings, TierRule
 
 
@@ -72,7 +73,7 @@ def test_backfill_in_words() -> None:
 
 def test_the_sync_card_says_what_the_last_sync_read_repaired_and_found() -> None:
     hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-    success = {"started_at": hour_ago, "orders_fetched": 1200, "subscriptions_repaired": ["orders/create"]}
+    success = {"started_at": hour_ago, "orders_fetched": 1200, "subscriptions_repaired": [ORDERS_CREATE]}
     checked = {"started_at": hour_ago, "customers": 5000, "found": 3, "repaired": 2, "unexplained": 1}
     card = home.sync_view({"state": "done", "last_success": success, "last_reconciliation": checked})
     assert (card["label"], card["tone"]) == ("In step", "success")
