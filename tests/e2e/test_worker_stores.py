@@ -1,5 +1,6 @@
 """Production tables on RocksDB hold what the in-memory tables hold, and keep it across a clean
-restart: two workers of different groups read the same webhooks, one on each store."""
+restart: two workers of different groups read the same webhooks, one on each store (on a broker
+and Redis of the module's own: three worker starts would disturb the session's other tests)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from shopify.topics import ORDERS_CREATE, REFUNDS_CREATE
 from storepulse.devstack import Child, Stack, wait_ready
 from tests.support.eventually import eventually
 from tests.support.kafka import produce_webhooks
-from tests.support.stack import ADMIN_AUTH, Services, worker_env
+from tests.support.stack import ADMIN_AUTH, STACK_ENV, new_shop_domain, worker_env
 
 CUSTOMERS = 6
 
@@ -71,13 +72,15 @@ def kept_on_disk(stack: Stack, name: str) -> bool:
 
 
 async def test_rocksdb_tables_read_back_what_memory_tables_hold_and_keep_it_after_a_clean_stop(
-    services: Services, shop: str, tmp_path: Path
+    own_stack: Stack, tmp_path: Path
 ) -> None:
-    stack = services.stack
+    stack, shop = own_stack, new_shop_domain()
     rng = random.Random(19)
     customers = [rng.randrange(10**12, 10**13) for _ in range(CUSTOMERS)]
-    memory_env = {**worker_env(), "STOREPULSE_WORKER_STORE": "memory"}
+    # The session stack's admin token (own_stack has none) and dry write-back.
+    memory_env = {**STACK_ENV, **worker_env(), "STOREPULSE_WORKER_STORE": "memory"}
     rocksdb_env = {
+        **STACK_ENV,
         **worker_env(),
         "STOREPULSE_WORKER_STORE": "rocksdb",
         "STOREPULSE_WORKER_DATADIR": str(tmp_path),
