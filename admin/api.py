@@ -26,6 +26,7 @@ from admin.worker_api import WorkerUnavailable
 from ingest.backfill_runs import BackfillRunning
 from ingest.sync_runs import SyncRunning
 from storepulse import redis_keys
+from storepulse.audit import AuditAction
 from storepulse.contracts import ShopSettings
 
 
@@ -154,7 +155,9 @@ def api_routes(ctx: AdminContext) -> list[Route]:
             raise BadParameters({"shop": "settings can only be changed for the shop of your session"})
         return await save_settings(request, session, body)
 
-    async def save_settings(request: Request, session: Session, body: dict[str, Any]) -> Response:
+    async def save_settings(
+        request: Request, session: Session, body: dict[str, Any], action: AuditAction | None = None
+    ) -> Response:
         # Fields left out keep their current value, so each settings page sends only its own.
         current = await ctx.worker.settings(session.shop)
         merged = {**current, **body, "shop": session.shop}
@@ -166,7 +169,7 @@ def api_routes(ctx: AdminContext) -> list[Route]:
             errors = {".".join(map(str, e["loc"])) or "settings": e["msg"] for e in reasons.get("detail", [])}
             raise BadParameters(errors or {"settings": reasons.get("error", "invalid settings")})
         answer.raise_for_status()
-        await ctx.audit.settings_saved(request, session.shop, current, answer.json())
+        await ctx.audit.settings_saved(request, session.shop, current, answer.json(), action)
         return _json(answer.json(), answer.status_code)
 
     async def get_vip_preview(request: Request, session: Session) -> Response:
@@ -197,6 +200,7 @@ def api_routes(ctx: AdminContext) -> list[Route]:
             return _json({"error": str(exc), "sync": exc.state}, 409)
         await ctx.audit.record(request, session.shop, "sync.started", details={"full": asked.full})
         return _json(queued, 202)
+
     async def get_analytics(request: Request, session: Session) -> Response:
         params = parse(AnalyticsParameters, request.query_params)
         rules = (await shop_settings(session.shop)).analytics
@@ -216,12 +220,16 @@ def api_routes(ctx: AdminContext) -> list[Route]:
             raise BadParameters(
                 {".".join(map(str, e["loc"])) or "experiment": e["msg"] for e in exc.errors()}
             ) from exc
-        return await save_settings(request, session, {"analytics": new.model_dump(mode="json")})
+        return await save_settings(
+            request, session, {"analytics": new.model_dump(mode="json")}, "experiment.started"
+        )
 
     async def stop_experiment(request: Request, session: Session) -> Response:
         rules = (await shop_settings(session.shop)).analytics
         new = analytics.stopped(rules, overview.utc_now())
-        return await save_settings(request, session, {"analytics": new.model_dump(mode="json")})
+        return await save_settings(
+            request, session, {"analytics": new.model_dump(mode="json")}, "experiment.stopped"
+        )
 
     def route(path: str, handler: Handler, methods: list[str], **kwargs: Any) -> Route:
         return Route(path, authenticated(ctx, handler, **kwargs), methods=methods)

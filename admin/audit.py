@@ -85,16 +85,22 @@ class AuditLog:
         return entry
 
     async def settings_saved(
-        self, request: Request, shop: str, before: Mapping[str, Any], after: Mapping[str, Any]
+        self,
+        request: Request,
+        shop: str,
+        before: Mapping[str, Any],
+        after: Mapping[str, Any],
+        action: AuditAction | None = None,
     ) -> AuditEntry | None:
-        """Record a settings save with its field-level changes; nothing when it changed nothing."""
+        """Record a settings save with its field-level changes; nothing when it changed nothing.
+        `action`: what the save did, where the settings page that made it says more than the fields."""
         changes = diff(
             {k: v for k, v in before.items() if k not in UNAUDITED},
             {k: v for k, v in after.items() if k not in UNAUDITED},
         )
         if not changes:
             return None
-        return await self.record(request, shop, settings_action(changes), changes=changes)
+        return await self.record(request, shop, action or settings_action(changes), changes=changes)
 
     async def page(self, shop: str, query: AuditQuery) -> dict[str, Any]:
         """`{"entries": [...], "next": cursor or None}`, newest first."""
@@ -170,6 +176,8 @@ ACTION_LABELS: dict[str, str] = {
     "vip_program.changed": "VIP program changed",
     "backfill.started": "Backfill started",
     "sync.started": "Sync started",
+    "experiment.started": "Experiment started",
+    "experiment.stopped": "Experiment stopped",
     "import.started": "Import run",
     "import.cancelled": "Import cancelled",
     "tier_override.set": "Tier set by hand",

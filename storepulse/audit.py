@@ -21,6 +21,8 @@ AuditAction = Literal[
     "vip_program.changed",
     "backfill.started",
     "sync.started",
+    "experiment.started",
+    "experiment.stopped",
     "import.started",
     "import.cancelled",
     "tier_override.set",
