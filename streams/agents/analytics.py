@@ -4,7 +4,8 @@ Orders arrive keyed by customer, beacons by shop: the `analytics-feed` agent for
 attribution needs of each order (its visitor, from the `_storepulse_visitor` cart attribute the
 widget set, and the fields the order ledger merges), every refund and delete, and the orders a
 customers/redact names (they leave attribution), to `streams.analytics-orders` keyed `{shop}`.
-So a shop's beacons and order facts meet on one partition of one agent, `analytics`, which folds each batch in one step
+So a shop's beacons and order facts meet on one partition of one agent, `analytics`, which
+folds each batch in one step
 (streams/domain/attribution.py) into two tables whose keys live on their shop's partition:
 - `attribution`: `{shop}/v/{visitor}` the visitor's state; `{shop}/o/{order_id}` the visitor an
   order belongs to (`v`), and the refunds and deletes that came before the order (`p`);
