@@ -270,6 +270,12 @@ def viewers_of(shop: str) -> str:
     return viewer_addresses(shop, "*", "*")
 
 
+def beacon_shop_limits(shop: str) -> str:
+    """The SCAN pattern of the shop's beacon rate-limit counters (the `limits` package names them
+    `{RATE_LIMIT_PREFIX}:{LIMITER/beacon-shop/{shop}/…}`; ingest/beacons.py)."""
+    return f"{RATE_LIMIT_PREFIX}:*/beacon-shop/{shop}/*"
+
+
 # Families of per-shop keys, one key per item, found with SCAN.
 SHOP_KEY_PATTERNS: tuple[Callable[[str], str], ...] = (
     notified_markers,
@@ -279,4 +285,5 @@ SHOP_KEY_PATTERNS: tuple[Callable[[str], str], ...] = (
     sync_applied_sets,
     beacons_seen,
     viewers_of,
+    beacon_shop_limits,
 )

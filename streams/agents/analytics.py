@@ -2,9 +2,10 @@
 
 Orders arrive keyed by customer, beacons by shop: the `analytics-feed` agent forwards what
 attribution needs of each order (its visitor, from the `_storepulse_visitor` cart attribute the
-widget set, and the fields the order ledger merges), and every refund and delete, to
-`streams.analytics-orders` keyed `{shop}`. So a shop's beacons and order facts meet on one
-partition of one agent, `analytics`, which folds each batch in one step
+widget set, and the fields the order ledger merges), every refund and delete, and the orders a
+customers/redact names (they leave attribution), to `streams.analytics-orders` keyed `{shop}`.
+So a shop's beacons and order facts meet on one partition of one agent, `analytics`, which
+folds each batch in one step
 (streams/domain/attribution.py) into two tables whose keys live on their shop's partition:
 - `attribution`: `{shop}/v/{visitor}` the visitor's state; `{shop}/o/{order_id}` the visitor an
   order belongs to (`v`), and the refunds and deletes that came before the order (`p`);
@@ -27,12 +28,12 @@ import redis.asyncio as redis
 from faust.types import EventT, TableT
 from pydantic import ValidationError
 
-from shopify.topics import ORDERS_DELETE, REFUNDS_CREATE
+from shopify.topics import CUSTOMERS_REDACT, ORDERS_DELETE, REFUNDS_CREATE
 from storepulse import redis_keys
 from storepulse.beacon_records import MAX_BEACONS, beacons_of
 from storepulse.contracts import AnalyticsSettings
 from storepulse.envelope import Envelope, NotAnEnvelope, decode_envelope
-from storepulse.kafka_topics import TOPIC_ANALYTICS_ORDERS, TOPIC_BEACONS, TOPIC_ORDERS, shop_key
+from storepulse.kafka_topics import TOPIC_ANALYTICS_ORDERS, TOPIC_BEACONS, TOPIC_ORDERS, TOPIC_SHOP, shop_key
 from streams.agents.viewers import redacted_shop
 from streams.domain import attribution as attr
 from streams.domain.customer_metrics import FULL_ORDER_TOPICS, order_id_of
@@ -69,6 +70,9 @@ def visitor_of(payload: dict[str, Any]) -> str | None:
 def order_fact(envelope: Envelope) -> dict[str, Any] | None:
     """What `analytics` needs of an order event, or None for an order no visitor is known for."""
     topic, payload = envelope["topic"], envelope["payload"]
+    if topic == CUSTOMERS_REDACT:  # the customer's orders leave attribution too
+        orders = [str(o) for o in payload.get("orders_to_redact") or ()]
+        return {"topic": topic, "shop": envelope["shop"], "order_ids": orders} if orders else None
     order_id = order_id_of(topic, payload)
     if order_id is None:
         return None
@@ -113,7 +117,10 @@ class Fold:
         if message.topic != TOPIC_BEACONS:
             fact = orjson.loads(event.value)
             source = f"o{message.partition}"
-            self.count(fact["shop"], self.order(fact, source, position), source, position)
+            if fact["topic"] == CUSTOMERS_REDACT:
+                self.forget_orders(fact, source, position)
+            else:
+                self.count(fact["shop"], self.order(fact, source, position), source, position)
             return
         shop = redacted_shop(event)
         if shop is not None:
@@ -132,6 +139,21 @@ class Fold:
             at = position + index
             delta = self.visitor(key, source, at, rules, partial(attr.see_beacon, beacon=beacon, rules=rules))
             self.count(beacon.shop, delta, source, at)
+
+    def forget_orders(self, fact: dict[str, Any], source: str, offset: int) -> None:
+        """customers/redact: the orders leave the index and their visitors' ledgers (and counters)."""
+        shop = fact["shop"]
+        rules = self._settings_for(shop).analytics
+        for order_id in fact["order_ids"]:
+            index = self.states.pop(f"{shop}/o/{order_id}".encode(), None)
+            if index and index["v"]:
+
+                def drop(state: attr.Visitor, order_id: str = order_id) -> attr.Delta:
+                    state["orders"].pop(order_id, None)
+                    return {}
+
+                key = f"{shop}/v/{index['v']}".encode()
+                self.count(shop, self.visitor(key, source, offset, rules, drop), source, offset)
 
     def order(self, fact: dict[str, Any], source: str, offset: int) -> attr.Delta:
         shop, order_id = fact["shop"], fact["order_id"]
@@ -230,7 +252,7 @@ def register(ctx: Context, settings_for: SettingsFor) -> TableT[bytes, Any]:
                 out.append(fact)
         return out
 
-    @app.agent(app.topic(TOPIC_ORDERS, key_type=bytes, value_type=bytes), name="analytics-feed")
+    @app.agent(app.topic(TOPIC_ORDERS, TOPIC_SHOP, key_type=bytes, value_type=bytes), name="analytics-feed")
     async def analytics_feed(stream: faust.StreamT[bytes]) -> None:
         async for batch in batches(stream):
             for fact in batch.apply(forward_step):

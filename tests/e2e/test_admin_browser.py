@@ -484,6 +484,19 @@ async def test_languages_are_chosen_and_previewed_side_by_side_right_to_left_whe
     await page.screenshot(path=artifact("admin-languages.png"), full_page=True)
 
 
+async def test_the_audit_log_lists_what_was_changed_and_by_whom(shop: Shop, page: Page) -> None:
+    await page.goto(shop.page("/audit"))
+    rows = page.locator("#audit-table tbody tr")
+    await expect(rows.first).to_contain_text("Settings saved")
+    await expect(rows.first).to_contain_text('languages: ["en"] → ["en", "ar", "ja"]')
+    await page.get_by_label("Action").select_option("settings.saved")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page).to_have_url(re.compile(r"action=settings\.saved"))
+    assert {await r.get_attribute("data-action") for r in await rows.all()} == {"settings.saved"}
+    await settle(page)
+    await page.screenshot(path=artifact("admin-audit.png"), full_page=True)
+
+
 async def test_analytics_shows_the_funnel_attributed_orders_and_an_experiment(shop: Shop, page: Page) -> None:
     """Two shoppers see toasts (one clicks), both buy with the widget's cart attribute; a third
     buys without having seen one. (Earlier tests' storefront pages sent impressions of their own.)"""
@@ -527,19 +540,6 @@ async def test_analytics_shows_the_funnel_attributed_orders_and_an_experiment(sh
     assert [c["field"] for c in started["changes"]] == ["analytics.experiment"]
     await settle(page)
     await page.screenshot(path=artifact("admin-analytics.png"), full_page=True)
-
-
-async def test_the_audit_log_lists_what_was_changed_and_by_whom(shop: Shop, page: Page) -> None:
-    await page.goto(shop.page("/audit"))
-    rows = page.locator("#audit-table tbody tr")
-    await page.get_by_label("Action").select_option("settings.saved")
-    await page.get_by_role("button", name="Filter").click()
-    await expect(page).to_have_url(re.compile(r"action=settings\.saved"))
-    await expect(rows.first).to_contain_text("Settings saved")
-    await expect(rows.first).to_contain_text('languages: ["en"] → ["en", "ar", "ja"]')
-    assert {await r.get_attribute("data-action") for r in await rows.all()} == {"settings.saved"}
-    await settle(page)
-    await page.screenshot(path=artifact("admin-audit.png"), full_page=True)
 
 
 async def test_an_import_of_one_good_row_and_two_bad_ones_applies_one_and_names_the_two_reasons(
