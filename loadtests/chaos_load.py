@@ -35,7 +35,6 @@ class Placed:
     customer: int
     versions: list[dict[str, Any]] = field(default_factory=list)
     refunds: dict[int, Decimal] = field(default_factory=dict)
-    changed: bool = False  # an update, cancel or refund was planned: one change per order
 
     def latest(self) -> dict[str, Any]:
         return max(self.versions, key=lambda v: v["updated_at"])
@@ -46,6 +45,8 @@ class Ledger:
     orders: dict[int, Placed] = field(default_factory=dict)
     accepted: list[Webhook] = field(default_factory=list)
     sent: int = 0
+    # Accepted orders not yet updated, refunded or cancelled: one change each, drawn in O(1).
+    unchanged: list[Placed] = field(default_factory=list)
     redelivered: int = 0
     duplicates: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
@@ -136,13 +137,14 @@ class Load:
     async def one(self, mix: Mix) -> None:
         """One slot of the load: a new order, or a duplicate, reordered update, refund or cancel."""
         roll = self._rng.random()
-        unchanged = [p for p in self.ledger.orders.values() if p.versions and not p.changed]
+        unchanged = self.ledger.unchanged
         if roll < mix.duplicate and self.ledger.accepted:
             self.ledger.duplicates += 1
             await self._deliverer.deliver(self._rng.choice(self.ledger.accepted))
         elif roll < mix.duplicate + mix.out_of_order + mix.refund + mix.cancel and unchanged:
-            placed = self._rng.choice(unchanged)
-            placed.changed = True
+            at = self._rng.randrange(len(unchanged))
+            unchanged[at], unchanged[-1] = unchanged[-1], unchanged[at]
+            placed = unchanged.pop()
             roll -= mix.duplicate
             if roll < mix.out_of_order:
                 await self._reordered(placed)
@@ -159,6 +161,8 @@ class Load:
         placed = Placed(shop, customer)
         self.ledger.orders[payload["id"]] = placed
         await self._send(webhook(ORDERS_CREATE, shop, payload), placed, payload)
+        if placed.versions:
+            self.ledger.unchanged.append(placed)
         return int(payload["id"])
 
     async def _reordered(self, placed: Placed) -> None:
