@@ -82,6 +82,11 @@ class Outcome:
     settled_s: float | None = None
     lag_zero_s: float | None = None
     seconds: float = 0.0
+    load_s: float = 0.0  # from the first webhook to the last answer
+
+    @property
+    def achieved_per_s(self) -> float:
+        return self.sent / self.load_s if self.load_s else 0.0
 
     @property
     def passed(self) -> bool:
@@ -146,6 +151,7 @@ async def _drive(system: System, plan: Plan, load: Load, out: Outcome) -> None:
         slot += 1
     await chaos
     await asyncio.gather(*tasks)
+    out.load_s = round(time.monotonic() - begin, 1)
 
 
 async def run(plan: Plan, log_dir: Path) -> Outcome:

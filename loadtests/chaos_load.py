@@ -25,6 +25,8 @@ from shopify.topics import ORDERS_CANCELLED, ORDERS_CREATE, ORDERS_UPDATED, REFU
 # Shopify waits 5 s for an answer; a redelivery comes later (here a second, not minutes).
 ANSWER_TIMEOUT_S = 5.0
 REDELIVERY_S = 1.0
+# Requests in flight at once: more wait here, in O(1), rather than in the HTTP pool's queue.
+IN_FLIGHT = 256
 
 
 @dataclass
@@ -78,8 +80,9 @@ class Deliverer:
 
     def __init__(self, ingest_url: str, secret: bytes, ledger: Ledger, give_up_at: float) -> None:
         self._http = httpx.AsyncClient(
-            base_url=ingest_url, timeout=ANSWER_TIMEOUT_S, limits=httpx.Limits(max_connections=400)
+            base_url=ingest_url, timeout=ANSWER_TIMEOUT_S, limits=httpx.Limits(max_connections=IN_FLIGHT)
         )
+        self._slots = asyncio.Semaphore(IN_FLIGHT)
         self._secret = secret
         self.ledger = ledger
         self._give_up_at = give_up_at
