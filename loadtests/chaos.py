@@ -41,6 +41,7 @@ from loadtests.chaos_watch import (
     table_metrics,
 )
 from loadtests.machine import this_machine
+from storepulse import redis_keys
 from storepulse.shops import open_registry
 from streams.domain.notifications import notification_id
 
@@ -123,8 +124,8 @@ async def _faults(
             probe = notification_id(shop, "purchase", str(await load.new_order(shop)), key)
             deadline = time.monotonic() + SETTLE_S
             while time.monotonic() < deadline:
-                try:
-                    if any(n["id"] == probe for _, n in await stream_of(client, shop)):
+                try:  # the publisher's marker: set in the same step as the stream entry
+                    if await client.exists(redis_keys.notified(shop, probe)):
                         injected.recovered_s = round(time.monotonic() - injected.repaired, 1)
                         break
                 except redis.RedisError:
@@ -228,7 +229,7 @@ async def _settle(system: System, shops: list[str], load: Load, client: redis.Re
             break
         if time.monotonic() - begin > SETTLE_S:
             break
-        await asyncio.sleep(1)
+        await asyncio.sleep(2)
     urls = [f"http://127.0.0.1:{w.port}" for w in system.workers]
     out.table_mismatches = mismatches(expected, await table_metrics(urls[0], ADMIN_TOKEN, list(expected)))
     while time.monotonic() - begin < SETTLE_S * 1.5:
