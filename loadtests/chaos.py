@@ -244,9 +244,10 @@ def table(outcomes: list[Outcome]) -> str:
     rows: list[tuple[str, list[str]]] = [
         ("seed", [str(o.plan.seed) for o in outcomes]),
         (
-            "load",
+            "load offered",
             [f"{o.plan.rate:g} webhooks/s x {o.plan.duration_s:g} s, {o.plan.shops} shops" for o in outcomes],
         ),
+        ("webhooks/s the client sent", [f"{o.achieved_per_s:,.0f} over {o.load_s:g} s" for o in outcomes]),
         ("faults injected", [", ".join(f"{k} {n}" for k, n in _counts(o).items()) for o in outcomes]),
         (
             "webhooks sent / accepted / redelivered",
