@@ -39,7 +39,7 @@ def _two_workers(two: SubResult | None, one_rate: float | None) -> tuple[str, st
     worker (what operators size by) and the CPU seconds each used."""
     rate = worker_orders_per_s(two.data) if two and two.data is not None else None
     if rate is None:
-        reason = two.not_run if two and two.not_run else "no orders_per_s in its JSON"
+        reason = (two.not_run or "no orders_per_s in its JSON") if two else "not in this run"
         return ("two workers, orders/s", f"not run: {reason}", "", NONE)
     assert two is not None and isinstance(two.data, dict)
     factor = f", {rate / one_rate:.2f}x one worker" if one_rate else ""

@@ -24,6 +24,11 @@ def _cells(report: str) -> dict[str, str]:
     return {name.strip(): cell.strip() for name, cell in rows if name.strip()}
 
 
+# What the run found and is not fixed yet: after a worker is SIGKILLed (of two, or the last one) a
+# shopify.orders partition can stall for minutes, until a later rebalance (seeds 18 and 728495:
+# orders missing from the read models and `recent:{shop}` when the settle bound ends, every
+# partition's lag 0 only after ~185 s). Not strict: on a lucky schedule the run passes.
+@pytest.mark.xfail(reason="a partition stalls for minutes after a worker is killed (issue 18 finding)")
 @pytest.mark.timeout(420)
 def test_short_chaos_run_ends_exact_and_leaves_nothing_running(tmp_path: Path) -> None:
     marker = uuid.uuid4().hex  # inherited by every process the run starts
