@@ -31,6 +31,7 @@ from loadtests.chaos_load import Deliverer, Ledger, Load, Mix
 from loadtests.chaos_watch import (
     NotificationCheck,
     SSECheck,
+    Storefront,
     check_notifications,
     check_storefronts,
     consumer_lag,
@@ -49,6 +50,8 @@ SECRET = b"chaos-secret"
 ADMIN_TOKEN = "chaos-admin-token"
 # How long after the load (and the last fault) everything must be exact and every partition's lag 0.
 SETTLE_S = 180.0
+# How long the SSE clients get to receive what was published last.
+CATCH_UP_S = 30.0
 # A 503 this long after a refusing fault was repaired still belongs to it (clients reconnecting).
 REFUSAL_GRACE_S = 10.0
 
@@ -198,6 +201,7 @@ async def _exercise(system: System, plan: Plan, out: Outcome) -> None:
             await _drive(system, plan, load, out)
             await _settle(system, shops, load, client, out)
             streams = {shop: await stream_of(client, shop) for shop in shops}
+            await _caught_up(fronts, streams)
             out.sse = check_storefronts(fronts, streams)
     finally:
         await client.aclose()
@@ -209,6 +213,16 @@ async def _exercise(system: System, plan: Plan, out: Outcome) -> None:
     out.unexpected_5xx = sum(
         1 for at, status in ledger.server_errors if status != 503 or not any(a <= at <= b for a, b in windows)
     )
+
+
+async def _caught_up(fronts: dict[str, Storefront], streams: dict[str, list[tuple[str, dict]]]) -> None:
+    """Until every client has its stream's newest entry (what was published last may still be on
+    its way), or CATCH_UP_S."""
+    deadline = time.monotonic() + CATCH_UP_S
+    while time.monotonic() < deadline:
+        if all(not entries or entries[-1][0] in fronts[shop].received for shop, entries in streams.items()):
+            return
+        await asyncio.sleep(0.5)
 
 
 async def _settle(system: System, shops: list[str], load: Load, client: redis.Redis, out: Outcome) -> None:
