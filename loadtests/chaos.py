@@ -26,7 +26,7 @@ from pathlib import Path
 
 import redis.asyncio as redis
 
-from loadtests.chaos_faults import REFUSING_KINDS, Fault, Injected, System, schedule
+from loadtests.chaos_faults import FAULT_KINDS, REFUSING_KINDS, Fault, Injected, System, schedule
 from loadtests.chaos_load import Deliverer, Ledger, Load, Mix
 from loadtests.chaos_watch import (
     NotificationCheck,
@@ -66,6 +66,7 @@ class Plan:
     workers: int = 2
     repeats: int = 2  # of each fault kind
     pause_s: float = 10.0  # the broker's SIGSTOP
+    faults: tuple[str, ...] = FAULT_KINDS  # the kinds to inject
 
 
 @dataclass
@@ -141,7 +142,7 @@ async def _faults(
 async def _drive(system: System, plan: Plan, load: Load, out: Outcome) -> None:
     """The load at `plan.rate` for `plan.duration_s`, and on while faults remain (at most 3x)."""
     fault_rng = random.Random(plan.seed + 1)
-    faults = schedule(fault_rng, plan.duration_s, plan.repeats)
+    faults = schedule(fault_rng, plan.duration_s, plan.repeats, plan.faults)
     begin = time.monotonic()
     chaos = asyncio.create_task(_faults(system, plan, faults, fault_rng, load, begin, out))
     mix, tasks, slot = Mix(), set(), 0
@@ -351,12 +352,22 @@ def main() -> None:
     parser.add_argument("--shops", type=int, default=Plan.shops)
     parser.add_argument("--repeats", type=int, default=Plan.repeats)
     parser.add_argument("--pause", type=float, default=Plan.pause_s)
+    parser.add_argument(
+        "--faults",
+        default=",".join(FAULT_KINDS),
+        help=f"fault kinds, comma-separated (of {', '.join(FAULT_KINDS)})",
+    )
     parser.add_argument("--write", type=Path, help="write the report (Markdown) here")
     args = parser.parse_args()
+    kinds = tuple(args.faults.split(","))
+    if unknown := set(kinds) - set(FAULT_KINDS):
+        parser.error(f"unknown fault kinds: {', '.join(sorted(unknown))}")
     seeds = args.seed or [random.SystemRandom().randrange(10**6) for _ in range(args.seeds)]
     outcomes = []
     for seed in seeds:
-        plan = Plan(seed, args.rate, args.duration, args.shops, repeats=args.repeats, pause_s=args.pause)
+        plan = Plan(
+            seed, args.rate, args.duration, args.shops, repeats=args.repeats, pause_s=args.pause, faults=kinds
+        )
         log_dir = Path(tempfile.mkdtemp(prefix=f"chaos-{seed}-"))
         print(f"chaos run, seed {seed} (replay: --seed {seed}), logs in {log_dir}", flush=True)
         outcomes.append(asyncio.run(run(plan, log_dir)))

@@ -54,12 +54,14 @@ class Fault:
     kind: str
 
 
-def schedule(rng: random.Random, duration_s: float, repeats: int) -> list[Fault]:
-    """Each fault kind `repeats` times, in a seeded order, spread over the load's first 80 %."""
-    kinds = list(FAULT_KINDS) * repeats
-    rng.shuffle(kinds)
-    gap = duration_s * 0.8 / len(kinds)
-    return [Fault(round(gap * i + rng.uniform(0, gap / 3), 1), kind) for i, kind in enumerate(kinds)]
+def schedule(
+    rng: random.Random, duration_s: float, repeats: int, kinds: tuple[str, ...] = FAULT_KINDS
+) -> list[Fault]:
+    """Each of `kinds` `repeats` times, in a seeded order, spread over the load's first 80 %."""
+    order = list(kinds) * repeats
+    rng.shuffle(order)
+    gap = duration_s * 0.8 / len(order)
+    return [Fault(round(gap * i + rng.uniform(0, gap / 3), 1), kind) for i, kind in enumerate(order)]
 
 
 @dataclass
