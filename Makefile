@@ -8,7 +8,7 @@ RUN_STAMP := $(VENV)/.run-stamp
 COMPILE   := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
              --custom-compile-command "make lock" --quiet
 
-.PHONY: run test lint bench chromium extension lock clean
+.PHONY: run test lint bench chaos chromium extension lock clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
@@ -45,6 +45,11 @@ test: $(STAMP) chromium lint
 # Starts its own embedded stack; writes docs/benchmarks.md and docs/img/*.png (~10 min).
 bench: $(STAMP)
 	$(BIN)/python -m loadtests.bench
+
+# The fault-injection run: three seeds, 200 webhooks/s for 120 s each, every fault kind twice;
+# writes docs/reliability.md (~12 min). Replay one run with `$(BIN)/python -m loadtests.chaos --seed N`.
+chaos: $(STAMP)
+	$(BIN)/python -m loadtests.chaos --seeds 3 --write docs/reliability.md
 
 # The theme app extension ships the widget minified (a unit test checks it is current).
 extension: $(STAMP)

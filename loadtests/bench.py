@@ -52,7 +52,19 @@ SECRET = b"storepulse-bench-secret"
 # 4,000/s goes past the 3,000/s target, so the table shows whether one process gets there.
 INGEST_RATES = (100, 500, 2000, 4000)
 LATENCY_RATES = (100, 1000)
-STEPS = ("latency", "ingest", "worker", "push", "admin", "imports", "restart", "sync", "beacons", "redis")
+STEPS = (
+    "latency",
+    "ingest",
+    "worker",
+    "workers",
+    "push",
+    "admin",
+    "imports",
+    "restart",
+    "sync",
+    "beacons",
+    "redis",
+)
 
 
 @dataclass(frozen=True)
@@ -238,6 +250,7 @@ def run(plan: Plan, out_dir: Path, quick: bool, skip: set[str], log_dir: Path) -
     # The sub-benchmarks start their own processes; ours are gone, so they get the cores.
     for name, module, args, timeout in (
         ("worker", "loadtests.bench_worker", plan.worker_args, plan.worker_timeout_s),
+        ("workers", "loadtests.bench_worker", [*plan.worker_args, "--workers", "2"], plan.worker_timeout_s),
         ("push", "loadtests.bench_push", plan.push_args, plan.push_timeout_s),
         ("admin", "loadtests.bench_admin", plan.admin_args, plan.admin_timeout_s),
         ("imports", "loadtests.bench_import", plan.import_args, plan.import_timeout_s),

@@ -1,11 +1,13 @@
-"""Orders/s one streams worker processes with metrics, tiers and notifications on.
+"""Orders/s streams workers of one group process with metrics, tiers and notifications on.
 
     python -m loadtests.bench_worker --orders 100000 --json out.json
+    python -m loadtests.bench_worker --orders 100000 --workers 2    # the partitions split between them
 
 Starts the embedded stack (storepulse.devstack), produces N orders (10 per customer by default,
 so every customer crosses the VIP threshold and tier changes flow to `customer.changes`) with
-aiokafka, then starts one worker and times it from ready until `vips:{shop}` counts every order
-(with fewer orders per customer than make a VIP, until the worker's orders counter reaches N).
+aiokafka, then starts the workers (one by default) and times them from all ready until `vips:{shop}`
+counts every order (with fewer orders per customer than make a VIP, until the workers' orders
+counters reach N); the orders spread over every partition, so each worker gets its share.
 Tag write-back runs dry (no Shopify here); purchase notifications are published to Redis as usual.
 """
 
@@ -126,33 +128,37 @@ def batch_shapes(port: int) -> dict[str, dict[str, float]]:
 
 
 async def run(
-    stack: Stack, n: int, per_customer: int, timeout: float, store: str = "memory", with_ceiling: bool = False
+    stack: Stack,
+    n: int,
+    per_customer: int,
+    timeout: float,
+    store: str = "memory",
+    with_ceiling: bool = False,
+    workers: int = 1,
 ) -> dict:
     batch = orders(n, per_customer, random.Random(7))
     started = time.monotonic()
     bootstrap = stack.env["KAFKA_URL"].removeprefix("kafka://")
     await produce(bootstrap, ((ORDERS_CREATE, SHOP, o) for o in batch))
     produce_s = time.monotonic() - started
-    worker = stack.start_service(
-        "worker",
-        extra_env={
-            "STOREPULSE_APP_ID": f"bench-{uuid.uuid4().hex[:8]}",
-            "STOREPULSE_BROKER_SESSION_TIMEOUT": "6.0",
-            "STOREPULSE_WRITEBACK_DRY_RUN": "true",
-            "STOREPULSE_WORKER_STORE": store,
-            "LOG_LEVEL": "warning",
-        },
-    )
-    ready_s = wait_ready(worker.port, 120, worker)
+    env = {
+        "STOREPULSE_APP_ID": f"bench-{uuid.uuid4().hex[:8]}",
+        "STOREPULSE_BROKER_SESSION_TIMEOUT": "6.0",
+        "STOREPULSE_WRITEBACK_DRY_RUN": "true",
+        "STOREPULSE_WORKER_STORE": store,
+        "LOG_LEVEL": "warning",
+    }
+    group = [stack.start_service("worker", extra_env=env, name=f"worker-{i + 1}") for i in range(workers)]
+    ready_s = max(wait_ready(w.port, 120, w) for w in group)
     client = redis.Redis.from_url(stack.env["REDIS_URL"])
     begin = time.monotonic()
-    cpu_at_begin = cpu_seconds(worker.proc.pid)
+    cpu_at_begin = [cpu_seconds(w.proc.pid) for w in group]
     done = 0
     # With fewer orders per customer than make a VIP, vips:{shop} never holds them all.
     all_vips = per_customer >= VIP_ORDERS
     with cpu_share({c.name: c.proc.pid for c in stack.children}) as cpu:
         while time.monotonic() - begin < timeout:
-            done = await counted(client) if all_vips else int(processed(worker.port))
+            done = await counted(client) if all_vips else int(sum(processed(w.port) for w in group))
             if done >= n:
                 break
             await asyncio.sleep(0.2)
@@ -160,20 +166,26 @@ async def run(
     # On a shared machine wall time depends on everyone's load; the worker's own CPU for all of
     # the orders' work (the index and trend agents finish after the metrics) does not, so its
     # inverse is what one worker would do with a core of its own.
-    worker_cpu_s = await cpu_when_idle(worker.proc.pid, timeout) - cpu_at_begin
-    shapes = batch_shapes(worker.port)
+    worker_cpu_s = [
+        await cpu_when_idle(w.proc.pid, timeout) - at_begin
+        for w, at_begin in zip(group, cpu_at_begin, strict=True)
+    ]
+    shapes = batch_shapes(group[0].port)
     published = await client.xlen(redis_keys.recent_stream(SHOP))
     await client.aclose()
-    rss_mb = psutil.Process(worker.proc.pid).memory_info().rss / 2**20
-    worker.stop()  # before the ceiling runs: a core of its own, as the worker had
+    rss_mb = max(psutil.Process(w.proc.pid).memory_info().rss for w in group) / 2**20
+    for w in group:
+        w.stop()  # before the ceiling runs: a core of its own, as the worker had
     return {
+        "workers": workers,
         "orders": n,
         "store": store,
         "customers": max(1, n // per_customer),
         "processed": done,
         "seconds": round(elapsed, 2),
         "orders_per_s": round(done / elapsed, 1),
-        "orders_per_worker_cpu_s": round(done / worker_cpu_s, 1) if worker_cpu_s else None,
+        "orders_per_worker_cpu_s": round(done / sum(worker_cpu_s), 1) if sum(worker_cpu_s) else None,
+        "worker_cpu_s": [round(c, 1) for c in worker_cpu_s],
         "cpu": describe(cpu),
         "worker_ready_s": round(ready_s, 2),
         "produce_s": round(produce_s, 2),
@@ -192,20 +204,23 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--store", choices=("memory", "rocksdb"), default="memory", help="worker tables")
     parser.add_argument("--ceiling", action="store_true", help="also time loadtests.ceiling_worker")
+    parser.add_argument("--workers", type=int, default=1, help="workers of one group")
     parser.add_argument("--json", type=Path, help="write the result here too")
     args = parser.parse_args()
     stack = Stack(env={"SHOPIFY_API_SECRET": "bench-secret"}, log_dir=Path(tempfile.mkdtemp(prefix="bench-")))
     stack.start_infra()
     try:
         result = asyncio.run(
-            run(stack, args.orders, args.per_customer, args.timeout, args.store, args.ceiling)
+            run(stack, args.orders, args.per_customer, args.timeout, args.store, args.ceiling, args.workers)
         )
     finally:
         stack.stop()
     print(
-        f"{result['processed']}/{result['orders']} orders in {result['seconds']} s: "
+        f"{result['workers']} worker(s): {result['processed']}/{result['orders']} orders "
+        f"in {result['seconds']} s: "
         f"{result['orders_per_s']} orders/s (worker ready in {result['worker_ready_s']} s); "
-        f"{result['orders_per_worker_cpu_s']} orders per worker CPU second; CPU % {result['cpu']}; "
+        f"{result['orders_per_worker_cpu_s']} orders per worker CPU second "
+        f"(CPU s each: {result['worker_cpu_s']}); CPU % {result['cpu']}; "
         f"{result['customers']:,} customers, worker RSS {result['worker_rss_mb']} MB"
     )
     if top := result["ceiling"]:

@@ -36,6 +36,20 @@ TARGET_IMPORT_S = 30
 TARGET_RESTART_S = 30  # RocksDB: ready after a restart (issue 19)
 
 
+def _two_workers(two: SubResult | None, one_rate: float | None) -> tuple[str, str, str, str]:
+    """Two workers of one group on the same orders: their rate, the scale-out factor over one
+    worker (what operators size by) and the CPU seconds each used."""
+    rate = worker_orders_per_s(two.data) if two and two.data is not None else None
+    if rate is None:
+        reason = (two.not_run or "no orders_per_s in its JSON") if two else "not in this run"
+        return ("two workers, orders/s", f"not run: {reason}", "", NONE)
+    assert two is not None and isinstance(two.data, dict)
+    factor = f", {rate / one_rate:.2f}x one worker" if one_rate else ""
+    cpu = two.data.get("worker_cpu_s") or []
+    each = f" (CPU s each: {', '.join(f'{c:g}' for c in cpu)})" if cpu else ""
+    return ("two workers, orders/s", f"{rate:,.0f}/s{factor}{each}", "", NONE)
+
+
 def _fmt(value: float | None, digits: int = 0) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return NONE
@@ -150,6 +164,7 @@ def _summary_rows(res: Results) -> list[tuple[str, str, str, str]]:
     else:
         reason = worker.not_run if worker and worker.not_run else "no orders_per_s in its JSON"
         rows.append(("one worker, orders/s", f"not run: {reason}", "", NONE))
+    rows.append(_two_workers(res.workers, rate))
     push = res.push
     prows = push_rows(push.data) if push and push.data is not None else []
     biggest = max(prows, key=lambda r: r.clients) if prows else None

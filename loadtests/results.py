@@ -24,6 +24,8 @@ class Results:
     latency: list[LatencyResult] = field(default_factory=list)
     latency_not_run: str | None = "not measured"
     worker: SubResult | None = None
+    # The same orders through two workers of one group (bench_worker --workers 2).
+    workers: SubResult | None = None
     push: SubResult | None = None
     admin: SubResult | None = None
     imports: SubResult | None = None
@@ -38,10 +40,8 @@ class Results:
     @classmethod
     def from_json(cls, raw: bytes) -> Results:
         data = orjson.loads(raw)
-        sub = {
-            k: SubResult(**data[k]) if data.get(k) else None
-            for k in ("worker", "push", "admin", "imports", "restart", "sync", "beacons")
-        }
+        named = ("worker", "workers", "push", "admin", "imports", "restart", "sync", "beacons")
+        sub = {k: SubResult(**data[k]) if data.get(k) else None for k in named}
         return cls(
             machine=Machine(**data["machine"]),
             quick=data["quick"],

@@ -104,6 +104,13 @@ class Child:
         self._signal_group(signal.SIGKILL)
         self.proc.wait()
 
+    def pause(self) -> None:
+        """SIGSTOP: alive and holding its sockets, answering nothing (a stalled broker)."""
+        self._signal_group(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._signal_group(signal.SIGCONT)
+
     def _signal_group(self, sig: signal.Signals) -> None:
         try:
             os.killpg(self.proc.pid, sig)
@@ -203,8 +210,16 @@ def start_broker(port: int | None = None, log: Path | None = None, console: Cons
     return child
 
 
-def start_redis(port: int | None = None, log: Path | None = None, console: Console | None = None) -> Child:
+def start_redis(
+    port: int | None = None,
+    log: Path | None = None,
+    console: Console | None = None,
+    persist_dir: Path | None = None,
+) -> Child:
+    """Redis in memory only; with `persist_dir`, with an append-only file there as production
+    runs it (docker-compose.yml), so a restart on the same directory gets its data back."""
     port = port or free_port()
+    aof = "yes" if persist_dir else "no"
     child = spawn(
         "redis",
         [
@@ -216,11 +231,13 @@ def start_redis(port: int | None = None, log: Path | None = None, console: Conso
             "--save",
             "",
             "--appendonly",
-            "no",
+            aof,
+            "--appendfsync",
+            "everysec",
             "--daemonize",
             "no",
             "--dir",
-            tempfile.gettempdir(),
+            str(persist_dir or tempfile.gettempdir()),
             "--loglevel",
             "warning",
         ],
@@ -288,8 +305,9 @@ class Stack:
     def log(self, name: str) -> Path | None:
         return self.log_dir / f"{name}.log" if self.log_dir else None
 
-    def start_infra(self, partitions: int = 8) -> None:
-        """Broker and Redis unless KAFKA_URL / REDIS_URL already point somewhere."""
+    def start_infra(self, partitions: int = 8, redis_dir: Path | None = None) -> None:
+        """Broker and Redis unless KAFKA_URL / REDIS_URL already point somewhere; Redis persists
+        to `redis_dir` when given (start_redis)."""
         if not self.env.get("KAFKA_URL"):
             broker = start_broker(log=self.log("tansu"), console=self.console)
             self.children.append(broker)
@@ -297,7 +315,7 @@ class Stack:
             self.env["KAFKA_URL"] = f"kafka://{LOOPBACK}:{broker.port}"
             self.env["STOREPULSE_KAFKA_IDEMPOTENT"] = "false"
         if not self.env.get("REDIS_URL"):
-            redis = start_redis(log=self.log("redis"), console=self.console)
+            redis = start_redis(log=self.log("redis"), console=self.console, persist_dir=redis_dir)
             self.children.append(redis)
             self.infra.append(redis)
             self.env["REDIS_URL"] = f"redis://{LOOPBACK}:{redis.port}/0"

@@ -8,22 +8,10 @@ import sys
 import uuid
 from pathlib import Path
 
-import psutil
-
 from loadtests.machine import this_machine
+from tests.support.processes import processes_with
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def _processes_with(marker: str) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter():
-        try:
-            if proc.environ().get("STOREPULSE_BENCH_TEST_RUN") == marker:
-                found.append(proc)
-        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
-            continue
-    return found
 
 
 def _rows(report: str, first_header: str) -> list[list[str]]:
@@ -51,7 +39,7 @@ def test_quick_bench_writes_the_report_and_stops_every_process(tmp_path: Path) -
         timeout=240,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert not _processes_with(marker)
+    assert not processes_with("STOREPULSE_BENCH_TEST_RUN", marker)
 
     report = (tmp_path / "benchmarks.md").read_text()
     assert this_machine().cpu in report

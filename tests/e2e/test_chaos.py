@@ -1,0 +1,64 @@
+"""The short chaos run (`make chaos` is the long one): each fault kind but the worker kills once
+under load, and afterwards nothing lost, doubled or wrong; every process the run started is gone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from loadtests.chaos_faults import FAULT_KINDS
+from tests.support.processes import processes_with
+
+SEED = 18  # fixed, so CI replays one schedule; `python -m loadtests.chaos --seed N` replays any
+MARKER_VARIABLE = "STOREPULSE_CHAOS_TEST_RUN"
+
+
+def _cells(report: str) -> dict[str, str]:
+    """The one-run table's rows: name → cell."""
+    rows = [line.strip("|").split("|") for line in report.splitlines() if line.startswith("| ")]
+    return {name.strip(): cell.strip() for name, cell in rows if name.strip()}
+
+
+# Killing a worker is left to `make chaos`: after a SIGKILL a shopify.orders partition can stall for
+# minutes, until a later rebalance (issue 18's open finding, docs/reliability.md), so a short run
+# that kills one cannot settle within its bound. Every other kind is held to exactness here.
+SHORT_FAULTS = tuple(k for k in FAULT_KINDS if k not in ("worker_kill", "last_worker_kill"))
+
+
+@pytest.mark.timeout(420)
+def test_short_chaos_run_ends_exact_and_leaves_nothing_running(tmp_path: Path) -> None:
+    marker = uuid.uuid4().hex  # inherited by every process the run starts
+    report_path = tmp_path / "reliability.md"
+    argv = ["--seed", str(SEED), "--rate", "30", "--duration", "40", "--shops", "4", "--repeats", "1"]
+    argv += ["--faults", ",".join(SHORT_FAULTS)]
+    run = subprocess.run(
+        [sys.executable, "-m", "loadtests.chaos", *argv, "--pause", "4", "--write", str(report_path)],
+        env={**os.environ, MARKER_VARIABLE: marker},
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    print(run.stdout)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert not processes_with(MARKER_VARIABLE, marker)
+    assert f"seed {SEED}" in run.stdout
+
+    cells = _cells(report_path.read_text())
+    assert sorted(cells["faults injected"].split(", ")) == sorted(f"{kind} 1" for kind in SHORT_FAULTS)
+    assert "never" not in cells["recovery after fault, s (max)"]
+    _, accepted, redelivered = (int(n) for n in cells["webhooks sent / accepted / redelivered"].split(" / "))
+    assert accepted > 500 and redelivered > 0  # the broker pause made Shopify redeliver
+    assert int(cells["duplicate deliveries"]) > 0
+    assert cells["undelivered / unexpected 5xx"] == "0 / 0"
+    expected, delivered = cells["notifications expected / delivered"].split(" / ")
+    assert int(expected) > 400 and delivered == expected
+    assert cells["notifications duplicated / missing / unexpected"] == "0 / 0 / 0"
+    assert cells["SSE duplicated / missing / out of order"] == "0 / 0 / 0"
+    assert int(cells["SSE clients / reconnects"].split(" / ")[1]) > 0  # push and Redis cut them off
+    assert cells["metric mismatches (read model / table)"] == "0 / 0"
+    assert cells["result"] == "pass"
