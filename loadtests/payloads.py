@@ -287,7 +287,8 @@ def shop_redact(shop: str) -> dict[str, Any]:
 
 
 # How often a visitor's widget sends each beacon type.
-BEACON_MIX = {"page_view": 6, "impression": 3, "click": 1, "dismiss": 1}
+# Ghost impressions come only from visitors an experiment holds out: rare, as a 5 % holdout makes them.
+BEACON_MIX = {"page_view": 6, "impression": 3, "click": 1, "dismiss": 1, "ghost_impression": 0.2}
 
 
 def beacon(shop: str, kind: str, visitor: str, product_id: str | None = None) -> dict[str, Any]:
