@@ -20,6 +20,7 @@ from admin.audit import AuditLog, audit_page_routes, audit_routes
 from admin.context import PATCH_ID_TOKEN_PATH, AdminContext
 from admin.customer_index import CustomerIndexes
 from admin.customers import CustomerList
+from admin.event_keys_api import event_key_routes
 from admin.import_api import import_routes
 from admin.import_rows import EmailResolver
 from admin.import_runs import ImportRuns
@@ -97,6 +98,7 @@ def create_admin_app(
     routes = [
         *api_routes(ctx),
         *audit_routes(ctx),
+        *event_key_routes(ctx),
         *role_routes(ctx),
         *import_routes(ctx),
         *page_routes(ctx),

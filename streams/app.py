@@ -15,6 +15,7 @@ from storepulse.redis_client import redis_client
 from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 from streams.agents import (
+    api_events,
     audit_log,
     carts,
     catalog,
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> StreamsApp:
     writeback.register(ctx, settings_table.settings_for)
     viewers.register(ctx, products, settings_table)
     signups.register(ctx, settings_table)
+    api_events.register(ctx, products, settings_table)
     stock.register(ctx, products, settings_table)
     carts.register(ctx, products, settings_table)
     lookups.register(ctx, settings_table, book.table, audit)
