@@ -21,6 +21,7 @@ from admin.context import PATCH_ID_TOKEN_PATH, AdminContext
 from admin.customer_index import CustomerIndexes
 from admin.customers import CustomerList
 from admin.event_keys_api import event_key_routes
+from admin.event_keys_page import event_keys_page_routes
 from admin.import_api import import_routes
 from admin.import_rows import EmailResolver
 from admin.import_runs import ImportRuns
@@ -105,6 +106,7 @@ def create_admin_app(
         *language_routes(ctx),
         *audit_page_routes(ctx),
         *roles_page_routes(ctx),
+        *event_keys_page_routes(ctx),
         *import_page_routes(ctx),
     ]
     return AdminApp(ctx, routes=routes)

@@ -72,7 +72,7 @@ def event_key_routes(ctx: AdminContext) -> list[Route]:
         if not await keys.revoke(session.shop, key_id):
             return _unknown()
         await ctx.audit.record(request, session.shop, "event_key.revoked", details={"id": key_id})
-        return Response(status_code=204)
+        return _json({"id": key_id, "revoked": True})
 
     return [
         Route("/api/event-keys", by_method(ctx, get=list_keys, post=create_key), methods=["GET", "POST"]),

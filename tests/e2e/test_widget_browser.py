@@ -350,7 +350,8 @@ async def test_demo_page_shows_every_kind(push: Child, browser: Browser, shop: s
         await page.goto(demo(push, shop, duration_ms=60000))
         await page.wait_for_function("window.StorePulse")
         await page.get_by_role("button", name="All").click()
-        for kind in ("purchase", "trending", "viewing", "signup", "low_stock", "back_in_stock", "cart", "review"):
+        kinds = ("purchase", "trending", "viewing", "signup", "low_stock", "back_in_stock", "cart", "review")
+        for kind in kinds:
             await page.locator(f".sp-toast.sp-{kind}").first.wait_for()
         await page.wait_for_timeout(500)  # the slide-in animation
         await page.screenshot(path=artifact(f"{name}.png"))

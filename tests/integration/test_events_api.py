@@ -133,7 +133,7 @@ async def test_a_rotated_or_revoked_key_is_refused_and_another_shop_cannot_revok
     assert (await post(app, made["key"], review())).status_code == 401
     assert (await post(app, rotated.json()["key"], review())).status_code == 202
 
-    assert (await merchant.call("DELETE", f"event-keys/{made['id']}")).status_code == 204
+    assert (await merchant.call("DELETE", f"event-keys/{made['id']}")).status_code == 200
     assert (await post(app, rotated.json()["key"], review())).status_code == 401
     assert (await merchant.call("GET", "event-keys")).json()["keys"] == []
 
