@@ -40,7 +40,8 @@ def test_only_reviews_from_the_shops_minimum_rating_are_shown(rating: int, minim
 
 
 def test_the_same_idempotency_key_makes_the_same_id_and_a_hidden_kind_makes_none() -> None:
-    assert _review(_event()).id == _review(_event(message="edited")).id != _review(_event(idempotency_key="2")).id
+    first = _review(_event())
+    assert first.id == _review(_event(message="edited")).id != _review(_event(idempotency_key="2")).id
     assert _review(_event(), enabled_kinds=["purchase"]) is None
 
 
