@@ -22,6 +22,8 @@ from admin.audit_outbox import AuditOutbox
 from admin.context import PATCH_ID_TOKEN_PATH, AdminContext
 from admin.customer_index import CustomerIndexes
 from admin.customers import CustomerList
+from admin.event_keys_api import event_key_routes
+from admin.event_keys_page import event_keys_page_routes
 from admin.import_api import import_routes
 from admin.import_rows import EmailResolver
 from admin.import_runs import ImportRuns
@@ -106,6 +108,7 @@ def create_admin_app(
     routes = [
         *api_routes(ctx),
         *audit_routes(ctx),
+        *event_key_routes(ctx),
         *role_routes(ctx),
         *import_routes(ctx),
         *page_routes(ctx),
@@ -113,6 +116,7 @@ def create_admin_app(
         *audit_page_routes(ctx),
         *analytics_page_routes(ctx),
         *roles_page_routes(ctx),
+        *event_keys_page_routes(ctx),
         *import_page_routes(ctx),
     ]
     return AdminApp(ctx, routes=routes)

@@ -56,6 +56,9 @@ def samples(lang: str, settings: ShopSettings) -> list[dict[str, str]]:
             fields["who"] = who
         if "count" in templates.FIELDS[kind]:
             fields["count"] = SAMPLE_COUNTS.get(kind, 3)
+        # A review's own fields (stars, author, excerpt): the sample the templates are checked with.
+        own = templates.FIELDS[kind] - {"who", "count", "product"}
+        fields |= {f: templates.SAMPLE_VALUES[f] for f in own}
         title, message = templates.render(kind, lang, settings.templates, **fields)
         shown.append({"kind": kind, "title": title, "message": message})
     return shown

@@ -45,6 +45,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Imports", "imports", ("import",)),
     NavItem("Audit log", "audit"),
     NavItem("Roles", "roles"),
+    NavItem("API keys", "event_keys"),
 )
 # Query parameters of Shopify's embedded launch that every link keeps (the session token among them).
 SESSION_PARAMS = ("id_token", "shop", "host", "embedded", "locale")

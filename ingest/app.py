@@ -19,6 +19,7 @@ from admin.context import APP_PATH
 from ingest import metrics
 from ingest.backfill_runs import BackfillRuns
 from ingest.beacons import beacon_routes
+from ingest.events import event_routes
 from ingest.install import Installer, install_routes
 from ingest.producer import DurableProducer
 from ingest.shop_gate import ShopGate
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route(WEBHOOK_PATH, webhook, methods=["POST"]),
         *install_routes(settings, client, installer, api),
         *beacon_routes(producer, settings, client, gate),
+        *event_routes(producer, settings, client),
         *probe_routes(ready_check),
         Mount(APP_PATH, app=admin),
     ]

@@ -31,6 +31,9 @@ AuditAction = Literal[
     "default_role.changed",
     "customer.redacted",
     "data_request.answered",
+    "event_key.created",
+    "event_key.rotated",
+    "event_key.revoked",
 ]
 AUDIT_ACTIONS: tuple[str, ...] = get_args(AuditAction)
 # Settings fields the VIP program page owns: a save that changes only these is a program change.

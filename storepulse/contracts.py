@@ -39,7 +39,9 @@ class Actor(BaseModel):
     country_code: str | None = None
 
 
-NotificationKind = Literal["purchase", "trending", "viewing", "signup", "low_stock", "back_in_stock", "cart"]
+NotificationKind = Literal[
+    "purchase", "trending", "viewing", "signup", "low_stock", "back_in_stock", "cart", "review"
+]
 WidgetPosition = Literal["bottom-left", "bottom-right"]
 
 
@@ -119,6 +121,35 @@ class Beacon(BaseModel):
     # a repeated id); beacons without one are taken as they come.
     id: str | None = Field(None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     received_at: datetime
+
+
+MAX_EVENT_BYTES = 4096
+
+
+class ApiEvent(BaseModel):
+    """The body of `POST /api/events` (the events API, docs/events-api.md). The shop is the key's,
+    never the body's: a field `shop` is refused like any other unknown one."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: Literal["review", "signup", "purchase", "custom"]
+    idempotency_key: str = Field(min_length=1, max_length=128)
+    occurred_at: datetime
+    product_id: str | None = Field(None, max_length=32, pattern=r"^[0-9]+$")
+    title: str | None = Field(None, max_length=200)
+    message: str | None = Field(None, max_length=1000)
+    rating: int | None = Field(None, ge=1, le=5)
+    author: str | None = Field(None, max_length=80)
+    city: str | None = Field(None, max_length=80)
+    country_code: str | None = Field(None, pattern=r"^[A-Z]{2}$")
+
+    @model_validator(mode="after")
+    def _what_the_kind_needs(self) -> ApiEvent:
+        if self.kind == "review":
+            missing = [n for n in ("product_id", "rating", "message") if getattr(self, n) is None]
+            if missing:
+                raise ValueError(f"a review needs {', '.join(missing)}")
+        return self
 
 
 class RfmThresholds(BaseModel):
@@ -229,6 +260,7 @@ class ShopSettings(BaseModel):
         "low_stock",
         "back_in_stock",
         "cart",
+        "review",
     ]
     min_order_value: Decimal = Decimal(0)
     excluded_products: list[str] = []
@@ -245,6 +277,8 @@ class ShopSettings(BaseModel):
     low_stock_threshold: int = Field(5, ge=1, le=1000)
     # "4 people have this in their cart" only from this many distinct carts in 30 minutes.
     cart_min: int = Field(2, ge=1, le=1000)
+    # Reviews (the events API) are shown from this many stars.
+    review_min_rating: int = Field(4, ge=1, le=5)
     widget: WidgetSettings = WidgetSettings()
     # Customer intelligence
     rfm: RfmThresholds = RfmThresholds()

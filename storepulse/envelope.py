@@ -23,6 +23,8 @@ REEVALUATE = "streams/reevaluate"  # time moved a customer's standing (VIP dropo
 # The merchant app sets (payload {tier, until, source, set_at}) or removes ({tier: null}) a
 # customer's tier floor, on their partition of streams.customer-events (streams/domain/tier_floor.py).
 TIER_FLOOR = "storepulse/tier-floor"
+# An event the events API accepted (payload: storepulse.contracts.ApiEvent), on `api.events`.
+API_EVENT = "storepulse/api-event"
 
 
 # An order read by the scheduled sync is an `orders/backfill` record whose webhook id is

@@ -22,6 +22,7 @@ TOPIC_SHOP = "shopify.shop"  # key `{shop}`: app/uninstalled and the compliance 
 # forwards and shop/redact (compliance): one shop's stock on one partition.
 TOPIC_INVENTORY = "shopify.inventory"
 TOPIC_CARTS = "shopify.carts"  # key `{shop}`: carts/create|update, and shop/redact (compliance)
+TOPIC_API_EVENTS = "api.events"  # key `{shop}`: envelopes of the events API's accepted events
 TOPIC_BEACONS = "widget.beacons"  # key `{shop}`: storepulse.contracts.Beacon
 TOPIC_NOTIFICATIONS = "notifications"  # key `{shop}`: the durable record of what was shown
 TOPIC_CUSTOMER_CHANGES = "customer.changes"  # key `{shop}/{customer_id}`: tier changes
@@ -49,6 +50,7 @@ TOPIC_PRODUCTS_DLQ = dead_letter_topic(TOPIC_PRODUCTS)
 TOPIC_SHOP_DLQ = dead_letter_topic(TOPIC_SHOP)
 TOPIC_INVENTORY_DLQ = dead_letter_topic(TOPIC_INVENTORY)
 TOPIC_CARTS_DLQ = dead_letter_topic(TOPIC_CARTS)
+TOPIC_API_EVENTS_DLQ = dead_letter_topic(TOPIC_API_EVENTS)
 TOPIC_BEACONS_DLQ = dead_letter_topic(TOPIC_BEACONS)
 TOPIC_CUSTOMER_CHANGES_DLQ = dead_letter_topic(TOPIC_CUSTOMER_CHANGES)
 TOPIC_SHOP_SETTINGS_DLQ = dead_letter_topic(TOPIC_SHOP_SETTINGS)
@@ -64,6 +66,7 @@ ALL_TOPICS = (
     TOPIC_SHOP,
     TOPIC_INVENTORY,
     TOPIC_CARTS,
+    TOPIC_API_EVENTS,
     TOPIC_BEACONS,
     TOPIC_NOTIFICATIONS,
     TOPIC_CUSTOMER_CHANGES,
@@ -76,6 +79,7 @@ ALL_TOPICS = (
     TOPIC_SHOP_DLQ,
     TOPIC_INVENTORY_DLQ,
     TOPIC_CARTS_DLQ,
+    TOPIC_API_EVENTS_DLQ,
     TOPIC_BEACONS_DLQ,
     TOPIC_CUSTOMER_CHANGES_DLQ,
     TOPIC_SHOP_SETTINGS_DLQ,

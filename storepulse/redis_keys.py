@@ -86,6 +86,20 @@ def order_day(shop: str, day: str) -> str:
     return f"order-day:{shop}:{day}"
 
 
+def event_keys(shop: str) -> str:
+    """Hash key id → JSON {name, digest, created_at} of the shop's events-API keys (the key
+    itself is never stored: `digest` is its SHA-256)."""
+    return f"event-keys:{shop}"
+
+
+def event_key_owner(digest: str) -> str:
+    """String: `{shop} {key id}` of the events-API key with this SHA-256, for ingest's lookup."""
+    return f"event-key:{digest}"
+
+
+EVENTS_RATE_PREFIX = "events-rate"  # the `limits` counters of each events-API key
+
+
 def widget_seen(shop: str) -> str:
     """String (expires): epoch seconds of the last page view the shop's storefront widget sent,
     which tells the merchant's app that the app embed is on."""
@@ -220,6 +234,7 @@ SHOP_KEYS: tuple[Callable[[str], str], ...] = (
     customer_tags,
     notification_days,
     widget_seen,
+    event_keys,
     data_requests,
     backfill_state,
     backfill_run,

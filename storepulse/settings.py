@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     # Widget beacons (ingest POST /beacons), `limits` notation.
     beacon_rate_per_ip: str = "120/minute"
     beacon_rate_per_shop: str = "20000/minute"
+    # The events API (ingest POST /api/events), per key, counted in Redis across ingest processes.
+    events_rate_per_key: str = "600/minute"
 
     # Log VIP tag changes instead of writing them to Shopify (every shop).
     writeback_dry_run: bool = False

@@ -17,6 +17,7 @@ from storepulse.settings import Settings
 from storepulse.shops import ShopRegistry, token_cipher
 from streams.agents import (
     analytics,
+    api_events,
     audit_log,
     carts,
     catalog,
@@ -106,6 +107,7 @@ def create_app(settings: Settings) -> StreamsApp:
     sync_timer.register(ctx)
     viewers.register(ctx, products, settings_table)
     signups.register(ctx, settings_table)
+    api_events.register(ctx, products, settings_table)
     stock.register(ctx, products, settings_table)
     carts.register(ctx, products, settings_table)
     analytics.register(ctx, settings_table.settings_for)

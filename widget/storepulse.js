@@ -30,7 +30,8 @@
     low_stock: SVG + '<path d="M3 7l9-4 9 4v10l-9 4-9-4zM3 7l9 4 9-4M12 11v10"/></svg>',
     back_in_stock: SVG + '<path d="M3 7l9-4 9 4v10l-9 4-9-4zM3 7l9 4 9-4M12 11v10"/></svg>',
     cart: SVG + '<path d="M3 4h2l2.5 11h11L21 7H6.5"/><circle cx="9" cy="19.5" r="1.5"/><circle cx="17" cy="19.5" r="1.5"/></svg>',
-    signup: SVG + '<circle cx="9" cy="8" r="4"/><path d="M1 21a8 8 0 0 1 16 0M20 8v6M17 11h6"/></svg>'
+    signup: SVG + '<circle cx="9" cy="8" r="4"/><path d="M1 21a8 8 0 0 1 16 0M20 8v6M17 11h6"/></svg>',
+    review: SVG + '<path d="M12 2l3 6.5 7 .8-5.2 4.8 1.4 7L12 17.6 5.8 21l1.4-7L2 9.3l7-.8z"/></svg>'
   };
   var CLOSE = { en: "Dismiss", fr: "Fermer", de: "Schlie\u00DFen", es: "Cerrar", ar: "\u0625\u063A\u0644\u0627\u0642",
     he: "\u05E1\u05D2\u05D5\u05E8", it: "Chiudi", nl: "Sluiten", pt: "Fechar", cs: "Zav\u0159\u00EDt", da: "Luk",

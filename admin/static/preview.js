@@ -10,7 +10,8 @@
   var SAMPLE = {
     name: "Maya", place: "Austin, US",
     product: { purchase: "Cloud Hoodie", trending: "Trail Runner", viewing: "Canvas Tote",
-      low_stock: "Merino Beanie", back_in_stock: "Cloud Hoodie", cart: "Trail Runner" },
+      low_stock: "Merino Beanie", back_in_stock: "Cloud Hoodie", cart: "Trail Runner",
+      review: "Cloud Hoodie" },
     count: { trending: 14, viewing: 6, low_stock: 3, cart: 4 }
   };
   var replaying = [];
@@ -67,7 +68,9 @@
       max: Math.max(1, +value("widget.max_per_session") || 1)
     };
     return kinds.map(function (kind) {
-      var fields = kind === "purchase" || kind === "signup"
+      var fields = kind === "review"
+        ? { stars: "\u2605\u2605\u2605\u2605\u2605", author: "Maya K.", excerpt: "Softest thing I own", product: SAMPLE.product[kind] }
+        : kind === "purchase" || kind === "signup"
         ? { who: who(lang), product: SAMPLE.product[kind] }
         : { count: SAMPLE.count[kind], product: SAMPLE.product[kind] };
       return {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from storepulse.contracts import Actor, Notification, NotificationKind, ProductRef, ShopSettings, Text
@@ -233,6 +233,52 @@ def signup_notification(
         id_key,
         actor=actor,
         who=lambda lang: who_phrase(actor, region, lang),
+    )
+
+
+EXCERPT_CHARS = 120
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The text whole when it fits in `limit` characters, else cut at a word and ended with "…"."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,.;:") + "…"
+
+
+def review_notification(
+    shop: str,
+    event: dict[str, Any],
+    *,
+    rules: ShopSettings,
+    catalog: Mapping[bytes, Any],
+    id_key: bytes = b"",
+) -> Notification | None:
+    """ "★★★★★ Maya K. on Cloud Hoodie: “Softest thing I own”" for a review from the events API, or
+    None below the shop's minimum rating or when it hides reviews. The author is shown as the
+    review app sent it; the id comes from the event's idempotency key, so a re-post is a no-op."""
+    product_id = str(event.get("product_id") or "")
+    rating = event.get("rating")
+    text = _clean(event.get("message"))
+    if not isinstance(rating, int) or rating < rules.review_min_rating or not text or not product_id:
+        return None
+    if not shows(rules, "review", product_id):
+        return None
+    author = _clean(event.get("author"))
+    return rendered(
+        "review",
+        shop,
+        str(event["idempotency_key"]),
+        rules,
+        parse_time(event.get("occurred_at")) or datetime.now(UTC),
+        id_key,
+        product=product_of(shop, product_id, catalog, _clean(event.get("title"))),
+        actor=Actor(first_name=author) if author else None,
+        stars="★" * rating,
+        author=lambda lang: author or templates.who(None, None, lang),
+        excerpt=excerpt(text),
     )
 
 

@@ -35,6 +35,7 @@ FIELDS: dict[str, frozenset[str]] = {
     "low_stock": frozenset({"count", "product"}),
     "back_in_stock": frozenset({"product"}),
     "cart": frozenset({"count", "product"}),
+    "review": frozenset({"stars", "author", "product", "excerpt"}),
 }
 # Template names a shop may override: "purchase" (the message) or "purchase.title".
 TEMPLATE_NAMES = frozenset(FIELDS) | {f"{kind}.title" for kind in FIELDS}
@@ -42,7 +43,14 @@ TEMPLATE_NAMES = frozenset(FIELDS) | {f"{kind}.title" for kind in FIELDS}
 PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
 MAX_TEMPLATE_CHARS = 200
 # What a template is rendered with to prove it renders before a shop may store it.
-SAMPLE_VALUES: dict[str, Any] = {"who": "Maya in Austin", "product": "Cloud Hoodie", "count": 7}
+SAMPLE_VALUES: dict[str, Any] = {
+    "who": "Maya in Austin",
+    "product": "Cloud Hoodie",
+    "count": 7,
+    "stars": "★★★★★",
+    "author": "Maya K.",
+    "excerpt": "Softest thing I own",
+}
 WORDING_DIR = Path(__file__).parent / "wording"
 DEFAULT_LANGUAGE = "en"
 

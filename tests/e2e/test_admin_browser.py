@@ -629,3 +629,27 @@ async def test_pages_work_without_javascript(shop: Shop, browser: Browser) -> No
         assert (await shop.api("settings"))["min_order_value"] == "5"
     finally:
         await context.close()
+
+
+async def test_api_keys_are_made_shown_once_rotated_and_revoked(shop: Shop, page: Page) -> None:
+    await page.goto(shop.page("/keys"))
+    await page.get_by_label("Name").fill("Judge.me")
+    await page.get_by_role("button", name="Make key").click()
+    made = (await page.locator("[data-new-key]").text_content() or "").strip()
+    assert made.startswith("spk_")
+    row = page.locator("#keys-table tr", has_text="Judge.me")
+    await expect(row).to_be_visible()
+    await settle(page)
+    await page.screenshot(path=artifact("admin-api-keys.png"), full_page=True)
+    await page.goto(shop.page("/keys"))  # shown once: a later visit lists the name only
+    await expect(page.locator("[data-new-key]")).to_have_count(0)
+    assert made not in await page.content()
+
+    await page.get_by_role("button", name="Rotate Judge.me").click()
+    rotated = (await page.locator("[data-new-key]").text_content() or "").strip()
+    assert rotated.startswith("spk_") and rotated != made
+    await page.get_by_role("button", name="Revoke Judge.me").click()
+    await expect(page.get_by_text("Key revoked")).to_be_visible()
+    await expect(page.locator("#keys-table")).to_have_count(0)
+    answer = await shop.http.post("/api/events", headers={"Authorization": f"Bearer {rotated}"}, json={})
+    assert answer.status_code == 401

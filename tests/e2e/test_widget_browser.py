@@ -349,13 +349,14 @@ async def test_demo_page_shows_every_kind(push: Child, browser: Browser, shop: s
         await page.goto(demo(push, shop, duration_ms=60000))
         await page.wait_for_function("window.StorePulse")
         await page.get_by_role("button", name="All").click()
-        for kind in ("purchase", "trending", "viewing", "signup", "low_stock", "back_in_stock", "cart"):
+        kinds = ("purchase", "trending", "viewing", "signup", "low_stock", "back_in_stock", "cart", "review")
+        for kind in kinds:
             await page.locator(f".sp-toast.sp-{kind}").first.wait_for()
         await page.wait_for_timeout(500)  # the slide-in animation
         await page.screenshot(path=artifact(f"{name}.png"))
-        assert await page.locator(".sp-toast").count() == 8
+        assert await page.locator(".sp-toast").count() == 9
         images = page.locator(".sp-toast img, .card img")
-        assert await images.count() == 6 + len(CATALOG)  # the toasts' products and the cards
+        assert await images.count() == 7 + len(CATALOG)  # the toasts' products and the cards
         for image in await images.all():
             assert await loaded_width(image) > 0, await image.get_attribute("src")
         await context.close()

@@ -73,7 +73,8 @@ def test_the_grep_finds_what_it_looks_for(tmp_path: Path) -> None:
 
 def test_shop_redact_enumerates_every_per_shop_key() -> None:
     # Every key builder that takes a shop is either listed for shop/redact or deliberately not per-shop.
-    # dlq_replays is per topic and holds only offsets and outcomes.
+    # dlq_replays is per topic and holds only offsets and outcomes. event_key_owner is keyed by a
+    # key's digest: ingest refuses it once shop/redact deleted the shop's event_keys.
     not_per_shop = {
         redis_keys.oauth_state,
         redis_keys.push_heartbeat,
@@ -87,6 +88,7 @@ def test_shop_redact_enumerates_every_per_shop_key() -> None:
         redis_keys.import_rejects,
         redis_keys.beacon_seen,
         redis_keys.viewer_addresses,
+        redis_keys.event_key_owner,
     }
     per_shop = (
         set(redis_keys.SHOP_KEYS)
