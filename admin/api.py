@@ -20,7 +20,7 @@ from admin import analytics, overview, vip_preview
 from admin.context import AdminContext
 from admin.customers import PageParameters, Selection
 from admin.names import SearchFailed
-from admin.params import BadParameters, parse, parse_body, unprocessable
+from admin.params import BadParameters, field_errors, parse, parse_body, unprocessable
 from admin.session import Refused, Session, refusal
 from admin.worker_api import WorkerUnavailable
 from ingest.backfill_runs import BackfillRunning
@@ -207,19 +207,12 @@ def api_routes(ctx: AdminContext) -> list[Route]:
         return _json(await analytics.read(ctx.redis, session.shop, rules, params.days, overview.utc_now()))
 
     async def start_experiment(request: Request, session: Session) -> Response:
-        try:
-            plan = ExperimentPlan.model_validate_json(await request.body())
-        except ValidationError as exc:
-            raise BadParameters(
-                {".".join(map(str, e["loc"])) or "body": e["msg"] for e in exc.errors()}
-            ) from exc
+        plan = parse_body(ExperimentPlan, await request.body())
         rules = (await shop_settings(session.shop)).analytics
         try:
             new = analytics.started(rules, plan.holdout_pct, plan.variants, overview.utc_now())
         except ValidationError as exc:
-            raise BadParameters(
-                {".".join(map(str, e["loc"])) or "experiment": e["msg"] for e in exc.errors()}
-            ) from exc
+            raise BadParameters(field_errors(exc)) from exc
         return await save_settings(
             request, session, {"analytics": new.model_dump(mode="json")}, "experiment.started"
         )

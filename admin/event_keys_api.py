@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from admin.api import authenticated, by_method
 from admin.context import AdminContext
-from admin.params import BadParameters
+from admin.params import BadParameters, parse_body
 from admin.session import Session
 from storepulse.event_keys import EventKeys
 
@@ -45,12 +45,7 @@ def event_key_routes(ctx: AdminContext) -> list[Route]:
         return _json({"keys": await keys.listed(session.shop)})
 
     async def create_key(request: Request, session: Session) -> Response:
-        try:
-            new = NewKey.model_validate_json(await request.body())
-        except ValidationError as exc:
-            raise BadParameters(
-                {".".join(map(str, e["loc"])) or "body": e["msg"] for e in exc.errors()}
-            ) from exc
+        new = parse_body(NewKey, await request.body())
         if len(await keys.listed(session.shop)) >= MAX_KEYS:
             raise BadParameters({"name": f"a shop holds at most {MAX_KEYS} keys: revoke one first"})
         key_id, key = await keys.create(session.shop, new.name)
