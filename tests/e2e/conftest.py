@@ -1,12 +1,21 @@
-"""Fixtures of the end-to-end tests: `storepulse dev` itself, and a stack of a module's own."""
+"""Fixtures of the end-to-end tests: `storepulse dev` itself, a stack of a module's own, and a
+headless Chromium per browser-test module."""
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser
 
 from storepulse.devstack import Stack
+from tests.support.browser import chromium
 from tests.support.launcher import DevLauncher, running_dev
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as b:
+        yield b
 
 
 @pytest.fixture(scope="module")

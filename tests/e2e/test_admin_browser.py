@@ -29,7 +29,7 @@ from storepulse.devstack import Child, free_port, wait_ready
 from tests.fake_shopify import FakeShopify, customers, running_fake_shopify
 from tests.fake_shopify.customers import add_customer
 from tests.fake_shopify.webhooks import register
-from tests.support.browser import artifact, chromium
+from tests.support.browser import artifact
 from tests.support.eventually import eventually
 from tests.support.push import push_process
 from tests.support.stack import ADMIN_TOKEN, Services, new_shop_domain
@@ -173,12 +173,6 @@ async def shop(fake: FakeShopify, processes: tuple[Child, Child]) -> AsyncIterat
 
         await eventually(counted, timeout=60, what=f"{ORDERS} orders counted")
         yield s
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
 
 
 @pytest.fixture

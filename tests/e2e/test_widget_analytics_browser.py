@@ -15,7 +15,7 @@ from playwright.async_api import Browser, BrowserContext, Page, Route
 from storepulse.contracts import Experiment, Holdout
 from storepulse.devstack import Child
 from streams.domain.arms import HOLDOUT, arm_of
-from tests.support.browser import artifact, chromium
+from tests.support.browser import artifact
 from tests.support.eventually import eventually
 from tests.support.kafka import consume_beacons
 from tests.support.push import note, publish, push_process
@@ -28,12 +28,6 @@ window.__toasts = [];
 document.addEventListener("storepulse:toast", e => __toasts.push(e.detail.id));
 """
 NO_CONSENT = "window.Shopify = {customerPrivacy: {analyticsProcessingAllowed: () => false}};"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from push.app import DEMO_ASSETS_PATH
 from shopify.topics import ORDERS_CREATE, PRODUCTS_CREATE
 from storepulse.contracts import Display, Notification, Text
 from storepulse.devstack import Child, Stack, free_port
-from tests.support.browser import artifact, chromium
+from tests.support.browser import artifact
 from tests.support.eventually import eventually
 from tests.support.kafka import consume_beacons
 from tests.support.metrics import metric
@@ -39,12 +39,6 @@ window.EventSource = function (url, init) {
   return source;
 };
 """
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
