@@ -67,6 +67,7 @@ class Plan:
     repeats: int = 2  # of each fault kind
     pause_s: float = 10.0  # the broker's SIGSTOP
     faults: tuple[str, ...] = FAULT_KINDS  # the kinds to inject
+    log_level: str = "warning"  # the services' (info shows every rebalance, to read one that failed)
 
 
 @dataclass
@@ -165,7 +166,7 @@ async def run(plan: Plan, log_dir: Path) -> Outcome:
     env = {
         "SHOPIFY_API_SECRET": SECRET.decode(),
         "STOREPULSE_ADMIN_TOKEN": ADMIN_TOKEN,
-        "LOG_LEVEL": "warning",
+        "LOG_LEVEL": plan.log_level,
         "STOREPULSE_WRITEBACK_DRY_RUN": "true",
         # Every notification of the run stays in `recent:{shop}`, so the check sees them all.
         "STOREPULSE_RECENT_MAXLEN": str(int(plan.rate * plan.duration_s * 3)),
@@ -357,6 +358,7 @@ def main() -> None:
         default=",".join(FAULT_KINDS),
         help=f"fault kinds, comma-separated (of {', '.join(FAULT_KINDS)})",
     )
+    parser.add_argument("--log-level", default=Plan.log_level, help="the services' log level")
     parser.add_argument("--write", type=Path, help="write the report (Markdown) here")
     args = parser.parse_args()
     kinds = tuple(args.faults.split(","))
@@ -366,7 +368,14 @@ def main() -> None:
     outcomes = []
     for seed in seeds:
         plan = Plan(
-            seed, args.rate, args.duration, args.shops, repeats=args.repeats, pause_s=args.pause, faults=kinds
+            seed,
+            args.rate,
+            args.duration,
+            args.shops,
+            repeats=args.repeats,
+            pause_s=args.pause,
+            faults=kinds,
+            log_level=args.log_level,
         )
         log_dir = Path(tempfile.mkdtemp(prefix=f"chaos-{seed}-"))
         print(f"chaos run, seed {seed} (replay: --seed {seed}), logs in {log_dir}", flush=True)

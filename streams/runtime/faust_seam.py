@@ -28,6 +28,24 @@ checks each one still exists, so an upgrade that moves one fails loudly.
    out dicts where the memory store holds `CustomerState`s; `TypedRocksDBStore` also applies the
    table schema's `typed` (streams/runtime/typed_table.py). Faust finds a store by its URL's scheme
    in the `faust.stores.STORES` aliases, where `ROCKSDB_TYPED` is registered.
+7. A rebalance's seek cannot be undone by a record of the generation before it (`ReadOffsets`,
+   the private `Consumer._read_offset`). Faust's fetch loop reads a partition's read offset,
+   hands the record to the streams (which may take seconds while a rebalance runs), then writes
+   the record's offset back. When the partition was revoked and reassigned meanwhile, the seek to
+   the committed offset had already happened and that write moved the read offset ahead again:
+   the records re-fetched from the committed offset were dropped as already read, and Faust's gap
+   logic, which takes a jump in offsets for compaction, committed past them. Measured in the chaos
+   run (loadtests/chaos.py, worker kills only): 1-5 orders of 2,300 never applied, and partitions
+   whose commits stopped at the hole until the next rebalance, minutes later.
+8. A commit never passes a record that was not acknowledged (`_TunedConsumer._add_gap`,
+   `_new_offset`, both private). Faust takes a jump in a partition's offsets for compaction and
+   commits over it, and commits past the committed offset's own record when only that one is
+   missing; but around a rebalance it also hands on records out of order (it resumes the streams
+   before Recovery seeks, and compares generations only after a fetch returned), so a jump may be
+   records nobody processed. Outside the compacted topics a jump now holds the commit back, and a
+   hole that lasts `HOLE_REFETCH_S` is fetched again from the committed offset (the agents skip
+   what they already applied), so at-least-once holds whatever order records arrive in; a record
+   delivered twice no longer keeps a rebalance waiting for its second acknowledgement (`ack`).
 """
 
 from __future__ import annotations
@@ -45,13 +63,19 @@ from aiokafka import TopicPartition
 from faust.stores import STORES
 from faust.stores.rocksdb import Store as RocksDBStore
 from faust.streams import _current_event
+from faust.transport.consumer import RecordMap
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP, ConsumerT, EventT, RecordMetadata, TransportT
+from faust.types import TP, ConsumerT, EventT, Message, RecordMetadata, TransportT
 from faust.types.tuples import FutureMessage
+
+from storepulse.kafka_topics import COMPACTED_TOPICS
 
 log = structlog.get_logger(__name__)
 
 HIGHWATER_PROBE_TIMEOUT_S = 10.0
+# A record missing at a partition's committed offset for this long is fetched again (item 8):
+# longer than acknowledgements arriving out of order between agents take.
+HOLE_REFETCH_S = 5.0
 COMMIT_WAIT_REPORT_S = 10.0
 
 
@@ -110,9 +134,111 @@ class _TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         )
 
 
+def _running_task() -> asyncio.Task | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # the consumer thread's seeks run without a task
+        return None
+
+
+class ReadOffsets(dict[TP, int | None]):
+    """`Consumer._read_offset` in which a write from the fetch loop is dropped when the partition
+    was seeked (or revoked) after the loop read it (item 7).
+
+    Faust's fetch loop reads an offset and later writes one, in one task; every other write (a
+    seek's, from any task or the consumer thread) starts a new epoch for its partition, and a
+    fetch-loop write of an earlier epoch is stale.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._epochs: dict[TP, int] = {}
+        self._reads: dict[TP, tuple[asyncio.Task | None, int]] = {}
+
+    def __missing__(self, tp: TP) -> None:
+        return None  # Faust's own is defaultdict(lambda: None)
+
+    def __getitem__(self, tp: TP) -> int | None:
+        self._reads[tp] = (_running_task(), self._epochs.get(tp, 0))
+        return super().__getitem__(tp)
+
+    def __setitem__(self, tp: TP, offset: int | None) -> None:
+        read = self._reads.get(tp)
+        if read is not None and read[0] is not None and read[0] is _running_task():
+            del self._reads[tp]
+            if read[1] != self._epochs.get(tp, 0):
+                return  # the record was read before a seek: the seek's offset stands
+        else:
+            self._new_epoch(tp)
+        super().__setitem__(tp, offset)
+
+    def __delitem__(self, tp: TP) -> None:
+        self._new_epoch(tp)
+        super().__delitem__(tp)
+
+    def pop(self, tp: TP, *default: Any) -> Any:
+        self._new_epoch(tp)
+        return super().pop(tp, *default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for tp, offset in dict(*args, **kwargs).items():
+            self._new_epoch(tp)
+            super().__setitem__(tp, offset)
+
+    def _new_epoch(self, tp: TP) -> None:
+        self._epochs[tp] = self._epochs.get(tp, 0) + 1
+
+
 class _TunedConsumer(faust_aiokafka.Consumer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._read_offset = ReadOffsets()  # before the fetch loop binds its methods
+        # Partitions whose commit waits for a record never acknowledged: (its offset, since when).
+        self._holes: dict[TP, tuple[int, float]] = {}
+
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def ack(self, message: Message) -> bool:
+        acked = bool(super().ack(message))
+        # Faust forgets a message it waits for only when its offset is new: a record delivered
+        # again (fetched anew from the committed offset) kept the next rebalance waiting for it
+        # forever (`wait_empty`), and the group with it (item 8).
+        self._unacked_messages.discard(message)
+        return acked
+
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        # A jump in offsets is a gap only where compaction removes records; anywhere else it is
+        # records not handed on, which must hold the commit back (item 8).
+        if tp.topic in COMPACTED_TOPICS:
+            await super()._add_gap(tp, offset_from, offset_to)
+
+    def _new_offset(self, tp: TP) -> int | None:
+        committed = self._committed_offset.get(tp)
+        acked = self._acked.get(tp)
+        if acked and committed is not None and tp.topic not in COMPACTED_TOPICS and min(acked) > committed:
+            # Faust would commit past `committed` when only it is missing (it allows one).
+            if any(m.tp == tp and m.offset == committed for m in self._unacked_messages):
+                self._holes.pop(tp, None)  # in an agent's hands: it will be acknowledged
+            else:
+                self._holes.setdefault(tp, (committed, time.monotonic()))
+            return None
+        self._holes.pop(tp, None)
+        return super()._new_offset(tp)
+
+    async def _wait_next_records(self, timeout: float) -> tuple[RecordMap | None, set[TP] | None]:
+        # In the fetch loop's own task, so the seek is not raced by a record it is handing on.
+        now = time.monotonic()
+        for tp, (committed, since) in list(self._holes.items()):
+            if now - since >= HOLE_REFETCH_S and self._committed_offset.get(tp) == committed:
+                self._holes[tp] = (committed, now)
+                if tp in self.assignment():
+                    log.warning(
+                        "partition_hole_refetched", topic=tp.topic, partition=tp.partition, offset=committed
+                    )
+                    await self._seek(tp, committed)
+                    self._read_offset.update({tp: committed})
+        return await super()._wait_next_records(timeout)
 
 
 class AckTrackingProducer(faust_aiokafka.Producer):
