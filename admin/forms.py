@@ -140,7 +140,7 @@ WIDGET_FIELDS = (
 )
 WIDGET_LISTS = ("include_urls", "exclude_urls")  # …one per line
 COLOURS = ("background", "text", "accent")
-KINDS: tuple[str, ...] = get_args(NotificationKind)
+KINDS: tuple[NotificationKind, ...] = get_args(NotificationKind)
 
 # The notifications form's one-line fields.
 NOTIFICATION_FIELDS = (
