@@ -132,11 +132,11 @@
     '<div class="card"><div class="ph"></div><p>Trail Runner</p></div></main>' +
     '<script src="' + esc(frame.getAttribute("data-widget")) + '" data-shop="' +
     esc(frame.getAttribute("data-shop")) + '" data-preview data-duration-ms="600000"><\/script></body></html>';
-  // A computer's storefront is drawn 1000 px wide and scaled into the column, so the widget lays
+  // A computer's storefront is drawn 760 px wide and scaled into the column, so the widget lays
   // it out as on a computer; a phone's at 390 px, as it is.
   var device = "desktop";
   function fit() {
-    var width = device === "desktop" ? 1000 : 390, scale = Math.min(1, frame.parentNode.clientWidth / width);
+    var width = device === "desktop" ? 760 : 390, scale = Math.min(1, frame.parentNode.clientWidth / width);
     frame.style.width = width + "px";
     frame.style.height = 750 / scale + "px";
     frame.style.transform = "scale(" + scale + ")";
