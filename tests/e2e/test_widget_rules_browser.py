@@ -200,3 +200,27 @@ async def test_dark_and_custom_themes_render_in_the_themes_font(
     await page.wait_for_timeout(400)
     await toast.screenshot(path=artifact("rules-theme-custom.png"))
     await page.screenshot(path=artifact("rules-themes-page.png"))
+
+
+async def test_a_page_view_shows_at_most_its_share_and_reduced_motion_drops_the_slide(
+    services: Services, push: Child, browser: Browser, shop: str
+) -> None:
+    redis = services.stack.env["REDIS_URL"]
+    context = await browser.new_context(reduced_motion="reduce")
+    try:
+        page = await context.new_page()
+        await page.add_init_script(RECORD_TOASTS)
+        await page.goto(demo(push, shop, duration_ms=60000))
+        await page.wait_for_function("window.StorePulse")
+        await publish(redis, [shown_as(shop, i, max_per_page=2) for i in range(3)])
+        await wait_received(page, "purchase-2")
+        await publish(redis, [shown_as(shop, 3, max_per_page=2)])
+        await wait_received(page, "purchase-3")  # a later marker
+        assert await ids(page) == ["purchase-0", "purchase-1"]
+        animation = "t => getComputedStyle(t).animationName"
+        assert await page.locator(".sp-toast").first.evaluate(animation) == "none"
+        # The next page view gets its own two, from the replay, less what this visit has seen.
+        await page.reload()
+        assert [t["id"] for t in await wait_toasts(page, 2)] == ["purchase-2", "purchase-3"]
+    finally:
+        await context.close()
