@@ -241,9 +241,9 @@ async def test_the_shops_display_settings_come_with_each_notification_unless_the
     await page.locator(".sp-toast").wait_for()
     box = await page.locator(".sp-root").bounding_box()
     assert box["x"] > page.viewport_size["width"] / 2
-    # A toast is shown once a visit: the next page shows the next one.
-    await publish(stack.env["REDIS_URL"], [note(shop, 1).model_copy(update={"display": right})])
+    # A toast is shown once a visit: the next page shows the next one, live or replayed.
     await page.goto(demo(push, shop, position="bottom-left", duration_ms=60000))
+    await publish(stack.env["REDIS_URL"], [note(shop, 1).model_copy(update={"display": right})])
     await page.locator(".sp-toast[data-id='purchase-1']").wait_for()
     box = await page.locator(".sp-root").bounding_box()
     assert box["x"] < page.viewport_size["width"] / 2
