@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, get_args
 
 from starlette.datastructures import FormData
 
-from storepulse.contracts import ShopSettings
+from storepulse.contracts import NotificationKind, ShopSettings
 from streams.domain import templates
 
 Values = dict[str, Any]
@@ -25,7 +25,9 @@ Errors = dict[str, str]
 TIER_FIELDS = ("name", "tag", "min_orders", "min_spent")
 _TIER_FIELD = re.compile(r"^tiers\.(\d+)\.(\w+)$")
 # A reason the API gives for one item of a list belongs to the list's field.
-_ITEM = re.compile(r"^(enabled_kinds|excluded_products|trending_thresholds)\.\d+$")
+_ITEM = re.compile(
+    r"^(enabled_kinds|excluded_products|trending_thresholds|widget\.include_urls|widget\.exclude_urls)\.\d+$"
+)
 # Form fields that show a setting in other units.
 _SHOWN_AS = {"max_purchase_age_s": "max_purchase_age_hours"}
 
@@ -106,13 +108,39 @@ def notification_values(settings: ShopSettings) -> Values:
         "low_stock_threshold": str(settings.low_stock_threshold),
         "cart_min": str(settings.cart_min),
         "review_min_rating": str(settings.review_min_rating),
-        "widget.position": settings.widget.position,
-        "widget.gap_s": str(settings.widget.gap_s),
-        "widget.max_per_session": str(settings.widget.max_per_session),
     }
+    widget = settings.widget
+    values |= {f"widget.{name}": str(getattr(widget, name)) for name in WIDGET_FIELDS}
+    values |= {f"widget.{name}": "\n".join(getattr(widget, name)) for name in WIDGET_LISTS}
+    values |= {f"widget.colours.{name}": getattr(widget.colours, name) for name in COLOURS}
+    for kind in KINDS:
+        values[f"widget.priority.{kind}"] = str(widget.priority.get(kind, ""))
+        age = widget.max_age_s.get(kind)
+        values[f"widget.max_age_min.{kind}"] = _decimal_text(Decimal(age) / 60) if age else ""
     values |= {f"template.{name}": overrides.get(name, "") for name in sorted(templates.TEMPLATE_NAMES)}
     return values
 
+
+# The widget's settings the form shows as they are (one-line fields and choices)…
+WIDGET_FIELDS = (
+    "position",
+    "mobile_position",
+    "devices",
+    "pages",
+    "delay_s",
+    "duration_s",
+    "gap_s",
+    "gap_jitter_s",
+    "max_per_page",
+    "max_per_session",
+    "dismiss_pause_s",
+    "theme",
+    "radius_px",
+    "font",
+)
+WIDGET_LISTS = ("include_urls", "exclude_urls")  # …one per line
+COLOURS = ("background", "text", "accent")
+KINDS: tuple[NotificationKind, ...] = get_args(NotificationKind)
 
 # The notifications form's one-line fields.
 NOTIFICATION_FIELDS = (
@@ -125,9 +153,10 @@ NOTIFICATION_FIELDS = (
     "low_stock_threshold",
     "cart_min",
     "review_min_rating",
-    "widget.position",
-    "widget.gap_s",
-    "widget.max_per_session",
+    *(f"widget.{name}" for name in WIDGET_FIELDS),
+    *(f"widget.colours.{name}" for name in COLOURS),
+    *(f"widget.priority.{kind}" for kind in KINDS),
+    *(f"widget.max_age_min.{kind}" for kind in KINDS),
     *(f"template.{name}" for name in sorted(templates.TEMPLATE_NAMES)),
 )
 
@@ -136,6 +165,7 @@ def submitted_notifications(form: FormData) -> Values:
     values: Values = {name: str(form.get(name, "")).strip() for name in NOTIFICATION_FIELDS}
     values["enabled_kinds"] = [str(k) for k in form.getlist("enabled_kinds")]
     values["excluded_products"] = str(form.get("excluded_products", ""))
+    values |= {f"widget.{name}": str(form.get(f"widget.{name}", "")) for name in WIDGET_LISTS}
     return values
 
 
@@ -177,10 +207,22 @@ def notification_body(values: Values, current: ShopSettings) -> tuple[dict[str, 
         "low_stock_threshold": values["low_stock_threshold"],
         "cart_min": values["cart_min"],
         "review_min_rating": values["review_min_rating"],
-        "widget": {
-            "position": values["widget.position"],
-            "gap_s": values["widget.gap_s"],
-            "max_per_session": values["widget.max_per_session"],
-        },
+        "widget": _widget_body(values, errors),
     }
     return body, errors
+
+
+def _widget_body(values: Values, errors: Errors) -> dict[str, Any]:
+    widget: dict[str, Any] = {name: values[f"widget.{name}"] for name in WIDGET_FIELDS}
+    widget |= {name: values[f"widget.{name}"].split() for name in WIDGET_LISTS}
+    widget["colours"] = {name: values[f"widget.colours.{name}"] for name in COLOURS}
+    widget["priority"] = {k: values[f"widget.priority.{k}"] for k in KINDS if values[f"widget.priority.{k}"]}
+    ages = {}
+    for kind in KINDS:
+        if text := values[f"widget.max_age_min.{kind}"]:
+            try:
+                ages[kind] = int(Decimal(text) * 60)
+            except InvalidOperation:
+                errors[f"widget.max_age_min.{kind}"] = "enter a number of minutes, e.g. 30"
+    widget["max_age_s"] = ages
+    return widget

@@ -265,6 +265,7 @@ def page_routes(ctx: AdminContext) -> list[BaseRoute]:
             errors=errors,
             saved=view.request.query_params.get("saved") == "1" and not view.posted,
             languages=languages,
+            kinds=forms.KINDS,
             template_names=sorted(templates.TEMPLATE_NAMES),
             template_fields={kind: sorted(fields) for kind, fields in templates.FIELDS.items()},
             # The live preview words its samples as the worker would (admin/static/preview.js).

@@ -7,6 +7,7 @@ import gc
 import html
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import get_args
 
 import redis.asyncio as redis
 from starlette.applications import Starlette
@@ -21,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from push.admission import ConnectionCaps, InstalledShops
 from push.hub import Hub
 from push.stream import SSEEndpoint
-from storepulse.contracts import is_shop_domain
+from storepulse.contracts import WidgetPosition, is_shop_domain
 from storepulse.probes import probe_routes
 from storepulse.redis_client import redis_client
 from storepulse.settings import Settings, get_settings
@@ -36,9 +37,11 @@ DEMO_ASSETS_PATH = "/demo-assets"
 def widget_options(query: Mapping[str, str]) -> dict[str, str]:
     """The widget's data-* options a demo URL may set (?position=bottom-right&gap-ms=0…)."""
     options = {
-        k: query[k] for k in ("gap-ms", "max", "duration-ms", "product-id") if query.get(k, "").isdigit()
+        k: query[k]
+        for k in ("gap-ms", "max", "duration-ms", "delay-ms", "product-id")
+        if query.get(k, "").isdigit()
     }
-    if query.get("position") in ("bottom-left", "bottom-right"):
+    if query.get("position") in get_args(WidgetPosition):
         options["position"] = query["position"]
     return options
 
@@ -106,6 +109,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         Route("/sse/{shop}", sse, methods=["GET"]),  # reached by preflights; GETs take the bypass below
         Route("/widget.js", widget_js, methods=["GET"]),
         Route("/demo/{shop}", demo, methods=["GET"]),
+        # The same page at any storefront path (/demo/{shop}/checkouts/1): the widget's page rules.
+        Route("/demo/{shop}/{page:path}", demo, methods=["GET"]),
         Mount(DEMO_ASSETS_PATH, StaticFiles(directory=WIDGET_DIR / "demo-assets")),
         *probe_routes(ready_check),
     ]

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _SHOP_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,59}\.myshopify\.com")
 # Languages a shop may enable: every notification carries its text in each of them.
@@ -42,18 +42,73 @@ class Actor(BaseModel):
 NotificationKind = Literal[
     "purchase", "trending", "viewing", "signup", "low_stock", "back_in_stock", "cart", "review"
 ]
-WidgetPosition = Literal["bottom-left", "bottom-right"]
+WidgetPosition = Literal["bottom-left", "bottom-right", "top-left", "top-right"]
+# On a phone the toast spans the screen's width: only its edge is the merchant's to choose.
+MobilePosition = Literal["bottom", "top"]
+WidgetTheme = Literal["light", "dark", "custom"]
+# At most this many URL patterns in each of a shop's include and exclude lists.
+MAX_URL_PATTERNS = 20
+# A path glob: `*` is any run of characters, `/` included (`/collections/*`, `*/sale`).
+_URL_PATTERN = re.compile(r"[*/][A-Za-z0-9/*._~%+-]{0,199}")
+_HEX_COLOUR = re.compile(r"#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+
+
+def _url_patterns(patterns: list[str]) -> list[str]:
+    for p in patterns:
+        if not _URL_PATTERN.fullmatch(p):
+            raise ValueError(
+                f"{p!r} is not a URL path pattern: start with / or *, at most 200 characters of"
+                " letters, digits, / . _ ~ % + - and * (any characters), e.g. /collections/*"
+            )
+    return patterns
+
+
+def _hex_colour(value: str) -> str:
+    if not _HEX_COLOUR.fullmatch(value):
+        raise ValueError(f"{value!r} is not a colour: write it as #rrggbb (or #rgb), e.g. #1a1a1a")
+    return value.lower()
+
+
+class Colours(BaseModel):
+    """A custom theme's colours, as CSS hex."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    background: str = "#ffffff"
+    text: str = "#1a1a1a"
+    accent: str = "#2f855a"  # the icons'
+
+    _hex = field_validator("background", "text", "accent")(_hex_colour)
 
 
 class Display(BaseModel):
     """How the shop wants its toasts shown, sent with each notification: the widget applies it
-    to what follows unless its script tag pins an option (data-position, data-gap-ms, data-max)."""
+    to what follows unless its script tag pins an option (data-position, data-gap-ms, data-max).
+    Times in ms; the fields after `max` came later, so a widget that predates them ignores them."""
 
     model_config = ConfigDict(extra="forbid")
 
     position: WidgetPosition
     gap_ms: int
     max: int
+    mobile_position: MobilePosition = "bottom"
+    devices: Literal["both", "desktop", "mobile"] = "both"
+    pages: Literal["all", "products"] = "all"
+    include: list[str] = []
+    exclude: list[str] = []
+    delay_ms: int = 0
+    duration_ms: int = 6000
+    jitter_ms: int = 0
+    max_per_page: int = 10
+    dismiss_pause_ms: int = 0
+    # Higher shows first; kinds not named rank 0.
+    priority: dict[NotificationKind, int] = {}
+    # Older notifications of the kind are dropped, never shown late.
+    max_age_s: dict[NotificationKind, int] = {}
+    theme: WidgetTheme = "light"
+    colours: Colours | None = None
+    radius_px: int = 12
+    font: Literal["theme", "system"] = "theme"
 
 
 class Text(BaseModel):
@@ -173,14 +228,73 @@ class TierRule(BaseModel):
 
 
 class WidgetSettings(BaseModel):
-    """Where the storefront widget shows toasts and how often (the merchant's app sets them)."""
+    """Where, when and how the storefront widget shows toasts (the merchant's app sets them).
+    The widget applies them (widget/storepulse.js); checkout, thank-you and account pages never
+    show a toast, whatever these say."""
 
-    position: WidgetPosition = "bottom-left"
+    model_config = ConfigDict(extra="forbid")
+
+    position: WidgetPosition = "bottom-left"  # on screens 750 px wide and more
+    mobile_position: MobilePosition = "bottom"  # below 750 px (Shopify's Dawn theme's breakpoint)
+    devices: Literal["both", "desktop", "mobile"] = "both"
+    pages: Literal["all", "products"] = "all"
+    # Path globs: with any include pattern a page must match one; it must match no exclude one.
+    include_urls: list[str] = Field([], max_length=MAX_URL_PATTERNS)
+    exclude_urls: list[str] = Field([], max_length=MAX_URL_PATTERNS)
+    delay_s: int = Field(3, ge=0, le=120)  # after the page loads, before its first toast
+    duration_s: int = Field(6, ge=2, le=120)  # how long a toast stays
     gap_s: int = Field(8, ge=0, le=600)  # at least this long between two toasts
+    gap_jitter_s: int = Field(0, ge=0, le=600)  # plus a random 0 to this many seconds
+    max_per_page: int = Field(10, ge=1, le=100)  # toasts one page view sees at most
     max_per_session: int = Field(10, ge=1, le=100)  # toasts one visit sees at most
+    dismiss_pause_s: int = Field(0, ge=0, le=24 * 3600)  # none after the visitor dismissed one
+    priority: dict[NotificationKind, int] = {}  # 0 to 10, higher first; 0 when not named
+    max_age_s: dict[NotificationKind, int] = {}  # per kind, 60 s to 30 days; no limit when not named
+    theme: WidgetTheme = "light"
+    colours: Colours = Colours()  # the custom theme's
+    radius_px: int = Field(12, ge=0, le=24)
+    font: Literal["theme", "system"] = "theme"  # the storefront theme's own font by default
+
+    _include = field_validator("include_urls", "exclude_urls")(_url_patterns)
+
+    @field_validator("priority")
+    @classmethod
+    def _priorities(cls, value: dict[str, int]) -> dict[str, int]:
+        for kind, rank in value.items():
+            if not 0 <= rank <= 10:
+                raise ValueError(f"the priority of {kind} must be 0 to 10, not {rank}")
+        return value
+
+    @field_validator("max_age_s")
+    @classmethod
+    def _ages(cls, value: dict[str, int]) -> dict[str, int]:
+        for kind, age in value.items():
+            if not 60 <= age <= 30 * 86400:
+                raise ValueError(f"the maximum age of {kind} must be 60 s to 30 days, not {age} s")
+        return value
 
     def display(self) -> Display:
-        return Display(position=self.position, gap_ms=self.gap_s * 1000, max=self.max_per_session)
+        return Display(
+            position=self.position,
+            gap_ms=self.gap_s * 1000,
+            max=self.max_per_session,
+            mobile_position=self.mobile_position,
+            devices=self.devices,
+            pages=self.pages,
+            include=self.include_urls,
+            exclude=self.exclude_urls,
+            delay_ms=self.delay_s * 1000,
+            duration_ms=self.duration_s * 1000,
+            jitter_ms=self.gap_jitter_s * 1000,
+            max_per_page=self.max_per_page,
+            dismiss_pause_ms=self.dismiss_pause_s * 1000,
+            priority=self.priority,
+            max_age_s=self.max_age_s,
+            theme=self.theme,
+            colours=self.colours if self.theme == "custom" else None,
+            radius_px=self.radius_px,
+            font=self.font,
+        )
 
 
 class Variant(BaseModel):

@@ -2,9 +2,10 @@
    <script async src="https://PUSH/widget.js" data-shop="x.myshopify.com"
      data-endpoint="https://PUSH" data-beacons="https://INGEST" data-position="bottom-left"></script>
    Optional, pinning what the shop's settings (sent with each notification) would choose:
-   data-position, data-gap-ms (min gap between toasts), data-max (toasts per session).
-   Also data-duration-ms, data-product-id (product pages), and data-preview (the merchant's
-   app: no stream, no beacons; samples go through StorePulse.preview). */
+   data-position, data-gap-ms (min gap between toasts), data-max (toasts per session),
+   data-duration-ms, data-delay-ms (before a page's first toast). Also data-product-id (product
+   pages), and data-preview (the merchant's app: no stream, no beacons; samples go through
+   StorePulse.preview). Checkout, thank-you and account pages never run it. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -13,12 +14,19 @@
     var v = script.getAttribute("data-" + name);
     return v === null || v === "" ? fallback : v;
   }
-  var shop = attr("shop");
-  if (!shop || !window.EventSource) return;
+  var shop = attr("shop"), path = location.pathname;
+  if (!shop || !window.EventSource || /\/(checkouts?|account|orders|thank[_-]you|customer_authentication)(\/|$)/.test(path)) return;
   var endpoint = attr("endpoint", new URL(script.src).origin).replace(/\/$/, "");
   var beacons = attr("beacons", "").replace(/\/$/, "");
-  var pinned = { position: attr("position"), gap: attr("gap-ms"), max: attr("max") };
-  var GAP = +(pinned.gap || 8000), MAX = +(pinned.max || 10), SHOW = +attr("duration-ms", 6000);
+  // The shop's display settings (storepulse/contracts.py Display) as each notification brings
+  // them, under what the script tag pins.
+  var D = { position: "bottom-left", mobile_position: "bottom", gap_ms: 8000, max: 10, delay_ms: 3000,
+    duration_ms: 6000, jitter_ms: 0, max_per_page: 10, dismiss_pause_ms: 0, priority: {}, max_age_s: {},
+    include: [], exclude: [], theme: "light", radius_px: 12 };
+  var PIN = { position: attr("position"), gap_ms: attr("gap-ms"), max: attr("max"),
+    duration_ms: attr("duration-ms"), delay_ms: attr("delay-ms") };
+  // Phones: below Shopify's Dawn theme's breakpoint; the CSS below uses the same.
+  var MOBILE = window.matchMedia("(max-width:749px)");
   var preview = script.hasAttribute("data-preview");
   var RTL = { ar: 1, he: 1, fa: 1, ur: 1 };
   // Inline icons: emoji fonts are missing on many systems.
@@ -37,8 +45,8 @@
     he: "\u05E1\u05D2\u05D5\u05E8", it: "Chiudi", nl: "Sluiten", pt: "Fechar", cs: "Zav\u0159\u00EDt", da: "Luk",
     fi: "Sulje", nb: "Lukk", sv: "St\u00E4ng", pl: "Zamknij", tr: "Kapat", ja: "\u9589\u3058\u308B",
     ko: "\uB2EB\uAE30", zh: "\u5173\u95ED", "zh-TW": "\u95DC\u9589", th: "\u0E1B\u0E34\u0E14" };
-  var countKey = "storepulse:shown:" + shop;
-  var queue = [], seen = [], lastShown = 0, timer = 0, lastId = "";
+  var countKey = "storepulse:shown:" + shop, doneKey = "storepulse:done:" + shop, pauseKey = "storepulse:pause:" + shop;
+  var queue = [], seen = [], nextAt = 0, timer = 0, lastId = "", pageShown = 0, loaded = Date.now();
 
   function store(area, key, value) {
     try {
@@ -48,7 +56,9 @@
     return value;
   }
   function randomId() { return Math.random().toString(36).slice(2) + Date.now().toString(36); }
-  var shown = +(store("sessionStorage", countKey) || 0);
+  var shown = +(store("sessionStorage", countKey) || 0), pausedUntil = +(store("sessionStorage", pauseKey) || 0);
+  var done; // ids shown this session: nothing is shown twice
+  try { done = JSON.parse(store("sessionStorage", doneKey)) || []; } catch (_) { done = []; }
 
   // Consent: where Shopify's Customer Privacy API is on the page, analytics (a visitor id, the
   // cart attribute, beacons) only with the visitor's consent; toasts show either way.
@@ -117,33 +127,51 @@
   }
 
   var root = document.createElement("div");
-  function place(position) { root.className = "sp-root" + (position === "bottom-right" ? " sp-right" : ""); }
-  place(pinned.position);
-  // The shop's display settings, unless the script tag pinned them.
   function tune(d) {
-    if (!d) return;
-    if (!pinned.position) place(d.position);
-    if (!pinned.gap) GAP = d.gap_ms;
-    if (!pinned.max) MAX = d.max;
+    var k;
+    for (k in d) D[k] = d[k];
+    for (k in PIN) if (PIN[k] != null) D[k] = k === "position" ? PIN[k] : +PIN[k];
+  }
+  tune();
+  function place() {
+    var p = MOBILE.matches ? D.mobile_position : D.position, c = D.theme === "custom" && D.colours;
+    root.className = "sp-root sp-" + D.theme + (/right/.test(p) ? " sp-right" : "") + (/top/.test(p) ? " sp-top" : "") +
+      (D.font === "system" ? " sp-sys" : "");
+    root.style.cssText = "--r:" + D.radius_px + "px" + (c ? ";--b:" + c.background + ";--f:" + c.text + ";--a:" + c.accent : "");
+  }
+
+  // Where: the page's kind, the shop's path globs (* is any run of characters) and the device.
+  var meta = window.ShopifyAnalytics && ShopifyAnalytics.meta;
+  var productId = attr("product-id", meta && meta.product && meta.product.id);
+  function matches(globs) {
+    return globs.some(function (g) { return new RegExp("^" + g.replace(/[.+]/g, "\\$&").replace(/\*/g, ".*") + "$").test(path); });
+  }
+  function here() {
+    return (D.pages !== "products" || productId || /\/products\//.test(path)) &&
+      (!D.include.length || matches(D.include)) && !matches(D.exclude) &&
+      (!D.devices || D.devices === "both" || (D.devices === "mobile") === MOBILE.matches);
   }
   root.setAttribute("role", "status");
   root.setAttribute("aria-live", "polite");
   var css =
-    ".sp-root{position:fixed;bottom:16px;left:16px;z-index:2147483000;" +
-    "font:14px/1.4 system-ui,sans-serif;display:flex;flex-direction:column;gap:8px;max-width:340px}" +
-    ".sp-toast{position:relative;background:#fff;color:#1a1a1a;border-radius:12px;box-shadow:0 6px 24px rgba(0,0,0,.18);" +
+    ".sp-root{--b:#fff;--f:#1a1a1a;position:fixed;bottom:16px;left:16px;z-index:2147483000;font-size:14px;line-height:1.4;" +
+    "font-family:inherit;display:flex;flex-direction:column;gap:8px;max-width:340px}.sp-sys{font-family:system-ui,sans-serif}" +
+    ".sp-dark{--b:#1f2124;--f:#f1f2f3}" +
+    ".sp-toast{position:relative;background:var(--b);color:var(--f);border-radius:var(--r);box-shadow:0 6px 24px rgba(0,0,0,.18);" +
     "padding:12px 34px 12px 12px;display:flex;gap:10px;align-items:center;animation:sp-in .35s ease-out}" +
     ".sp-toast[dir=rtl]{padding:12px 12px 12px 34px}" +
-    ".sp-toast img{width:48px;height:48px;object-fit:cover;border-radius:8px;flex:none}" +
-    ".sp-icon{flex:none;width:40px;height:40px;border-radius:50%;display:grid;place-items:center;background:#eef6ee;color:#2f855a}" +
-    ".sp-trending .sp-icon{background:#fdece7;color:#e4572e}.sp-viewing .sp-icon{background:#e8f1fb;color:#2e86de}" +
+    ".sp-toast img{width:48px;height:48px;object-fit:cover;border-radius:calc(var(--r)*.66);flex:none}" +
+    ".sp-icon{flex:none;width:40px;height:40px;border-radius:50%;display:grid;place-items:center;color:var(--a,#2f855a);" +
+    "background:color-mix(in srgb,currentColor 14%,transparent)}" +
+    ".sp-trending .sp-icon{color:var(--a,#e4572e)}.sp-viewing .sp-icon{color:var(--a,#2e86de)}" +
     ".sp-toast a{color:inherit;text-decoration:none}" +
-    ".sp-time{display:block;color:#6d7175;font-size:12px}" +
+    ".sp-time{display:block;opacity:.7;font-size:12px}" +
     ".sp-x{position:absolute;top:4px;right:6px;border:0;background:none;font-size:18px;line-height:1;" +
-    "cursor:pointer;color:#6d7175;padding:4px}.sp-toast[dir=rtl] .sp-x{right:auto;left:6px}" +
+    "cursor:pointer;color:inherit;opacity:.6;padding:4px}.sp-toast[dir=rtl] .sp-x{right:auto;left:6px}" +
     "@keyframes sp-in{from{opacity:0;transform:translateY(12px)}}" +
-    ".sp-root.sp-right{left:auto;right:16px}" +
-    "@media (max-width:480px){.sp-root,.sp-root.sp-right{left:8px;right:8px;bottom:8px;max-width:none}}" +
+    ".sp-root.sp-right{left:auto;right:16px}.sp-root.sp-top{top:16px;bottom:auto}" +
+    "@media (max-width:749px){.sp-root,.sp-root.sp-right{left:8px;right:8px;bottom:8px;margin:0 auto;max-width:420px}" +
+    ".sp-root.sp-top{top:8px;bottom:auto}}" +
     "@media (prefers-reduced-motion:reduce){.sp-toast{animation:none}}";
 
   function ago(iso, lang) {
@@ -198,35 +226,51 @@
     x.setAttribute("aria-label", CLOSE[lang] || CLOSE[base] || CLOSE.en);
     x.onclick = function () {
       t.remove();
+      store("sessionStorage", pauseKey, String(pausedUntil = Date.now() + D.dismiss_pause_ms));
       beacon("dismiss", { notification_id: n.id });
+      pump();
     };
     t.appendChild(x);
+    place();
     root.appendChild(t);
-    setTimeout(function () { t.remove(); }, SHOW);
+    setTimeout(function () { t.remove(); }, D.duration_ms);
     beacon("impression", { notification_id: n.id, product_id: p.id });
     document.dispatchEvent(new CustomEvent("storepulse:toast", { detail: n }));
   }
 
-  // Pacing: at most one toast per GAP, MAX per session, nothing while the tab is hidden, and a
-  // short queue of the newest so a tab coming back from the background does not replay a pile.
+  // Pacing: a delay before a page's first toast, then a gap (plus jitter) between toasts, a pause
+  // after a dismissal, at most so many per page and per session, nothing while the tab is
+  // hidden. The queue keeps the newest three; the highest priority goes first, then the oldest.
+  function fresh(n) {
+    var age = D.max_age_s[n.kind];
+    return !age || Date.parse(n.occurred_at) > Date.now() - age * 1000;
+  }
+  function rank(n) { return D.priority[n.kind] || 0; }
   function pump() {
     clearTimeout(timer);
-    if (!queue.length || document.hidden || shown >= MAX) return;
-    var wait = lastShown + GAP - Date.now();
+    queue = queue.filter(fresh);
+    if (!queue.length || document.hidden || shown >= D.max || pageShown >= D.max_per_page || !here()) return;
+    var wait = Math.max(nextAt, loaded + D.delay_ms, pausedUntil) - Date.now();
     if (wait > 0) {
       timer = setTimeout(pump, wait);
       return;
     }
     store("sessionStorage", countKey, String(++shown));
-    var next = queue.shift();
+    pageShown++;
+    var best = 0;
+    for (var i = 1; i < queue.length; i++) if (rank(queue[i]) > rank(queue[best])) best = i;
+    var next = queue.splice(best, 1)[0];
+    done.push(next.id);
+    store("sessionStorage", doneKey, JSON.stringify(done.slice(-50)));
     (heldOut(next) ? ghost : render)(next);
-    lastShown = Date.now(); // after rendering: the gap is what the visitor sees between toasts
-    if (queue.length) timer = setTimeout(pump, GAP);
+    // After rendering: the gap is what the visitor sees between toasts.
+    nextAt = Date.now() + D.gap_ms + Math.random() * D.jitter_ms;
+    pump();
   }
 
   function receive(id, n) {
     if (id) lastId = id;
-    if (seen.indexOf(n.id) >= 0) return;
+    if (seen.indexOf(n.id) >= 0 || done.indexOf(n.id) >= 0) return;
     seen.push(n.id);
     tune(n.display);
     if (seen.length > 50) seen.shift();
@@ -261,9 +305,12 @@
     document.head.appendChild(style);
     document.body.appendChild(root);
     if (preview) return;
-    document.addEventListener("visibilitychange", pump);
-    var meta = window.ShopifyAnalytics && ShopifyAnalytics.meta;
-    beacon("page_view", { product_id: attr("product-id", meta && meta.product && meta.product.id) });
+    // Back from the background: the newest only, not what piled up meanwhile.
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden) queue = queue.slice(-1);
+      pump();
+    });
+    beacon("page_view", { product_id: productId });
     tagCart();
     flush();
     window.addEventListener("online", flush);

@@ -64,8 +64,14 @@
       .map(function (b) { return b.value; });
     var display = {
       position: value("widget.position") || "bottom-left",
+      mobile_position: value("widget.mobile_position") || "bottom",
       gap_ms: Math.max(0, +value("widget.gap_s") || 0) * 1000,
-      max: Math.max(1, +value("widget.max_per_session") || 1)
+      max: Math.max(1, +value("widget.max_per_session") || 1),
+      theme: value("widget.theme") || "light",
+      colours: { background: value("widget.colours.background"), text: value("widget.colours.text"),
+        accent: value("widget.colours.accent") },
+      radius_px: Math.min(24, Math.max(0, +value("widget.radius_px") || 0)),
+      font: value("widget.font") || "theme"
     };
     return kinds.map(function (kind) {
       var fields = kind === "review"
@@ -126,6 +132,24 @@
     '<div class="card"><div class="ph"></div><p>Trail Runner</p></div></main>' +
     '<script src="' + esc(frame.getAttribute("data-widget")) + '" data-shop="' +
     esc(frame.getAttribute("data-shop")) + '" data-preview data-duration-ms="600000"><\/script></body></html>';
+  // A computer's storefront is drawn 760 px wide and scaled into the column, so the widget lays
+  // it out as on a computer; a phone's at 390 px, as it is.
+  var device = "desktop";
+  function fit() {
+    var width = device === "desktop" ? 760 : 390, scale = Math.min(1, frame.parentNode.clientWidth / width);
+    frame.style.width = width + "px";
+    frame.style.height = 750 / scale + "px";
+    frame.style.transform = "scale(" + scale + ")";
+  }
+  document.querySelectorAll("[data-device]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      device = b.getAttribute("data-device");
+      document.querySelectorAll("[data-device]").forEach(function (o) { o.setAttribute("aria-pressed", String(o === b)); });
+      fit();
+    });
+  });
+  window.addEventListener("resize", fit);
+  fit();
   frame.addEventListener("load", function () {
     if (widget()) draw();
     else status.textContent = "The preview needs the storefront widget, which did not load.";

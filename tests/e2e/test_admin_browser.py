@@ -444,7 +444,28 @@ async def test_notification_settings_refuse_a_bad_template_and_reach_the_next_to
     await expect(page.get_by_label("Purchase message")).to_have_value("{who} grabbed {product}!")
     settings = await shop.api("settings")
     assert settings["templates"] == {"en": {"purchase": "{who} grabbed {product}!"}}
-    assert settings["widget"] == {"position": "bottom-right", "gap_s": 0, "max_per_session": 10}
+    widget = settings["widget"]
+    assert (widget["position"], widget["gap_s"], widget["max_per_session"]) == ("bottom-right", 0, 10)
+
+    # The look follows the form in the preview; a bad URL pattern is refused beside its field.
+    await page.get_by_label("Dark").check()
+    purchase = frame.locator(".sp-toast.sp-purchase")
+    await expect(purchase).to_have_css("background-color", "rgb(31, 33, 36)")
+    await page.get_by_role("button", name="Phone").click()
+    await expect(frame.locator(".sp-root")).to_have_css("left", "8px")  # full width at 390 px
+    await settle(page)
+    await page.locator("aside").screenshot(path=artifact("admin-notifications-phone-dark.png"))
+    exclude = page.get_by_label("Never on pages matching")
+    await exclude.fill("sale")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.locator("#widget-exclude_urls-error")).to_contain_text("not a URL path pattern")
+    await expect(exclude).to_have_attribute("aria-invalid", "true")
+    assert (await shop.api("settings"))["widget"]["theme"] == "light"  # nothing saved
+    await exclude.fill("*/sale")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("heading", name="Notifications saved")).to_be_visible()
+    widget = (await shop.api("settings"))["widget"]
+    assert (widget["theme"], widget["exclude_urls"]) == ("dark", ["*/sale"])
 
     # The next order's toast on the storefront reads the new words, where the merchant put it.
     store = await page.context.new_page()

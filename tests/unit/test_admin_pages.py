@@ -170,7 +170,9 @@ def test_the_notifications_form_is_the_settings_it_shows() -> None:
         "de": {"purchase": "{who} kaufte {product}"},
         "en": {"purchase": "{who} grabbed {product}"},
     }
-    assert body["widget"] == {"position": "bottom-right", "gap_s": "8", "max_per_session": "10"}
+    widget = body["widget"]
+    assert (widget["position"], widget["gap_s"], widget["max_per_session"]) == ("bottom-right", "8", "10")
+    assert widget["exclude_urls"] == [] and widget["colours"]["background"] == "#ffffff"
     assert "languages" not in body  # which languages the shop sells in is the Languages page's
     assert ShopSettings.model_validate({**body, "shop": "x.myshopify.com"}).widget.position == "bottom-right"
 

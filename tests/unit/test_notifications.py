@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 from loadtests.payloads import CATALOG, order
-from storepulse.contracts import Display, ShopSettings, WidgetSettings
+from storepulse.contracts import ShopSettings, WidgetSettings
 from storepulse.kafka_topics import item_key
 from streams.domain.notifications import notification_id, product_activity_notification, purchase_notification
 
@@ -138,6 +138,7 @@ def test_an_unknown_product_is_this_item_in_each_language() -> None:
 def test_notifications_carry_the_shops_display_settings() -> None:
     widget = WidgetSettings(position="bottom-right", gap_s=3, max_per_session=4)
     n = _purchase(_order(), widget=widget)
-    assert n.display == Display(position="bottom-right", gap_ms=3000, max=4)
+    assert n.display is not None and n.display == widget.display()
+    assert (n.display.position, n.display.gap_ms, n.display.max) == ("bottom-right", 3000, 4)
     default = _purchase(_order())
-    assert default.display == Display(position="bottom-left", gap_ms=8000, max=10)
+    assert default.display == WidgetSettings().display()
