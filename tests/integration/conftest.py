@@ -16,7 +16,7 @@ from tests.support.stack import Services
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeShopify]:
-    """Shopify with customers and webhook subscriptions (a module may define its own)."""
+    """Shopify with customers, products and webhook subscriptions (a module may define its own)."""
     with running_fake_shopify(register(products.install(customers.install(FakeShopify())))) as fake:
         yield fake
 
