@@ -247,8 +247,9 @@ async def test_sync_now_asks_for_a_sync_and_says_what_the_server_answered(shop: 
     )
     await expect(button).to_be_disabled()
     await page.screenshot(path=artifact("admin-home-sync.png"), full_page=True)
-    # The request reached the sync: queued for a worker, or taken up by one already.
-    assert (await shop.api("sync"))["state"] in ("queued", "running", "done")
+    # The request reached the sync: queued for a worker, or taken up by one already (this stack's
+    # worker reaches no Shopify, so its run may have failed by now).
+    assert (await shop.api("sync"))["state"] != "never"
 
 
 def body_rows(page: Page) -> Locator:

@@ -17,13 +17,14 @@ import pytest
 import redis.asyncio as redis
 
 from ingest.backfill import backfill
-from ingest.routing import SUBSCRIBED_TOPICS
+from ingest.routing import SUBSCRIBED_TOPICS, route
 from ingest.sync_runs import SyncRunning, SyncRuns
 from loadtests.payloads import CATALOG, next_id, order, product, webhook
 from shopify.subscriptions import topic_enum
 from shopify.topics import ORDERS_CREATE, ORDERS_PAID, PRODUCTS_CREATE, PRODUCTS_DELETE
 from storepulse import redis_keys
 from storepulse.devstack import DEV_SECRETS, Stack, service_argv, wait_ready
+from storepulse.envelope import envelope_bytes
 from tests.fake_shopify import FakeShopify, customers, products, running_fake_shopify, webhooks
 from tests.fake_shopify.customers import add_order
 from tests.support.eventually import eventually
@@ -37,9 +38,7 @@ from tests.support.webhooks import deliver
 @pytest.fixture
 def fake() -> Iterator[FakeShopify]:
     with running_fake_shopify(
-        webhooks.register(
-            products.install(customers.install(FakeShopify(max_points=400, restore_rate=200)))
-        )
+        webhooks.register(products.install(customers.install(FakeShopify(max_points=400, restore_rate=200))))
     ) as f:
         yield f
 
@@ -368,3 +367,48 @@ async def test_a_product_archived_without_a_webhook_is_withdrawn_by_the_catalog_
         assert (outcome.state, outcome.catalog) == ("done", {"refreshed": 2, "deleted": 0})
 
     await announced_then_hidden(ingest, redis_client, shop, next_id(), archive)
+
+
+async def test_the_workers_catalog_refresh_deletes_a_product_shopify_no_longer_has(
+    own_stack: Stack, fake: FakeShopify, own_redis: redis.Redis, own_shop: str
+) -> None:
+    shop = own_shop
+    fake.tokens[shop] = SHOP_TOKEN
+    kept, gone = CATALOG[0], CATALOG[1]
+    products.add_product(fake, shop, kept[0], kept[1], kept[2])
+    env = worker_env() | {"SHOPIFY_ADMIN_BASE_URL": fake.base_url_template(), "STOREPULSE_SYNC_TICK_S": "0.5"}
+    worker = own_stack.start_service("worker", extra_env=env, name="worker-catalog")
+    try:
+        wait_ready(worker.port, 90, worker)
+        async with sync_clients(own_stack, fake, own_redis, webhooks_from_config=True) as c:
+            # Both products reach the catalog by their webhooks; then Shopify deletes one, its
+            # products/delete lost.
+            for entry in (kept, gone):
+                kafka_topic, key = route(PRODUCTS_CREATE, shop, product(entry)) or ("", b"")
+                await c.producer.send(
+                    kafka_topic,
+                    key,
+                    envelope_bytes(
+                        webhook_id=str(next_id()), topic=PRODUCTS_CREATE, shop=shop, payload=product(entry)
+                    ),
+                )
+
+            async def refreshed(want: dict[str, int]) -> bool:
+                await c.runs.request(shop, full=True)
+                success = await eventually(
+                    lambda: done_after(c.runs, shop), timeout=60, what="a full run's end"
+                )
+                return success["catalog"] == want
+
+            # The worker's catalog holds both only once it applied them: ask until its refresh saw them.
+            await eventually(lambda: refreshed({"refreshed": 1, "deleted": 1}), timeout=90, every=0.5)
+            # Deleted once: the next refresh finds nothing more to delete.
+            assert await refreshed({"refreshed": 1, "deleted": 0})
+    finally:
+        worker.stop()
+
+
+async def done_after(runs: SyncRuns, shop: str) -> dict[str, Any] | None:
+    """The last run's record once it ended and none is queued or running."""
+    state = await runs.state(shop)
+    return state["last_run"] if state["state"] in ("done", "failed") else None
