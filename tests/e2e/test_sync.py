@@ -23,8 +23,10 @@ from loadtests.payloads import CATALOG, next_id, order, product, webhook
 from shopify.subscriptions import topic_enum
 from shopify.topics import ORDERS_CREATE, ORDERS_PAID, PRODUCTS_CREATE, PRODUCTS_DELETE
 from storepulse import redis_keys
+from storepulse.contracts import ShopSettings
 from storepulse.devstack import DEV_SECRETS, Stack, service_argv, wait_ready
 from storepulse.envelope import envelope_bytes
+from storepulse.kafka_topics import TOPIC_SHOP_SETTINGS, shop_key
 from tests.fake_shopify import FakeShopify, customers, products, running_fake_shopify, webhooks
 from tests.fake_shopify.customers import add_order
 from tests.support.eventually import eventually
@@ -367,6 +369,17 @@ async def test_a_product_archived_without_a_webhook_is_withdrawn_by_the_catalog_
         assert (outcome.state, outcome.catalog) == ("done", {"refreshed": 2, "deleted": 0})
 
     await announced_then_hidden(ingest, redis_client, shop, next_id(), archive)
+
+
+async def test_a_product_the_shop_comes_to_exclude_is_withdrawn_and_never_shown_again(
+    services: Services, ingest: httpx.AsyncClient, fake: FakeShopify, redis_client: redis.Redis, shop: str
+) -> None:
+    async def exclude() -> None:
+        settings = ShopSettings(shop=shop, excluded_products=[str(CATALOG[0][0])])
+        async with sync_clients(services.stack, fake, redis_client) as c:
+            await c.producer.send(TOPIC_SHOP_SETTINGS, shop_key(shop), settings.model_dump_json().encode())
+
+    await announced_then_hidden(ingest, redis_client, shop, next_id(), exclude)
 
 
 async def test_the_workers_catalog_refresh_deletes_a_product_shopify_no_longer_has(
