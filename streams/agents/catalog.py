@@ -49,7 +49,7 @@ def held_products(products: GlobalTableT, shop: str) -> set[str]:
     }
 
 
-def listed(product: dict[str, Any]) -> bool:
+def for_sale(product: dict[str, Any]) -> bool:
     """True for a product the storefront sells: active (or a payload without a status) and
     published to the online store (`published_at` null means unpublished; absent, not said)."""
     status = product.get("status")
@@ -92,7 +92,7 @@ def register(ctx: Context, settings_for: Callable[[str], ShopSettings]) -> Globa
                 continue
             images = product.get("images")
             image = product.get("image") or (images[0] if isinstance(images, list) and images else None)
-            shown = listed(product)
+            shown = for_sale(product)
             table[item_key(shop, product_id)] = {
                 "title": _text(product.get("title")),
                 "handle": _text(product.get("handle")),
