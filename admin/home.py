@@ -65,7 +65,8 @@ SYNC_LABELS: dict[str, tuple[str, str]] = {
 
 
 def sync_view(sync: dict[str, Any]) -> dict[str, Any]:
-    """The sync card: badge, the last run in a sentence, what it repaired, and the next run."""
+    """The sync card: badge, the last run in a sentence, what it repaired, the last reconciliation
+    and catalog refresh, and the next run."""
     state = sync.get("state") or "never"
     label, tone = SYNC_LABELS.get(state, (state.capitalize(), ""))
     last, success = sync.get("last_run") or {}, sync.get("last_success") or {}
@@ -90,7 +91,15 @@ def sync_view(sync: dict[str, Any]) -> dict[str, Any]:
         drift = (
             f"Weekly check {ago(checked['started_at'])}: {checked['customers']:,} customers compared, {found}"
         )
+    refreshed = sync.get("last_catalog_refresh")
+    catalog = (
+        f"Daily product check {ago(refreshed['started_at'])}: {refreshed['refreshed']:,} products "
+        f"read, {refreshed['deleted']:,} deleted in Shopify and no longer announced"
+        if refreshed
+        else None
+    )
     return {
+        "catalog": catalog,
         "drift": drift,
         "state": state,
         "label": label,

@@ -2,8 +2,10 @@
 
 A run (`SyncRuns.run`) reads the orders updated since the shop's last successful run began (less
 `STOREPULSE_SYNC_OVERLAP_S`; a full run reads every order) through ingest/sync_orders.py; once
-every `STOREPULSE_SYNC_RECONCILE_INTERVAL` (a week) an incremental run also compares every
-customer with Shopify and repairs the ones that differ (ingest/sync_reconcile.py); then it heals
+every `STOREPULSE_SYNC_CATALOG_INTERVAL` (a day; every full run) it refreshes the shop's products
+(ingest/sync_catalog.py); once every `STOREPULSE_SYNC_RECONCILE_INTERVAL` (a week) an incremental
+run also compares every customer with Shopify and repairs the ones that differ
+(ingest/sync_reconcile.py); then it heals
 the shop's webhook subscriptions (`shopify/subscriptions.py`; not when they come from
 `shopify.app.toml`, STOREPULSE_WEBHOOKS_FROM_CONFIG). What it did is kept per job in
 `sync-status:{shop}` for the app and the CLI.
@@ -44,6 +46,7 @@ from tqdm import tqdm
 from ingest.leases import keep_renewed
 from ingest.producer import DurableProducer
 from ingest.routing import SUBSCRIBED_TOPICS
+from ingest.sync_catalog import HeldProducts, refresh_catalog
 from ingest.sync_orders import sync_orders
 from ingest.sync_reconcile import reconcile
 from shopify.admin import AdminApi
@@ -88,6 +91,7 @@ class SyncOutcome:
     orders_fetched: int = 0
     subscriptions_repaired: list[str] | None = None  # None: not checked (from the app's configuration)
     drift: dict[str, int] | None = None  # the reconciliation's counts; None: not reconciled this run
+    catalog: dict[str, int] | None = None  # the catalog refresh's counts; None: not refreshed this run
     seconds: float = 0.0
     error: str | None = None
     resumed: bool = False
@@ -102,6 +106,7 @@ class SyncOutcome:
             "orders_fetched": self.orders_fetched,
             "subscriptions_repaired": self.subscriptions_repaired,
             "drift": self.drift,
+            "catalog": self.catalog,
             "seconds": round(self.seconds, 3),
             "error": self.error,
             "resumed": self.resumed,
@@ -136,7 +141,11 @@ class SyncRuns:
         api: AdminApi,
         producer: DurableProducer,
         settings: Settings,
+        held_products: HeldProducts | None = None,
     ) -> None:
+        """`held_products` (the worker's catalog) lets the catalog refresh delete what Shopify
+        no longer has; without it (the CLI) the refresh only updates."""
+        self._held_products = held_products
         self._client = client
         self._registry = registry
         self._api = api
@@ -182,6 +191,7 @@ class SyncRuns:
             "last_run": last,
             "last_success": status.get("success"),
             "last_reconciliation": status.get("reconciled"),
+            "last_catalog_refresh": status.get("catalog"),
             "next_run": _iso(self._next_run(shop, status, installed_at)),
             "interval_s": self._settings.sync_interval,
             "subscriptions": "configuration" if self._settings.webhooks_from_config else "api",
@@ -313,7 +323,22 @@ class SyncRuns:
                 run_id=outcome.run_id,
                 progress=fetched,
             )
-            if outcome.kind != FULL and await self._reconcile_due(shop):
+            if outcome.kind == FULL or await self._job_due(
+                shop, "catalog", self._settings.sync_catalog_interval
+            ):
+                outcome.catalog = (
+                    await refresh_catalog(
+                        shop, self._api, self._producer, run_id=outcome.run_id, held=self._held_products
+                    )
+                ).record()
+                await self._client.hset(
+                    redis_keys.sync_status(shop),
+                    "catalog",
+                    orjson.dumps({"started_at": outcome.started_at, **outcome.catalog}),
+                )
+            if outcome.kind != FULL and await self._job_due(
+                shop, "reconciled", self._settings.sync_reconcile_interval
+            ):
                 outcome.drift = (
                     await reconcile(shop, self._api, self._producer, self._client, run_id=outcome.run_id)
                 ).record()
@@ -354,12 +379,13 @@ class SyncRuns:
         await progress(outcome)
         return outcome
 
-    async def _reconcile_due(self, shop: str) -> bool:
-        """A week (`STOREPULSE_SYNC_RECONCILE_INTERVAL`) since the last reconciliation, or the install."""
-        raw = await self._client.hget(redis_keys.sync_status(shop), "reconciled")
+    async def _job_due(self, shop: str, job: str, interval: float) -> bool:
+        """`interval` since the run that last did `job` (its field of `sync-status:{shop}`:
+        `reconciled`, `catalog`) began, or since the install."""
+        raw = await self._client.hget(redis_keys.sync_status(shop), job)
         record = await self._registry.get(shop)
         anchor = orjson.loads(raw)["started_at"] if raw else record.installed_at if record else None
-        return anchor is None or time.time() - _epoch(anchor) >= self._settings.sync_reconcile_interval
+        return anchor is None or time.time() - _epoch(anchor) >= interval
 
     async def _since(self, shop: str) -> str | None:
         """Where an incremental run starts: its last success's start, else the install (the

@@ -143,6 +143,8 @@ class Settings(BaseSettings):
     sync_overlap_s: float = Field(300.0, ge=0)
     # How often a shop's customers are reconciled with Shopify's figures (ingest/sync_reconcile.py).
     sync_reconcile_interval: float = Field(7 * 86400.0, gt=0)
+    # How often a shop's products are refreshed from Shopify (ingest/sync_catalog.py).
+    sync_catalog_interval: float = Field(86400.0, gt=0)
     # How often each worker looks for customers whose standing time alone moved (VIP dropoff).
     customer_refresh_s: float = 600.0
     # Where a new consumer group starts: "earliest" (every record kept) or "latest".

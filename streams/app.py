@@ -96,7 +96,7 @@ def create_app(settings: Settings) -> StreamsApp:
         registry=ShopRegistry(client, token_cipher(settings)),
     )
     settings_table = shop_settings.register(ctx)
-    products = catalog.register(ctx)
+    products = catalog.register(ctx, settings_table.settings_for)
     book = customers.register(ctx, settings_table.settings_for)
     purchases = trends.register(ctx, products, settings_table)
     orders.register(ctx, products, settings_table, book, purchases)
@@ -104,7 +104,7 @@ def create_app(settings: Settings) -> StreamsApp:
     audit = audit_log.register(ctx)
     compliance.register(ctx, products, settings_table.topic, purchases.topic.get_topic_name(), audit)
     writeback.register(ctx, settings_table.settings_for)
-    sync_timer.register(ctx)
+    sync_timer.register(ctx, products)
     viewers.register(ctx, products, settings_table)
     signups.register(ctx, settings_table)
     api_events.register(ctx, products, settings_table)

@@ -3,7 +3,7 @@
      admin; the page's own token on the dev stack, which has no admin around it);
    - table rows that open their customer, tier rows added and removed, downloads;
    - the live notification feed (the push server's SSE stream, as the widget reads it);
-   - the backfill's button and progress. */
+   - the backfill's button and progress, and the sync's "Sync now". */
 (function () {
   "use strict";
   var pageToken = document.body.getAttribute("data-id-token") || "";
@@ -170,5 +170,33 @@
       });
     }
     if (backfill.hasAttribute("data-backfill-running")) setTimeout(poll, 2000);
+  }
+
+  // "Sync now": ask for a run (409 while one runs or waits), say what the server answered, and
+  // reload once the run has ended so the card shows it.
+  var sync = document.querySelector("[data-sync]");
+  var syncButton = sync && sync.querySelector("[data-sync-start]");
+  if (syncButton) {
+    var syncPath = sync.getAttribute("data-sync");
+    var syncResult = sync.querySelector("[data-sync-result]");
+    var syncPoll = function () {
+      api("GET", syncPath).then(function (r) { return r.json(); }).then(function (s) {
+        if (s.state === "queued" || s.state === "running") setTimeout(syncPoll, 2000);
+        else location.reload();
+      });
+    };
+    syncButton.addEventListener("click", function () {
+      syncButton.disabled = true;
+      api("POST", syncPath).then(function (r) {
+        if (r.status === 202) syncResult.textContent = "Sync started: a worker takes it up within seconds.";
+        else if (r.status === 409) syncResult.textContent = "A sync is already running; it will show here when it ends.";
+        else syncResult.textContent = "The sync could not be started (HTTP " + r.status + "). Try again.";
+        if (r.status === 202 || r.status === 409) setTimeout(syncPoll, 2000);
+        else syncButton.disabled = false;
+      }).catch(function () {
+        syncResult.textContent = "StorePulse could not be reached. Try again.";
+        syncButton.disabled = false;
+      });
+    });
   }
 })();

@@ -1,5 +1,8 @@
 """Per-shop settings: the compacted `shop.settings` topic kept in a Faust GlobalTable.
 
+When a shop's settings arrive, the notifications in its recent stream naming a product it
+excludes are withdrawn: no kind names one from then on (streams/domain/notifications.py).
+
 Every worker needs every shop's settings, whatever partitions it owns: an agent validates
 each record of `shop.settings` into the global table, whose changelog reaches every worker.
 (Faust cannot use `shop.settings` itself as a global table's changelog: its assignor then
@@ -18,6 +21,7 @@ from storepulse.contracts import ShopSettings
 from storepulse.kafka_topics import TOPIC_SHOP_SETTINGS
 from streams.runtime.batches import EventBatch, batches
 from streams.runtime.context import Context
+from streams.runtime.redis_retry import redis_step
 from streams.runtime.stores import MEMORY
 
 
@@ -77,8 +81,10 @@ def register(ctx: Context) -> ShopSettingsTable:
         store=MEMORY,
     )
 
-    def update(batch: EventBatch) -> None:
+    def update(batch: EventBatch) -> dict[str, set[str]]:
+        """The batch's settings written to the table; the products each shop now excludes."""
         staged = batch.staged(table)
+        excluded: dict[str, set[str]] = {}
         for event in batch:
             if event.value is None:  # a tombstone: the shop is back to the defaults
                 staged.pop(cast(bytes, event.key), None)
@@ -87,10 +93,14 @@ def register(ctx: Context) -> ShopSettingsTable:
             # checked where they are rendered, so ones stored before that check cannot break it.)
             settings = ShopSettings.model_validate_json(event.value)
             staged[settings.shop.encode()] = settings.model_dump(mode="json")
+            excluded[settings.shop] = set(settings.excluded_products)
+        return excluded
 
     @ctx.app.agent(topic, name="shop-settings")
     async def shop_settings(stream: faust.StreamT[bytes]) -> None:
         async for batch in batches(stream):
-            batch.apply(update)
+            for shop, product_ids in batch.apply(update).items():
+                if product_ids:
+                    await redis_step(ctx.publisher.withdraw_naming, shop, product_ids)
 
     return ShopSettingsTable(table, topic)

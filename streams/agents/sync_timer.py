@@ -8,13 +8,16 @@ from typing import Any
 
 import httpx
 import structlog
+from faust.types.tables import GlobalTableT
 
 from ingest.producer import DurableProducer
 from ingest.sync_runs import SyncOutcome, SyncRuns
 from shopify.admin import AdminApi
 from shopify.http_client import shopify_http
+from streams.agents.catalog import held_products
 from streams.runtime.context import Context
 from streams.runtime.metrics import (
+    SYNC_CATALOG,
     SYNC_DRIFT,
     SYNC_ORDERS_FETCHED,
     SYNC_RUNS,
@@ -36,9 +39,11 @@ def count(outcome: SyncOutcome) -> None:
     SYNC_SUBSCRIPTIONS_REPAIRED.inc(len(outcome.subscriptions_repaired or ()))
     for name in ("found", "repaired", "unexplained"):
         SYNC_DRIFT.labels(name).inc((outcome.drift or {}).get(name, 0))
+    for name in ("refreshed", "deleted"):
+        SYNC_CATALOG.labels(name).inc((outcome.catalog or {}).get(name, 0))
 
 
-def register(ctx: Context) -> SyncRuns:
+def register(ctx: Context, products: GlobalTableT) -> SyncRuns:
     settings = ctx.settings
 
     async def access_token(shop: str) -> str | None:
@@ -49,7 +54,9 @@ def register(ctx: Context) -> SyncRuns:
     producer = DurableProducer(
         settings.kafka_bootstrap, idempotent=settings.kafka_idempotent, timeout=settings.produce_timeout
     )
-    runs = SyncRuns(ctx.redis, ctx.registry, api, producer, settings)
+    runs = SyncRuns(
+        ctx.redis, ctx.registry, api, producer, settings, lambda shop: held_products(products, shop)
+    )
 
     @ctx.app.timer(settings.sync_tick_s, name="sync-schedule")
     async def sync_schedule() -> None:

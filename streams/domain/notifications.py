@@ -98,6 +98,13 @@ class Product:
         return ProductRef(id=self.id, title=self.name(lang), url=self.url, image=self.image)
 
 
+def listed(shop: str, product_id: str, catalog: Mapping[bytes, Any]) -> bool:
+    """False for a product the catalog says may not be announced (deleted, archived, draft,
+    unpublished: streams/agents/catalog.py); True for one it holds as listed or does not know."""
+    info = catalog.get(item_key(shop, product_id))
+    return info is None or info.get("listed", True)
+
+
 def product_of(
     shop: str, product_id: str, catalog: Mapping[bytes, Any], fallback_title: str | None = None
 ) -> Product:
@@ -112,11 +119,16 @@ def product_of(
     )
 
 
-def _shown_item(order: dict[str, Any], rules: ShopSettings) -> dict[str, Any] | None:
-    """The first line item of a product the shop does not exclude."""
+def _shown_item(
+    shop: str, order: dict[str, Any], rules: ShopSettings, catalog: Mapping[bytes, Any]
+) -> dict[str, Any] | None:
+    """The first line item of a listed product the shop does not exclude."""
     items = order.get("line_items")
     for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict) and shows(rules, "purchase", str(item.get("product_id") or "")):
+        if not isinstance(item, dict):
+            continue
+        product_id = str(item.get("product_id") or "")
+        if shows(rules, "purchase", product_id) and listed(shop, product_id, catalog):
             return item
     return None
 
@@ -133,13 +145,13 @@ def purchase_notification(
     """The purchase notification for a new order, or None when the shop's rules hide it.
 
     Hidden: purchase notifications disabled, an order below the minimum value, only excluded
-    products, or an order too old to say "just bought".
+    or unlisted products, or an order too old to say "just bought".
     """
     order_id = order.get("id")
     if order_id is None or money(order.get("total_price")) < rules.min_order_value:
         return None
     occurred = parse_time(order.get("created_at")) or now
-    item = _shown_item(order, rules)
+    item = _shown_item(shop, order, rules, catalog)
     if item is None or (now - occurred).total_seconds() > rules.max_purchase_age_s:
         return None
     product = product_of(shop, str(item.get("product_id") or ""), catalog, _clean(item.get("title")))
@@ -177,7 +189,7 @@ def product_activity_notification(
     `cause` names what made it (a threshold and the order that crossed it, or a minute), so
     the id repeats when the same cause is processed again.
     """
-    if not shows(rules, kind, product_id):
+    if not shows(rules, kind, product_id) or not listed(shop, product_id, catalog):
         return None
     product = product_of(shop, product_id, catalog, fallback_title)
     cause = f"{product_id}|{cause}"
@@ -264,7 +276,7 @@ def review_notification(
     text = _clean(event.get("message"))
     if not isinstance(rating, int) or rating < rules.review_min_rating or not text or not product_id:
         return None
-    if not shows(rules, "review", product_id):
+    if not shows(rules, "review", product_id) or not listed(shop, product_id, catalog):
         return None
     author = _clean(event.get("author"))
     return rendered(

@@ -152,6 +152,13 @@ SYNC_DRIFT = Counter(
 )
 for _outcome in ("found", "repaired", "unexplained"):
     SYNC_DRIFT.labels(_outcome)
+SYNC_CATALOG = Counter(
+    "storepulse_worker_sync_catalog_products",
+    "Products the daily catalog refresh read from Shopify (refreshed) or found deleted there (deleted)",
+    ["outcome"],
+)
+for _outcome in ("refreshed", "deleted"):
+    SYNC_CATALOG.labels(_outcome)
 for _kind in ("incremental", "full"):
     SYNC_SECONDS.labels(_kind)
     for _outcome in ("done", "failed"):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 import orjson
 import redis.asyncio as redis
@@ -92,11 +92,20 @@ class NotificationPublisher:
 
     async def withdraw(self, shop: str, notification_ids: set[str]) -> int:
         """Delete these notifications from the shop's replay stream; how many were there."""
+        return await self._withdraw_where(shop, lambda n: n.get("id") in notification_ids)
+
+    async def withdraw_naming(self, shop: str, product_ids: set[str]) -> int:
+        """Delete the notifications naming these products from the shop's replay stream; how many."""
+        return await self._withdraw_where(
+            shop, lambda n: str((n.get("product") or {}).get("id")) in product_ids
+        )
+
+    async def _withdraw_where(self, shop: str, doomed_if: Callable[[dict[str, Any]], bool]) -> int:
         stream = recent_stream(shop)
         doomed = [
             entry_id
             for entry_id, fields in cast(StreamEntries, await self._client.xrange(stream))
-            if orjson.loads(fields[b"n"]).get("id") in notification_ids
+            if doomed_if(orjson.loads(fields[b"n"]))
         ]
         if doomed:
             await self._client.xdel(stream, *doomed)

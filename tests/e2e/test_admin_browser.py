@@ -26,7 +26,7 @@ from admin.session import dev_session_token
 from loadtests.payloads import CATALOG, next_id, order, webhook
 from shopify.topics import ORDERS_CANCELLED, ORDERS_CREATE, REFUNDS_CREATE
 from storepulse.devstack import Child, free_port, wait_ready
-from tests.fake_shopify import FakeShopify, customers, running_fake_shopify
+from tests.fake_shopify import FakeShopify, customers, products, running_fake_shopify
 from tests.fake_shopify.customers import add_customer
 from tests.fake_shopify.webhooks import register
 from tests.support.browser import artifact
@@ -105,7 +105,7 @@ class Shop:
 def fake() -> Iterator[FakeShopify]:
     # The merchant grants customers' names, which the list and the customer page show.
     granted = FakeShopify(scope="read_orders,read_customers,write_customers")
-    with running_fake_shopify(register(customers.install(granted))) as fake:
+    with running_fake_shopify(register(products.install(customers.install(granted)))) as fake:
         yield fake
 
 
@@ -235,6 +235,21 @@ async def test_home_shows_overview_charts_embed_state_and_live_feed(shop: Shop, 
         return await page.get_by_role("heading", name="StorePulse is live on your storefront").count() == 1
 
     await eventually(live, timeout=20, every=0.5, what="the embed shown as live")
+
+
+async def test_sync_now_asks_for_a_sync_and_says_what_the_server_answered(shop: Shop, page: Page) -> None:
+    await page.goto(shop.page())
+    sync = page.locator("#sync")
+    button = sync.get_by_role("button", name="Sync now")
+    await button.click()
+    await expect(sync.get_by_role("status")).to_have_text(
+        re.compile(r"^(Sync started|A sync is already running)")
+    )
+    await expect(button).to_be_disabled()
+    await page.screenshot(path=artifact("admin-home-sync.png"), full_page=True)
+    # The request reached the sync: queued for a worker, or taken up by one already (this stack's
+    # worker reaches no Shopify, so its run may have failed by now).
+    assert (await shop.api("sync"))["state"] != "never"
 
 
 def body_rows(page: Page) -> Locator:

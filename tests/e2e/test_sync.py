@@ -1,6 +1,7 @@
 """The scheduled sync against the real broker, worker and Redis with the fake Shopify: lost
 webhooks are applied once, duplicates across webhook, sync and backfill count once, one run per
-shop across processes, a crashed run resumes from its checkpoint, lost subscriptions come back."""
+shop across processes, a crashed run resumes from its checkpoint, lost subscriptions come back, and
+a deleted or archived product's notifications are withdrawn and never shown again."""
 
 from __future__ import annotations
 
@@ -11,23 +12,27 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import redis.asyncio as redis
 
 from ingest.backfill import backfill
-from ingest.routing import SUBSCRIBED_TOPICS
+from ingest.routing import SUBSCRIBED_TOPICS, route
 from ingest.sync_runs import SyncRunning, SyncRuns
-from loadtests.payloads import CATALOG, next_id, order, webhook
+from loadtests.payloads import CATALOG, next_id, order, product, webhook
 from shopify.subscriptions import topic_enum
-from shopify.topics import ORDERS_CREATE, ORDERS_PAID
+from shopify.topics import ORDERS_CREATE, ORDERS_PAID, PRODUCTS_CREATE, PRODUCTS_DELETE
 from storepulse import redis_keys
+from storepulse.contracts import ShopSettings
 from storepulse.devstack import DEV_SECRETS, Stack, service_argv, wait_ready
-from tests.fake_shopify import FakeShopify, customers, running_fake_shopify, webhooks
+from storepulse.envelope import envelope_bytes
+from storepulse.kafka_topics import TOPIC_SHOP_SETTINGS, shop_key
+from tests.fake_shopify import FakeShopify, customers, products, running_fake_shopify, webhooks
 from tests.fake_shopify.customers import add_order
 from tests.support.eventually import eventually
 from tests.support.orders import order_node
 from tests.support.stack import SHOP_TOKEN, Services, install_shop, new_shop_domain, worker_env
-from tests.support.state import redis_of
+from tests.support.state import recent_messages, redis_of
 from tests.support.sync import customer_rows, sync_clients
 from tests.support.webhooks import deliver
 
@@ -35,7 +40,7 @@ from tests.support.webhooks import deliver
 @pytest.fixture
 def fake() -> Iterator[FakeShopify]:
     with running_fake_shopify(
-        webhooks.register(customers.install(FakeShopify(max_points=400, restore_rate=200)))
+        webhooks.register(products.install(customers.install(FakeShopify(max_points=400, restore_rate=200))))
     ) as f:
         yield f
 
@@ -310,3 +315,113 @@ async def test_reconciliation_repairs_a_customer_with_drift_and_counts_what_it_c
         state = await c.runs.state(shop)
         assert state["last_reconciliation"]["unexplained"] == 1
         assert state["last_success"]["drift"] == again.drift
+
+
+def naming(client: redis.Redis, shop: str, want: list[int]):
+    """A check: the shop's recent notifications name exactly the products `want`, oldest first."""
+
+    async def check() -> bool:
+        messages = map(orjson.loads, await recent_messages(client, shop))
+        return [int(n["product"]["id"]) for n in messages if n.get("product")] == want
+
+    check.__name__ = f"recent notifications naming {want}"
+    return check
+
+
+async def announced_then_hidden(
+    ingest: httpx.AsyncClient, client: redis.Redis, shop: str, customer: int, hide: Any
+) -> None:
+    """An order of CATALOG[0] is announced; after `hide()` its notification is withdrawn, and a
+    later order of it announces nothing (a later order of CATALOG[1], same customer, is the marker)."""
+    gone, marker = CATALOG[0], CATALOG[1]
+    for entry in (gone, marker):
+        await deliver(ingest, webhook(PRODUCTS_CREATE, shop, product(entry)))
+    await deliver(ingest, webhook(ORDERS_CREATE, shop, order(customer_id=customer, product=gone)))
+    await eventually(naming(client, shop, [gone[0]]))
+
+    await hide()
+    await eventually(naming(client, shop, []))
+    await deliver(ingest, webhook(ORDERS_CREATE, shop, order(customer_id=customer, product=gone)))
+    await deliver(ingest, webhook(ORDERS_CREATE, shop, order(customer_id=customer, product=marker)))
+    await eventually(naming(client, shop, [marker[0]]))
+
+
+async def test_a_deleted_products_notifications_are_withdrawn_and_never_shown_again(
+    ingest: httpx.AsyncClient, redis_client: redis.Redis, shop: str
+) -> None:
+    async def delete() -> None:
+        await deliver(ingest, webhook(PRODUCTS_DELETE, shop, {"id": CATALOG[0][0]}))
+
+    await announced_then_hidden(ingest, redis_client, shop, next_id(), delete)
+
+
+async def test_a_product_archived_without_a_webhook_is_withdrawn_by_the_catalog_refresh(
+    services: Services, ingest: httpx.AsyncClient, fake: FakeShopify, redis_client: redis.Redis, shop: str
+) -> None:
+    fake.tokens[shop] = SHOP_TOKEN
+    for product_id, title, handle, _ in CATALOG[:2]:
+        products.add_product(fake, shop, product_id, title, handle)
+
+    async def archive() -> None:
+        products.set_status(fake, shop, CATALOG[0][0], "ARCHIVED")
+        async with sync_clients(services.stack, fake, redis_client) as c:
+            outcome = await c.runs.run(shop, full=True)  # a full run refreshes the catalog whenever
+        assert (outcome.state, outcome.catalog) == ("done", {"refreshed": 2, "deleted": 0})
+
+    await announced_then_hidden(ingest, redis_client, shop, next_id(), archive)
+
+
+async def test_a_product_the_shop_comes_to_exclude_is_withdrawn_and_never_shown_again(
+    services: Services, ingest: httpx.AsyncClient, fake: FakeShopify, redis_client: redis.Redis, shop: str
+) -> None:
+    async def exclude() -> None:
+        settings = ShopSettings(shop=shop, excluded_products=[str(CATALOG[0][0])])
+        async with sync_clients(services.stack, fake, redis_client) as c:
+            await c.producer.send(TOPIC_SHOP_SETTINGS, shop_key(shop), settings.model_dump_json().encode())
+
+    await announced_then_hidden(ingest, redis_client, shop, next_id(), exclude)
+
+
+async def test_the_workers_catalog_refresh_deletes_a_product_shopify_no_longer_has(
+    own_stack: Stack, fake: FakeShopify, own_redis: redis.Redis, own_shop: str
+) -> None:
+    shop = own_shop
+    fake.tokens[shop] = SHOP_TOKEN
+    kept, gone = CATALOG[0], CATALOG[1]
+    products.add_product(fake, shop, kept[0], kept[1], kept[2])
+    env = worker_env() | {"SHOPIFY_ADMIN_BASE_URL": fake.base_url_template(), "STOREPULSE_SYNC_TICK_S": "0.5"}
+    worker = own_stack.start_service("worker", extra_env=env, name="worker-catalog")
+    try:
+        wait_ready(worker.port, 90, worker)
+        async with sync_clients(own_stack, fake, own_redis, webhooks_from_config=True) as c:
+            # Both products reach the catalog by their webhooks; then Shopify deletes one, its
+            # products/delete lost.
+            for entry in (kept, gone):
+                kafka_topic, key = route(PRODUCTS_CREATE, shop, product(entry)) or ("", b"")
+                await c.producer.send(
+                    kafka_topic,
+                    key,
+                    envelope_bytes(
+                        webhook_id=str(next_id()), topic=PRODUCTS_CREATE, shop=shop, payload=product(entry)
+                    ),
+                )
+
+            async def refreshed(want: dict[str, int]) -> bool:
+                await c.runs.request(shop, full=True)
+                success = await eventually(
+                    lambda: done_after(c.runs, shop), timeout=60, what="a full run's end"
+                )
+                return success["catalog"] == want
+
+            # The worker's catalog holds both only once it applied them: ask until its refresh saw them.
+            await eventually(lambda: refreshed({"refreshed": 1, "deleted": 1}), timeout=90, every=0.5)
+            # Deleted once: the next refresh finds nothing more to delete.
+            assert await refreshed({"refreshed": 1, "deleted": 0})
+    finally:
+        worker.stop()
+
+
+async def done_after(runs: SyncRuns, shop: str) -> dict[str, Any] | None:
+    """The last run's record once it ended and none is queued or running."""
+    state = await runs.state(shop)
+    return state["last_run"] if state["state"] in ("done", "failed") else None

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from tests.fake_shopify import FakeShopify, customers, running_fake_shopify
+from tests.fake_shopify import FakeShopify, customers, products, running_fake_shopify
 from tests.fake_shopify.webhooks import register
 from tests.support.ingest import in_process_ingest
 from tests.support.merchant_app import app_settings
@@ -16,8 +16,8 @@ from tests.support.stack import Services
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeShopify]:
-    """Shopify with customers and webhook subscriptions (a module may define its own)."""
-    with running_fake_shopify(register(customers.install(FakeShopify()))) as fake:
+    """Shopify with customers, products and webhook subscriptions (a module may define its own)."""
+    with running_fake_shopify(register(products.install(customers.install(FakeShopify())))) as fake:
         yield fake
 
 

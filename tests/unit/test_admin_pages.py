@@ -75,15 +75,26 @@ def test_the_sync_card_says_what_the_last_sync_read_repaired_and_found() -> None
     hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     success = {"started_at": hour_ago, "orders_fetched": 1200, "subscriptions_repaired": [ORDERS_CREATE]}
     checked = {"started_at": hour_ago, "customers": 5000, "found": 3, "repaired": 2, "unexplained": 1}
-    card = home.sync_view({"state": "done", "last_success": success, "last_reconciliation": checked})
+    products = {"started_at": hour_ago, "refreshed": 240, "deleted": 2}
+    card = home.sync_view(
+        {
+            "state": "done",
+            "last_success": success,
+            "last_reconciliation": checked,
+            "last_catalog_refresh": products,
+        }
+    )
     assert (card["label"], card["tone"]) == ("In step", "success")
     assert card["text"].startswith("1,200 orders read from Shopify")
     assert card["repaired"] == "1 webhook subscription re-created"
     assert card["drift"] == (
         "Weekly check 1 hour ago: 5,000 customers compared, 3 differed (2 repaired, 1 unexplained)"
     )
+    assert card["catalog"] == (
+        "Daily product check 1 hour ago: 240 products read, 2 deleted in Shopify and no longer announced"
+    )
     failed = home.sync_view({"state": "failed", "last_run": {"error": "HTTP 401"}})
-    assert "HTTP 401" in failed["text"] and failed["drift"] is None
+    assert "HTTP 401" in failed["text"] and failed["drift"] is None and failed["catalog"] is None
     assert home.sync_view({})["label"] == "Not synced yet"
 
 

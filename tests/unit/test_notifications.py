@@ -3,7 +3,12 @@ from datetime import UTC, datetime, timedelta
 from loadtests.payloads import CATALOG, order
 from storepulse.contracts import ShopSettings, WidgetSettings
 from storepulse.kafka_topics import item_key
-from streams.domain.notifications import notification_id, product_activity_notification, purchase_notification
+from streams.domain.notifications import (
+    notification_id,
+    product_activity_notification,
+    purchase_notification,
+    review_notification,
+)
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 SHOP = "demo.myshopify.com"
@@ -89,6 +94,24 @@ def test_an_excluded_first_item_shows_the_next_product() -> None:
     o["line_items"].append({**o["line_items"][0], "product_id": HOODIE[0], "title": "Cloud Hoodie"})
     n = _purchase(o, excluded_products=[str(RUNNER[0])])
     assert n.product.id == str(HOODIE[0]) and n.product.title == "Cloud Hoodie"
+
+
+def test_an_unlisted_product_is_never_named_and_an_order_of_only_it_announces_nothing() -> None:
+    unlisted = {**CATALOG_TABLE, item_key(SHOP, RUNNER[0]): {"title": "Trail Runner", "listed": False}}
+    only = _order(product=RUNNER)
+    assert purchase_notification(SHOP, only, now=NOW, rules=ShopSettings(shop=SHOP), catalog=unlisted) is None
+    both = _order(product=RUNNER)
+    both["line_items"].append({**both["line_items"][0], "product_id": HOODIE[0], "title": "Cloud Hoodie"})
+    n = purchase_notification(SHOP, both, now=NOW, rules=ShopSettings(shop=SHOP), catalog=unlisted)
+    assert n is not None and n.product.id == str(HOODIE[0])
+    args = {"cause": "1", "occurred_at": NOW, "rules": ShopSettings(shop=SHOP), "catalog": unlisted}
+    for kind in ("trending", "viewing", "low_stock", "cart"):
+        assert product_activity_notification(kind, SHOP, str(RUNNER[0]), 3, **args) is None
+    assert product_activity_notification("back_in_stock", SHOP, str(RUNNER[0]), None, **args) is None
+    review = {"product_id": str(RUNNER[0]), "rating": 5, "message": "Great", "idempotency_key": "k1"}
+    rules = ShopSettings(shop=SHOP, enabled_kinds=["review"])
+    assert review_notification(SHOP, review, rules=rules, catalog=unlisted) is None
+    assert review_notification(SHOP, review, rules=rules, catalog={}) is not None
 
 
 def test_product_activity_uses_catalog_or_falls_back_to_this_item() -> None:
