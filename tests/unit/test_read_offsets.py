@@ -8,9 +8,10 @@ import inspect
 from faust.transport import consumer as faust_consumer
 from faust.types import TP
 
+from storepulse.kafka_topics import TOPIC_ORDERS
 from streams.runtime.faust_seam import ReadOffsets
 
-ORDERS = TP("shopify.orders", 3)
+ORDERS = TP(TOPIC_ORDERS, 3)
 
 
 async def test_a_record_read_before_a_seek_does_not_move_the_read_offset_past_it() -> None:
