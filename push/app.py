@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     routes = [
         Route("/sse/{shop}", sse, methods=["GET"]),  # reached by preflights; GETs take the bypass below
         Route("/widget.js", widget_js, methods=["GET"]),
-        Route("/counters/{shop}/{product_id}", SoldCounter(client, installed), methods=["GET"]),
+        Route("/counters/{shop}/{product_id}", SoldCounter(client, installed).answer, methods=["GET"]),
         Route("/demo/{shop}", demo, methods=["GET"]),
         Mount(DEMO_ASSETS_PATH, StaticFiles(directory=WIDGET_DIR / "demo-assets")),
         *probe_routes(ready_check),

@@ -31,7 +31,7 @@ class SoldCounter:
         self._redis = client
         self._installed = installed
 
-    async def __call__(self, request: Request) -> Response:
+    async def answer(self, request: Request) -> Response:
         shop = request.path_params["shop"].lower()
         product_id = request.path_params["product_id"]
         if not _PRODUCT_ID.fullmatch(product_id):
