@@ -134,6 +134,12 @@ def sold(shop: str, product_id: str) -> str:
     return f"sold:{shop}:{product_id}"
 
 
+def visitor_addresses(shop: str, address: str) -> str:
+    """Set (expires): the visitor ids one client address reported on the shop's pages lately; it
+    holds at most `MAX_VIEWERS_PER_ADDRESS`, so one address cannot inflate "N shoppers now"."""
+    return f"visitors-of:{shop}:{address}"
+
+
 def data_requests(shop: str) -> str:
     """Hash `{customer_id}:{request id}` → what was held when customers/data_request arrived."""
     return f"data-requests:{shop}"
@@ -293,6 +299,11 @@ def viewers_of(shop: str) -> str:
     return viewer_addresses(shop, "*", "*")
 
 
+def visitors_of(shop: str) -> str:
+    """The SCAN pattern of the shop's `visitors-of` sets."""
+    return visitor_addresses(shop, "*")
+
+
 def sold_counts(shop: str) -> str:
     """The SCAN pattern of the shop's `sold` sets."""
     return sold(shop, "*")
@@ -313,6 +324,7 @@ SHOP_KEY_PATTERNS: tuple[Callable[[str], str], ...] = (
     sync_applied_sets,
     beacons_seen,
     viewers_of,
+    visitors_of,
     sold_counts,
     beacon_shop_limits,
 )
