@@ -107,6 +107,7 @@ def notification_values(settings: ShopSettings) -> Values:
         "viewing_min_viewers": str(settings.viewing_min_viewers),
         "low_stock_threshold": str(settings.low_stock_threshold),
         "cart_min": str(settings.cart_min),
+        "visitors_min": str(settings.visitors_min),
         "review_min_rating": str(settings.review_min_rating),
     }
     widget = settings.widget
@@ -152,6 +153,7 @@ NOTIFICATION_FIELDS = (
     "viewing_min_viewers",
     "low_stock_threshold",
     "cart_min",
+    "visitors_min",
     "review_min_rating",
     *(f"widget.{name}" for name in WIDGET_FIELDS),
     *(f"widget.colours.{name}" for name in COLOURS),
@@ -206,6 +208,7 @@ def notification_body(values: Values, current: ShopSettings) -> tuple[dict[str, 
         "viewing_min_viewers": values["viewing_min_viewers"],
         "low_stock_threshold": values["low_stock_threshold"],
         "cart_min": values["cart_min"],
+        "visitors_min": values["visitors_min"],
         "review_min_rating": values["review_min_rating"],
         "widget": _widget_body(values, errors),
     }

@@ -22,7 +22,7 @@ from streams.domain import templates
 
 # A sample of each kind, with counts whose plural forms differ in many languages.
 SAMPLE_NAME, SAMPLE_CITY, SAMPLE_COUNTRY = "Maya", "Austin", "US"
-SAMPLE_COUNTS = {"trending": 14, "viewing": 2, "low_stock": 3, "cart": 4}
+SAMPLE_COUNTS = {"trending": 14, "viewing": 2, "low_stock": 3, "cart": 4, "visitors": 128}
 SAMPLE_PRODUCT = "Cloud Hoodie"
 
 

@@ -10,8 +10,8 @@ trusted proxy forwarded), then:
 - a beacon with an `id` is taken once: the widget resends its offline queue, and a copy of a
   beacon already taken is answered 204 and dropped (`beacon-seen:{shop}:{id}`);
 - a page view from an address that already reported `MAX_VIEWERS_PER_ADDRESS` other visitors on
-  the product in the last 5 minutes is dropped, so one client cannot inflate "N viewing now"
-  by inventing visitor ids.
+  the product, or on the whole shop, in the last 5 minutes is dropped, so one client cannot
+  inflate "N viewing now" or "N shoppers on the store" by inventing visitor ids.
 A page view also tells the merchant's app that the shop's app embed is on (`widget-seen:{shop}`,
 written at most once a minute per shop).
 """
@@ -133,12 +133,18 @@ class Guards:
             await self._client.delete(redis_keys.beacon_seen(beacon.shop, beacon.id))
 
     async def counts_as_viewer(self, beacon: Beacon, ip: str) -> bool:
-        if beacon.type != "page_view" or beacon.product_id is None:
+        """A page view counts once the address is within its few visitors of the product (if any)
+        and of the shop: every page view is a visitor of the store."""
+        if beacon.type != "page_view":
             return True
-        key = redis_keys.viewer_addresses(beacon.shop, beacon.product_id, ip)
-        return bool(
-            await self._one_of_few(keys=[key], args=[beacon.visitor, MAX_VIEWERS_PER_ADDRESS, VIEW_WINDOW_S])
-        )
+        keys = [redis_keys.visitor_addresses(beacon.shop, ip)]
+        if beacon.product_id is not None:
+            keys.insert(0, redis_keys.viewer_addresses(beacon.shop, beacon.product_id, ip))
+        for key in keys:
+            cap: list[str | int] = [beacon.visitor, MAX_VIEWERS_PER_ADDRESS, VIEW_WINDOW_S]
+            if not await self._one_of_few(keys=[key], args=cap):
+                return False
+        return True
 
 
 def _limits_uri(settings: Settings) -> str:

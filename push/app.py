@@ -1,4 +1,4 @@
-"""The push server: SSE streams, the widget script and the demo store page with its images."""
+"""The push server: SSE streams, sold counters, the widget script and the demo page with its images."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from push.admission import ConnectionCaps, InstalledShops
+from push.counters import SoldCounter
 from push.hub import Hub
 from push.stream import SSEEndpoint
 from storepulse.contracts import WidgetPosition, is_shop_domain
@@ -62,13 +63,14 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         ping_s=settings.sse_ping_s,
         retry_ms=settings.push_retry_ms,
     )
+    installed = InstalledShops(
+        ShopRegistry(client, cipher=None),  # statuses only: push holds no secret
+        settings.shop_cache_s,
+        dev_any_shop=settings.dev_auto_install,
+    )
     sse = SSEEndpoint(
         hub,
-        InstalledShops(
-            ShopRegistry(client, cipher=None),  # statuses only: push holds no secret
-            settings.shop_cache_s,
-            dev_any_shop=settings.dev_auto_install,
-        ),
+        installed,
         ConnectionCaps(settings.push_max_connections, settings.push_max_per_ip),
         client_buffer=settings.push_client_buffer,
     )
@@ -108,6 +110,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     routes = [
         Route("/sse/{shop}", sse, methods=["GET"]),  # reached by preflights; GETs take the bypass below
         Route("/widget.js", widget_js, methods=["GET"]),
+        Route("/counters/{shop}/{product_id}", SoldCounter(client, installed).answer, methods=["GET"]),
         Route("/demo/{shop}", demo, methods=["GET"]),
         # The same page at any storefront path (/demo/{shop}/checkouts/1): the widget's page rules.
         Route("/demo/{shop}/{page:path}", demo, methods=["GET"]),

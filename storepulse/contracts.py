@@ -40,7 +40,7 @@ class Actor(BaseModel):
 
 
 NotificationKind = Literal[
-    "purchase", "trending", "viewing", "signup", "low_stock", "back_in_stock", "cart", "review"
+    "purchase", "trending", "viewing", "signup", "low_stock", "back_in_stock", "cart", "review", "visitors"
 ]
 WidgetPosition = Literal["bottom-left", "bottom-right", "top-left", "top-right"]
 # On a phone the toast spans the screen's width: only its edge is the merchant's to choose.
@@ -375,6 +375,7 @@ class ShopSettings(BaseModel):
         "back_in_stock",
         "cart",
         "review",
+        "visitors",
     ]
     min_order_value: Decimal = Decimal(0)
     excluded_products: list[str] = []
@@ -391,6 +392,8 @@ class ShopSettings(BaseModel):
     low_stock_threshold: int = Field(5, ge=1, le=1000)
     # "4 people have this in their cart" only from this many distinct carts in 30 minutes.
     cart_min: int = Field(2, ge=1, le=1000)
+    # "128 shoppers on the store right now" only from this many distinct visitors in 5 minutes.
+    visitors_min: int = Field(10, ge=1, le=1000)
     # Reviews (the events API) are shown from this many stars.
     review_min_rating: int = Field(4, ge=1, le=5)
     widget: WidgetSettings = WidgetSettings()

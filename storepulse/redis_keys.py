@@ -128,6 +128,18 @@ def viewer_addresses(shop: str, product_id: str, address: str) -> str:
     return f"viewers-of:{shop}:{product_id}:{address}"
 
 
+def sold(shop: str, product_id: str) -> str:
+    """Sorted set (expires): the product's orders of the last 24 hours, each by the keyed digest the
+    trends table counts it by, scored by when it was placed; push's sold counter counts it."""
+    return f"sold:{shop}:{product_id}"
+
+
+def visitor_addresses(shop: str, address: str) -> str:
+    """Set (expires): the visitor ids one client address reported on the shop's pages lately; it
+    holds at most `MAX_VIEWERS_PER_ADDRESS`, so one address cannot inflate "N shoppers now"."""
+    return f"visitors-of:{shop}:{address}"
+
+
 def data_requests(shop: str) -> str:
     """Hash `{customer_id}:{request id}` → what was held when customers/data_request arrived."""
     return f"data-requests:{shop}"
@@ -275,6 +287,8 @@ def order_days(shop: str) -> str:
 def sync_applied_sets(shop: str) -> str:
     """The SCAN pattern of the shop's `sync-applied` sets."""
     return sync_applied(shop, "*")
+
+
 def beacons_seen(shop: str) -> str:
     """The SCAN pattern of the shop's `beacon-seen` markers."""
     return beacon_seen(shop, "*")
@@ -283,6 +297,16 @@ def beacons_seen(shop: str) -> str:
 def viewers_of(shop: str) -> str:
     """The SCAN pattern of the shop's `viewers-of` sets."""
     return viewer_addresses(shop, "*", "*")
+
+
+def visitors_of(shop: str) -> str:
+    """The SCAN pattern of the shop's `visitors-of` sets."""
+    return visitor_addresses(shop, "*")
+
+
+def sold_counts(shop: str) -> str:
+    """The SCAN pattern of the shop's `sold` sets."""
+    return sold(shop, "*")
 
 
 def beacon_shop_limits(shop: str) -> str:
@@ -300,5 +324,7 @@ SHOP_KEY_PATTERNS: tuple[Callable[[str], str], ...] = (
     sync_applied_sets,
     beacons_seen,
     viewers_of,
+    visitors_of,
+    sold_counts,
     beacon_shop_limits,
 )

@@ -31,6 +31,7 @@ from streams.agents import (
     sync_timer,
     trends,
     viewers,
+    visitors,
     writeback,
 )
 from streams.runtime.context import Context
@@ -106,6 +107,7 @@ def create_app(settings: Settings) -> StreamsApp:
     writeback.register(ctx, settings_table.settings_for)
     sync_timer.register(ctx, products)
     viewers.register(ctx, products, settings_table)
+    visitors.register(ctx, settings_table)
     signups.register(ctx, settings_table)
     api_events.register(ctx, products, settings_table)
     stock.register(ctx, products, settings_table)

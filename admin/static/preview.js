@@ -12,7 +12,7 @@
     product: { purchase: "Cloud Hoodie", trending: "Trail Runner", viewing: "Canvas Tote",
       low_stock: "Merino Beanie", back_in_stock: "Cloud Hoodie", cart: "Trail Runner",
       review: "Cloud Hoodie" },
-    count: { trending: 14, viewing: 6, low_stock: 3, cart: 4 }
+    count: { trending: 14, viewing: 6, low_stock: 3, cart: 4, visitors: 128 }
   };
   var replaying = [];
 

@@ -18,19 +18,22 @@ from typing import Any
 
 import faust
 import orjson
+import redis.asyncio as redis
 from faust.types import EventT
 from faust.types.tables import GlobalTableT
 
 from shopify.topics import ORDERS_CREATE, SHOP_REDACT
+from storepulse import redis_keys
 from storepulse.contracts import Notification
 from storepulse.envelope import Envelope
 from storepulse.kafka_topics import item_key, partition_of
 from streams.agents.shop_settings import ShopSettingsTable
 from streams.domain.fields import parse_time
 from streams.domain.notifications import product_activity_notification
-from streams.domain.windows import record_purchase
+from streams.domain.windows import PURCHASE_WINDOW_S, record_purchase
 from streams.runtime.batches import State, fold_per_batch
 from streams.runtime.context import Context
+from streams.runtime.redis_retry import redis_step
 
 
 def order_pseudonym(order_id: str, key: bytes) -> str:
@@ -62,13 +65,31 @@ def product_purchases(envelope: Envelope, id_key: bytes) -> list[tuple[bytes, di
     return [(item_key(shop, pid), purchase) for pid, purchase in purchases.items()]
 
 
-class Purchases:
-    """The internal topic of purchases partitioned by product."""
+async def record_sold(client: redis.Redis, purchases: list[dict[str, Any]]) -> None:
+    """Add purchases to their products' `sold` sets, the sold counter's read model (push counts
+    them): by the same order digest as the trends window, so a re-delivered order is counted once
+    and the set names no order. Entries past the 24 hours are trimmed on the product's next sale;
+    the set expires a window after its last."""
+    if not purchases:
+        return
+    cutoff = datetime.now(UTC).timestamp() - PURCHASE_WINDOW_S
+    async with client.pipeline(transaction=False) as pipe:
+        for p in purchases:
+            key = redis_keys.sold(p["shop"], p["product_id"])
+            pipe.zadd(key, {p["order"]: p["at"]})
+            pipe.zremrangebyscore(key, "-inf", cutoff)
+            pipe.expire(key, PURCHASE_WINDOW_S)
+        await pipe.execute()
 
-    def __init__(self, topic: faust.TopicT, partitions: int, id_key: bytes) -> None:
+
+class Purchases:
+    """The internal topic of purchases partitioned by product, and the products' `sold` sets."""
+
+    def __init__(self, topic: faust.TopicT, partitions: int, id_key: bytes, client: redis.Redis) -> None:
         self.topic = topic
         self._partitions = partitions
         self._id_key = id_key
+        self._redis = client
 
     async def send(self, envelopes: list[Envelope]) -> None:
         """Re-key a batch's new orders' products (other records have none): one record per partition."""
@@ -77,6 +98,8 @@ class Purchases:
             for key, purchase in product_purchases(envelope, self._id_key):
                 # Keyed by its first product: every product in it hashes to the same partition.
                 bundles.setdefault(partition_of(key, self._partitions), (key, []))[1].append(purchase)
+        # Before the topic: a crash in between replays the batch, and ZADD of the same digest is a no-op.
+        await redis_step(record_sold, self._redis, [p for _, ps in bundles.values() for p in ps])
         for key, purchases in bundles.values():
             await self.topic.send(key=key, value=orjson.dumps({"purchases": purchases}))
 
@@ -135,4 +158,4 @@ def register(ctx: Context, products: GlobalTableT, shop_settings: ShopSettingsTa
     async def product_trends(stream: faust.StreamT[bytes]) -> None:
         await fold_per_batch(stream, trends, ctx.publisher, purchases_in, on_purchase, redacted_shop)
 
-    return Purchases(purchases, partitions, ctx.id_key)
+    return Purchases(purchases, partitions, ctx.id_key, ctx.redis)

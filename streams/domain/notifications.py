@@ -198,6 +198,16 @@ def product_activity_notification(
     return rendered(kind, shop, cause, rules, occurred_at, id_key, product=product, count=count)
 
 
+def visitors_notification(
+    shop: str, count: int, *, cause: str, occurred_at: datetime, rules: ShopSettings, id_key: bytes = b""
+) -> Notification | None:
+    """ "128 shoppers on the store right now", or None when the shop hides it. `cause` names the
+    announcement (its five minutes), so the id repeats when the same batch is processed again."""
+    if not shows(rules, "visitors"):
+        return None
+    return rendered("visitors", shop, cause, rules, occurred_at, id_key, count=count)
+
+
 # Account states of a customer who made an account (invited: the merchant asked them to).
 _ACCOUNT_STATES = frozenset({"enabled", "invited"})
 

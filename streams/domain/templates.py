@@ -35,6 +35,7 @@ FIELDS: dict[str, frozenset[str]] = {
     "low_stock": frozenset({"count", "product"}),
     "back_in_stock": frozenset({"product"}),
     "cart": frozenset({"count", "product"}),
+    "visitors": frozenset({"count"}),
     "review": frozenset({"stars", "author", "product", "excerpt"}),
 }
 # Template names a shop may override: "purchase" (the message) or "purchase.title".

@@ -1,5 +1,5 @@
 """Sliding windows per product: purchases over 24 hours, distinct viewers over 5 minutes,
-distinct carts over 30 minutes.
+distinct carts over 30 minutes; per shop: distinct visitors over 5 minutes.
 
 The states are plain JSON (they are table values) and every update is idempotent: a
 purchase is counted by order id, a viewer by visitor id and a cart by its token's digest, so a
@@ -18,6 +18,10 @@ VIEW_WINDOW_S = 5 * 60
 VIEW_ANNOUNCE_EVERY_S = 60
 # Distinct viewers counted per product; a bound on state size ("1000 people are viewing").
 MAX_VIEWERS = 1000
+# A shop's visitor count is announced at most once every 5 minutes, and only when it moved by a
+# tenth of the last one announced: a steady "128 shoppers" is not news on every page view.
+VISITORS_ANNOUNCE_EVERY_S = 5 * 60
+VISITORS_CHANGE = 0.1
 CART_WINDOW_S = 30 * 60
 # A product's cart count is announced at most once every 10 minutes.
 CART_ANNOUNCE_EVERY_S = 10 * 60
@@ -72,6 +76,22 @@ def record_view(
     the last five minutes and the last announcement is a minute old.
     """
     return _record_distinct(state, visitor, at, min_viewers, VIEW_WINDOW_S, VIEW_ANNOUNCE_EVERY_S)
+
+
+def record_visit(
+    state: dict[str, Any] | None, visitor: str, at: float, min_visitors: int
+) -> tuple[dict[str, Any], int | None]:
+    """The shop's state after `visitor` viewed a page at `at`, and the count to announce (if any):
+    from `min_visitors` distinct visitors in the last five minutes, at most once every five
+    minutes, and only when the count differs by a tenth (at least one) from the last announced."""
+    last = state.get("count") if state else None
+    new, count = _record_distinct(state, visitor, at, min_visitors, VIEW_WINDOW_S, VISITORS_ANNOUNCE_EVERY_S)
+    if count is None:
+        return {**new, "count": last}, None
+    if last is not None and abs(count - last) < max(1, last * VISITORS_CHANGE):
+        assert state is not None  # `last` came from it
+        return {**new, "announced": state["announced"], "count": last}, None
+    return {**new, "count": count}, count
 
 
 def record_cart(

@@ -48,6 +48,7 @@ TABLES = (
     "product-viewers",
     "products",
     "shop-settings",
+    "shop-visitors",
 )
 
 

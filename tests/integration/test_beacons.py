@@ -170,7 +170,10 @@ async def test_one_address_cannot_push_a_products_viewer_count_above_three(
 
         assert [await view("198.51.100.40") for _ in range(10)] == [204] * 10
         assert await view("198.51.100.41") == 204  # another address is another viewer
-        assert await view("198.51.100.40", "4343") == 204  # and another product another count
+        # Nor the store's visitor count: its three visitors are all an address counts, whatever page.
+        assert await view("198.51.100.40", "4343") == 204
+        assert await view("198.51.100.42", "4343") == 204  # a later marker on the shop's partition
     records = await consume_beacons(services.stack, shop, count=5)
     viewers = {r["visitor"] for r in records if r["product_id"] == "4242"}
     assert len(records) == 5 and len(viewers) == 4
+    assert len([r for r in records if r["product_id"] == "4343"]) == 1

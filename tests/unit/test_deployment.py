@@ -196,6 +196,7 @@ PUBLIC = {
     "/app/customers": "ingest",
     "/sse/demo.myshopify.com": "push",
     "/widget.js": "push",
+    "/counters/demo.myshopify.com/632910392": "push",
 }
 INTERNAL = ["/metrics", "/ready", "/health", "/demo/demo.myshopify.com", "/shops/x/vips", "/"]
 

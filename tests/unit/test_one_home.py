@@ -88,6 +88,8 @@ def test_shop_redact_enumerates_every_per_shop_key() -> None:
         redis_keys.import_rejects,
         redis_keys.beacon_seen,
         redis_keys.viewer_addresses,
+        redis_keys.visitor_addresses,
+        redis_keys.sold,  # one per product: found by its pattern, sold_counts
         redis_keys.event_key_owner,
     }
     per_shop = (

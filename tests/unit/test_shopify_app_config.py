@@ -97,8 +97,8 @@ def test_extension_has_the_theme_app_extension_layout() -> None:
         assert path.suffix in EXTENSION_FILE_TYPES.get(relative.parts[0], set()), relative
 
 
-def embed_block() -> tuple[str, dict[str, Any]]:
-    source = (EXTENSION / "blocks" / "app-embed.liquid").read_text()
+def embed_block(name: str = "app-embed") -> tuple[str, dict[str, Any]]:
+    source = (EXTENSION / "blocks" / f"{name}.liquid").read_text()
     schema = re.search(r"{%\s*schema\s*%}(.*?){%\s*endschema\s*%}", source, re.S)
     assert schema
     return source, json.loads(schema.group(1))
@@ -119,6 +119,25 @@ def test_embed_block_loads_the_widget_asset_with_push_and_beacon_urls_as_setting
     # Every data-* option the block sets is one the widget reads.
     options = set(re.findall(r'attr\("([\w-]+)"', WIDGET.read_text()))
     assert set(re.findall(r"data-([\w-]+)=", source)) <= options
+
+
+def test_sold_counter_block_reads_pushs_counter_for_the_product_on_product_pages() -> None:
+    source, schema = embed_block("sold-counter")
+    assert schema["target"] == "section"  # an app block the merchant places in a product section
+    assert schema["enabled_on"] == {"templates": ["product"]}
+    settings = {s["id"]: s for s in schema["settings"]}
+    assert len(settings) == len(schema["settings"])
+    for used in re.findall(r"block\.settings\.(\w+)", source):
+        assert used in settings, used
+    app_host = origin(tomllib.loads((ROOT / "shopify.app.toml").read_text())["application_url"])
+    assert origin(settings["push_url"]["default"]) == app_host
+    assert settings["min_sold"]["type"] == "number" and settings["min_sold"]["default"] >= 1
+    assert "[count]" in settings["text"]["default"]
+    # Liquid values reach the script JSON-encoded only, and the text as text, never as markup.
+    assert "{{ shop.permanent_domain | json }}" in source and "{{ product.id | json }}" in source
+    assert '"/counters/"' in source and "textContent" in source and "innerHTML" not in source
+    assert "<script src" not in source  # nothing to load: the fetch is inline
+    assert source.count("{%- if product -%}") == 1 and source.count("{%- endif -%}") == 1
 
 
 def test_extension_asset_is_the_widget_minified() -> None:

@@ -3,10 +3,12 @@ from streams.domain.windows import (
     PURCHASE_WINDOW_S,
     VIEW_ANNOUNCE_EVERY_S,
     VIEW_WINDOW_S,
+    VISITORS_ANNOUNCE_EVERY_S,
     Crossing,
     record_cart,
     record_purchase,
     record_view,
+    record_visit,
 )
 
 T0 = 1_800_000_000.0
@@ -121,3 +123,19 @@ def test_carts_are_counted_once_each_over_30_minutes_and_announced_at_most_every
     state, count = record_cart(state, "cart-e", 120 + 1800 + 1, 2)
     assert count == 3
     assert sorted(state["visitors"]) == ["cart-c", "cart-d", "cart-e"]
+
+
+def test_store_visitors_are_announced_once_in_five_minutes_and_only_when_the_count_moved() -> None:
+    state = None
+    for i in range(20):
+        state, count = record_visit(state, f"v{i}", T0, 20)
+    assert count == 20
+    state, count = record_visit(state, "v20", T0 + 1, 20)
+    assert count is None  # within the five minutes
+    later = T0 + VISITORS_ANNOUNCE_EVERY_S
+    state, count = record_visit(state, "v0", later, 20)
+    assert count is None  # 21 is not news after 20: a tenth of 20 is 2
+    assert state["count"] == 20 and state["announced"] == T0
+    state, count = record_visit(state, "v21", later, 20)
+    assert count == 22 and state["count"] == 22 and state["announced"] == later
+    assert record_visit(state, "v21", later, 20) == (state, None)  # a re-delivered page view
