@@ -13,8 +13,7 @@ import httpx
 import orjson
 import redis.asyncio as redis
 
-from loadtests.payloads import CATALOG, next_id, order, webhook
-from shopify.topics import ORDERS_CREATE
+from loadtests.payloads import CATALOG, next_id, order
 from storepulse import redis_keys
 from storepulse.contracts import Beacon
 from storepulse.kafka_topics import TOPIC_BEACONS, TOPIC_SHOP_SETTINGS, item_key, partition_of, shop_key
@@ -22,20 +21,11 @@ from storepulse.settings import Settings
 from tests.support.eventually import eventually
 from tests.support.kafka import produce
 from tests.support.sse import SSEClient, listening
-from tests.support.stack import ADMIN_AUTH, Services
-from tests.support.webhooks import deliver
+from tests.support.stack import ADMIN_AUTH, Services, put_settings
+from tests.support.webhooks import buy
 
 HOODIE, RUNNER, TOTE = CATALOG[0], CATALOG[1], CATALOG[2]
 Product = tuple[int, str, str, str]
-
-
-async def put_settings(services: Services, shop: str, **rules: Any) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=services.worker_url, headers=ADMIN_AUTH, timeout=15) as client:
-        return await client.put(f"/shops/{shop}/settings", json=rules)
-
-
-async def buy(ingest: httpx.AsyncClient, shop: str, payload: dict[str, Any]) -> None:
-    await deliver(ingest, webhook(ORDERS_CREATE, shop, payload))
 
 
 def product_beside(shop: str, product: Product) -> Product:

@@ -11,11 +11,11 @@ import httpx
 from playwright.async_api import Browser, Response
 
 from loadtests.payloads import CATALOG, next_id, order
-from tests.e2e.test_rules_and_trends import buy, put_settings
 from tests.support.browser import artifact
 from tests.support.eventually import eventually
 from tests.support.sse import listening
-from tests.support.stack import Services, install_shop, new_shop_domain
+from tests.support.stack import Services, install_shop, new_shop_domain, put_settings
+from tests.support.webhooks import buy
 
 RUNNER, TOTE = CATALOG[1], CATALOG[2]
 BLOCK = Path(__file__).parents[2] / "extensions/storepulse-embed/blocks/sold-counter.liquid"

@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 import httpx
 import orjson
 
-from tests.e2e.test_rules_and_trends import put_settings
 from tests.support.sse import listening
-from tests.support.stack import Services
+from tests.support.stack import Services, put_settings
 
 STOREFRONT = {"Origin": "https://shop.example", "Content-Type": "text/plain;charset=UTF-8"}
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
+
+import httpx
 
 from storepulse.devstack import Child, Stack
 from storepulse.shops import open_registry
@@ -71,3 +74,9 @@ async def install_shop(stack: Stack, shop: str, token: str = SHOP_TOKEN, *, redi
         await registry.install(shop, token)
     finally:
         await registry.aclose()
+
+
+async def put_settings(services: Services, shop: str, **rules: Any) -> httpx.Response:
+    """The shop's settings through the worker's admin API."""
+    async with httpx.AsyncClient(base_url=services.worker_url, headers=ADMIN_AUTH, timeout=15) as client:
+        return await client.put(f"/shops/{shop}/settings", json=rules)
