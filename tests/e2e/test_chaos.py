@@ -1,5 +1,5 @@
-"""The short chaos run (`make chaos` is the long one): each fault kind but the worker kills once
-under load, and afterwards nothing lost, doubled or wrong; every process the run started is gone."""
+"""The short chaos run (`make chaos` is the long one): each fault kind once under load, and
+afterwards nothing lost, doubled or wrong; every process the run started is gone."""
 
 from __future__ import annotations
 
@@ -24,24 +24,18 @@ def _cells(report: str) -> dict[str, str]:
     return {name.strip(): cell.strip() for name, cell in rows if name.strip()}
 
 
-# Killing a worker is left to `make chaos`: after a SIGKILL a shopify.orders partition can stall for
-# minutes, until a later rebalance (issue 18's open finding, docs/reliability.md), so a short run
-# that kills one cannot settle within its bound. Every other kind is held to exactness here.
-SHORT_FAULTS = tuple(k for k in FAULT_KINDS if k not in ("worker_kill", "last_worker_kill"))
-
-
-# Not in `make test` until that stall is fixed: a broker pause can leave a partition unconsumed for
-# minutes too (seed 18 without worker kills: 2 notifications missing, lag 0 only after 182 s), so
-# this run fails on the open bug. `make chaos-short` runs it.
+# Every fault kind, the worker kills too. Not in `make test` yet: with the rebalance fixes
+# (streams/runtime/faust_seam.py items 7 and 8) this run passed 2 times in 3 here, and one full run
+# hung in a rebalance waiting for in-flight records (`wait_empty`) after a Redis restart (issue 18,
+# docs/reliability.md). `make chaos-short` runs it.
 @pytest.mark.skipif(
-    not os.environ.get("STOREPULSE_CHAOS"), reason="issue 18's open partition stall; make chaos-short runs it"
+    not os.environ.get("STOREPULSE_CHAOS"), reason="issue 18: not yet reliable; make chaos-short runs it"
 )
 @pytest.mark.timeout(420)
 def test_short_chaos_run_ends_exact_and_leaves_nothing_running(tmp_path: Path) -> None:
     marker = uuid.uuid4().hex  # inherited by every process the run starts
     report_path = tmp_path / "reliability.md"
     argv = ["--seed", str(SEED), "--rate", "30", "--duration", "40", "--shops", "4", "--repeats", "1"]
-    argv += ["--faults", ",".join(SHORT_FAULTS)]
     run = subprocess.run(
         [sys.executable, "-m", "loadtests.chaos", *argv, "--pause", "4", "--write", str(report_path)],
         env={**os.environ, MARKER_VARIABLE: marker},
@@ -55,7 +49,7 @@ def test_short_chaos_run_ends_exact_and_leaves_nothing_running(tmp_path: Path) -
     assert f"seed {SEED}" in run.stdout
 
     cells = _cells(report_path.read_text())
-    assert sorted(cells["faults injected"].split(", ")) == sorted(f"{kind} 1" for kind in SHORT_FAULTS)
+    assert sorted(cells["faults injected"].split(", ")) == sorted(f"{kind} 1" for kind in FAULT_KINDS)
     assert "never" not in cells["recovery after fault, s (max)"]
     _, accepted, redelivered = (int(n) for n in cells["webhooks sent / accepted / redelivered"].split(" / "))
     assert accepted > 500 and redelivered > 0  # the broker pause made Shopify redeliver
