@@ -79,6 +79,12 @@ class EventKeys:
         held = await self._held(shop, key_id)
         return KeyOwner(shop, key_id) if held is not None and held["digest"] == digest else None
 
+    async def forget(self, shop: str) -> None:
+        """Every key of the shop gone, with the digest → shop entries that name it (shop/redact)."""
+        rows = cast(dict[bytes, bytes], await self._client.hgetall(redis_keys.event_keys(shop)))
+        owners = [redis_keys.event_key_owner(orjson.loads(v)["digest"]) for v in rows.values()]
+        await self._client.delete(redis_keys.event_keys(shop), *owners)
+
     async def _held(self, shop: str, key_id: str) -> dict[str, Any] | None:
         raw = await self._client.hget(redis_keys.event_keys(shop), key_id)
         return orjson.loads(raw) if raw else None

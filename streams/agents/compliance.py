@@ -34,6 +34,7 @@ from shopify.topics import CUSTOMERS_DATA_REQUEST, CUSTOMERS_REDACT, SHOP_REDACT
 from storepulse import redis_keys
 from storepulse.audit import new_entry
 from storepulse.envelope import Envelope, decode_envelope
+from storepulse.event_keys import EventKeys
 from storepulse.kafka_topics import (
     TOPIC_BEACONS,
     TOPIC_CARTS,
@@ -143,7 +144,9 @@ def forget_products(products: GlobalTableT, shop: str) -> int:
 
 
 async def forget_shop_in_redis(ctx: Context, shop: str) -> int:
-    """Delete every per-shop Redis key (`redis_keys.SHOP_KEYS` and `SHOP_KEY_PATTERNS`)."""
+    """Delete every per-shop Redis key (`redis_keys.SHOP_KEYS` and `SHOP_KEY_PATTERNS`), and the
+    events-API digests that name the shop (keyed by digest, they are found through its key list)."""
+    await EventKeys(ctx.redis).forget(shop)
     removed = await ctx.redis.delete(*(key(shop) for key in redis_keys.SHOP_KEYS))
     for pattern in redis_keys.SHOP_KEY_PATTERNS:
         async for key in ctx.redis.scan_iter(match=pattern(shop), count=1000):

@@ -9,14 +9,20 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as redis
 
-from loadtests.payloads import next_id
+from loadtests.payloads import next_id, shop_redact, webhook
+from shopify.topics import SHOP_REDACT
+from storepulse import redis_keys
 from storepulse.devstack import Stack
+from storepulse.event_keys import digest_of
 from tests.fake_shopify import FakeShopify
+from tests.support.eventually import eventually
 from tests.support.ingest import in_process_ingest
 from tests.support.merchant_app import app_settings
 from tests.support.sse import listening
 from tests.support.stack import Services, install_shop, new_shop_domain
+from tests.support.webhooks import deliver
 
 Json = dict[str, Any]
 
@@ -147,3 +153,24 @@ async def test_the_rate_limit_of_a_key_holds_across_ingest_processes(
         key = (await Merchant(one, fake, shop).new_key())["key"]
         answers = [(await post(app, key, review())).status_code for app in (one, two, one, two)]
     assert answers == [202, 202, 202, 429]
+
+
+async def test_shop_redact_forgets_the_shops_keys_and_the_digests_that_name_it(
+    services: Services, app: httpx.AsyncClient, fake: FakeShopify, shop: str
+) -> None:
+    merchant = Merchant(app, fake, shop)
+    made = await merchant.new_key()
+    assert (await post(app, made["key"], review())).status_code == 202
+    client = redis.Redis.from_url(services.stack.env["REDIS_URL"])
+    try:
+        owner = redis_keys.event_key_owner(digest_of(made["key"]))
+        assert await client.get(owner) == f"{shop} {made['id']}".encode()
+        await deliver(app, webhook(SHOP_REDACT, shop, shop_redact(shop)))
+
+        async def forgotten() -> bool:
+            return await client.exists(owner, redis_keys.event_keys(shop)) == 0
+
+        await eventually(forgotten, what="the shop's events-API keys forgotten")
+    finally:
+        await client.aclose()
+    assert (await post(app, made["key"], review())).status_code == 401
