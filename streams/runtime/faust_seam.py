@@ -46,6 +46,15 @@ checks each one still exists, so an upgrade that moves one fails loudly.
    hole that lasts `HOLE_REFETCH_S` is fetched again from the committed offset (the agents skip
    what they already applied), so at-least-once holds whatever order records arrive in; a record
    delivered twice no longer keeps a rebalance waiting for its second acknowledgement (`ack`).
+9. A record dropped from a stream's queue by a rebalance no longer keeps the rebalance waiting
+   (`ReleasingQueue`, `_TunedConsumer.abandon`). A record of a topic two agents read (the orders
+   topic: orders and analytics-feed) is delivered to both agents' queues and acknowledged once
+   both are done with it. A rebalance empties every queue (`flow_control.clear()`) and then waits
+   for every record a stream started on (`wait_empty`): a record one agent had taken while its
+   copy still sat in the other's queue was never acknowledged, and the revoking worker waited
+   forever, with the group (measured: the chaos run's worker kills, seeds 31337 and 694112). The
+   dropped copy now releases its record, which is not acknowledged either: the commit stops
+   before it and the new owner, seeking to the committed offset, reads it again.
 """
 
 from __future__ import annotations
@@ -67,6 +76,7 @@ from faust.transport.consumer import RecordMap
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, ConsumerT, EventT, Message, RecordMetadata, TransportT
 from faust.types.tuples import FutureMessage
+from mode.utils.queues import ThrowableQueue
 
 from storepulse.kafka_topics import COMPACTED_TOPICS
 
@@ -195,11 +205,31 @@ class _TunedConsumer(faust_aiokafka.Consumer):
         self._read_offset = ReadOffsets()  # before the fetch loop binds its methods
         # Partitions whose commit waits for a record never acknowledged: (its offset, since when).
         self._holes: dict[TP, tuple[int, float]] = {}
+        # Records a rebalance dropped from some stream's queue, still in another stream's hands.
+        self._abandoned: weakref.WeakSet[Message] = weakref.WeakSet()
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+    def abandon(self, message: Message) -> None:
+        """One stream's copy of `message` was dropped unread (item 9): once no stream holds it,
+        it stops being waited for, without being acknowledged."""
+        if message.acked:
+            return
+        if message.decref() == 0:
+            self._forget(message)
+        else:
+            self._abandoned.add(message)
+
+    def _forget(self, message: Message) -> None:
+        message.acked = True  # done with here; its offset is read again after the rebalance's seek
+        self._abandoned.discard(message)
+        self._unacked_messages.discard(message)
+
     def ack(self, message: Message) -> bool:
+        if message in self._abandoned:
+            self._forget(message)
+            return False
         acked = bool(super().ack(message))
         # Faust forgets a message it waits for only when its offset is new: a record delivered
         # again (fetched anew from the committed offset) kept the next rebalance waiting for it
@@ -239,6 +269,30 @@ class _TunedConsumer(faust_aiokafka.Consumer):
                     await self._seek(tp, committed)
                     self._read_offset.update({tp: committed})
         return await super()._wait_next_records(timeout)
+
+
+class ReleasingQueue(ThrowableQueue):
+    """A stream's queue whose events, when a rebalance drops them, release their records (item 9)."""
+
+    def __init__(self, *args: Any, app: faust.App, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._app = app
+
+    def clear(self) -> None:
+        for value in self._queue:  # type: ignore[attr-defined]  # asyncio.Queue's deque
+            self._release(value)
+        super().clear()  # also cancels the puts waiting for room, which `put` releases
+
+    async def put(self, value: Any) -> None:
+        try:
+            await super().put(value)
+        except asyncio.CancelledError:
+            self._release(value)
+            raise
+
+    def _release(self, value: Any) -> None:
+        if isinstance(value, EventT):
+            cast(_TunedConsumer, self._app.consumer).abandon(value.message)
 
 
 class AckTrackingProducer(faust_aiokafka.Producer):
@@ -322,6 +376,13 @@ class StreamsApp(faust.App):
 
     def _new_transport(self) -> TransportT:
         return LowLatencyTransport(self.conf.broker_consumer, self, fetch_wait_ms=self._fetch_wait_ms)
+
+    def FlowControlQueue(
+        self, maxsize: int | None = None, *, clear_on_resume: bool = False
+    ) -> ThrowableQueue:
+        return ReleasingQueue(
+            maxsize=maxsize, flow_control=self.flow_control, clear_on_resume=clear_on_resume, app=self
+        )
 
 
 def set_writing_event(event: EventT | None) -> None:

@@ -98,3 +98,20 @@ def test_a_tables_own_store_url_needs_a_host_to_count() -> None:
     # stores.MEMORY: an empty URL is false, and Faust then takes the app's store instead.
     assert not URL("memory://") and URL(MEMORY)
     assert "self._store or self.app.conf.store" in inspect.getsource(Collection._new_store)
+
+
+def test_the_commit_hooks_items_8_and_9_override_exist() -> None:
+    consumer = faust_consumer.Consumer
+    assert inspect.iscoroutinefunction(consumer._add_gap)
+    assert inspect.iscoroutinefunction(consumer._wait_next_records)
+    new_offset = inspect.getsource(consumer._new_offset)
+    assert "acked = self._acked[tp]" in new_offset
+    init = inspect.getsource(consumer.__init__)
+    assert "self._unacked_messages = WeakSet()" in init and "self._acked = defaultdict(list)" in init
+    assert "self._clean_unacked_messages()" in inspect.getsource(consumer.wait_empty)
+
+
+def test_stream_queues_come_from_the_app_and_are_cleared_through_flow_control() -> None:
+    channel = inspect.getsource(faust.channels.Channel.queue.fget)  # type: ignore[attr-defined]
+    assert "self.app.FlowControlQueue(" in channel and "clear_on_resume=True" in channel
+    assert "queue.clear()" in inspect.getsource(mode.utils.queues.FlowControlEvent.clear)
