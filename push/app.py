@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     hub = Hub(
         client,
         initial_backlog=settings.sse_initial_backlog,
+        replay_limit=settings.recent_maxlen,
         ping_s=settings.sse_ping_s,
         retry_ms=settings.push_retry_ms,
     )

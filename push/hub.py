@@ -31,7 +31,6 @@ from storepulse.redis_keys import (
 log = structlog.get_logger(__name__)
 
 CHANNEL_PREFIX = NOTIFICATION_CHANNEL_PREFIX.encode()
-REPLAY_LIMIT = 100  # the stream keeps ~100 entries (MAXLEN ~ 100)
 TICK_S = 0.25
 LARGEST_SHOP_EVERY_TICKS = 4  # the busiest shop's client count, refreshed every second
 
@@ -48,6 +47,7 @@ class Hub:
         client: redis.Redis,
         *,
         initial_backlog: int = 3,
+        replay_limit: int = 100,
         ping_s: float = 15.0,
         retry_ms: int = 2000,
         heartbeat_s: float = 2.0,
@@ -56,6 +56,9 @@ class Hub:
         self._pubsub = client.pubsub(ignore_subscribe_messages=True)
         self._clients: dict[str, set[Client]] = defaultdict(set)
         self._initial_backlog = initial_backlog
+        # As many as `recent:{shop}` keeps (its MAXLEN): a client back after a long cut still gets
+        # every event the stream holds after its Last-Event-ID.
+        self._replay_limit = replay_limit
         self._ping_s = ping_s
         self._retry_ms = retry_ms
         self._heartbeat_s = heartbeat_s
@@ -124,7 +127,8 @@ class Hub:
         key = recent_stream(shop)
         if last_id:
             entries = cast(
-                StreamEntries, await self._client.xrange(key, min=f"({last_id}", max="+", count=REPLAY_LIMIT)
+                StreamEntries,
+                await self._client.xrange(key, min=f"({last_id}", max="+", count=self._replay_limit),
             )
         elif self._initial_backlog > 0:
             newest = cast(StreamEntries, await self._client.xrevrange(key, count=self._initial_backlog))

@@ -64,6 +64,22 @@ async def test_reconnect_gets_exactly_what_it_missed(stack: Stack, push: Child, 
     assert ids(again) == [*missed, *live, *marker]
 
 
+async def test_reconnect_after_a_long_cut_gets_all_the_stream_keeps_after_its_id(
+    stack: Stack, shop: str
+) -> None:
+    redis_url = stack.env["REDIS_URL"]
+    with push_process(stack, "push-long-cut", STOREPULSE_RECENT_MAXLEN="400") as deep:
+        seen = await publish(redis_url, [note(shop, 0)], maxlen=400)
+        async with listening(url(deep, shop)) as first:
+            await first.wait_for(1, timeout=10)
+        missed = await publish(redis_url, [note(shop, i) for i in range(1, 251)], maxlen=400)
+        async with listening(url(deep, shop), {"Last-Event-ID": seen[-1]}) as again:
+            await again.wait_for(250, timeout=20)
+            marker = await publish(redis_url, [note(shop, 999)], maxlen=400)
+            await again.wait_for(251, timeout=10)
+    assert ids(again) == [*missed, *marker]  # not only the first 100 of them
+
+
 # A sign, a space, a non-ASCII digit, or more digits than a stream id has: int() takes the first
 # three and Redis refuses them all; thirty digits made XRANGE fail and the client got nothing live.
 BAD_LAST_IDS = ["+5-3", " 5-0", "\u0663-0", "1" * 30, "5-", "-5", "5-0-0", "5-\u0663"]

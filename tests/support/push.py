@@ -27,11 +27,11 @@ def note(
     )
 
 
-async def publish(redis_url: str, notifications: list[Notification]) -> list[str]:
-    """Publish through the streams' Lua step; returns the stream ids."""
+async def publish(redis_url: str, notifications: list[Notification], maxlen: int = 100) -> list[str]:
+    """Publish through the streams' Lua step (`recent:{shop}` capped at `maxlen`); the stream ids."""
     client = redis.Redis.from_url(redis_url)
     try:
-        ids = await NotificationPublisher(client, ttl_s=600, maxlen=100).publish(notifications)
+        ids = await NotificationPublisher(client, ttl_s=600, maxlen=maxlen).publish(notifications)
     finally:
         await client.aclose()
     assert all(ids)
