@@ -55,6 +55,24 @@ async def test_replay_then_held_live_events_each_once_in_order() -> None:
     await task
 
 
+async def test_a_live_event_the_replay_already_wrote_is_not_written_again() -> None:
+    client, socket = Client("s.myshopify.com", limit=8), Socket()
+    task = await run(client, socket)
+    # The backlog, read after subscribing, already holds 5-0; its channel message comes later.
+    assert client.replay([event("4-0"), event("5-0")]) == 2
+    client.deliver(event("5-0"))
+    client.deliver(event("6-0"))
+    await asyncio.sleep(0.01)
+    written = b"".join(socket.bodies)
+    assert [line for line in written.split(b"\n") if line.startswith(b"id: ")] == [
+        b"id: 4-0",
+        b"id: 5-0",
+        b"id: 6-0",
+    ]
+    client.close()
+    await task
+
+
 async def test_a_client_whose_socket_stops_draining_is_dropped_not_waited_for() -> None:
     client, socket = Client("s.myshopify.com", limit=4), Socket()
     client.replay([])
