@@ -29,6 +29,12 @@ class Socket:
         return {"type": "http.disconnect"}
 
 
+def written_ids(socket: Socket) -> list[bytes]:
+    """The `id:` lines of every frame written so far, in order."""
+    written = b"".join(socket.bodies)
+    return [line for line in written.split(b"\n") if line.startswith(b"id: ")]
+
+
 async def run(client: Client, socket: Socket) -> asyncio.Task[None]:
     task = asyncio.create_task(client.run(socket.receive, socket.send))
     await asyncio.sleep(0)
@@ -44,8 +50,7 @@ async def test_replay_then_held_live_events_each_once_in_order() -> None:
     assert client.replay([event("4-0"), event("5-0")]) == 3
     client.deliver(event("7-0"))
     await asyncio.sleep(0.01)
-    written = b"".join(socket.bodies)
-    assert [line for line in written.split(b"\n") if line.startswith(b"id: ")] == [
+    assert written_ids(socket) == [
         b"id: 4-0",
         b"id: 5-0",
         b"id: 6-0",
@@ -63,8 +68,7 @@ async def test_a_live_event_the_replay_already_wrote_is_not_written_again() -> N
     client.deliver(event("5-0"))
     client.deliver(event("6-0"))
     await asyncio.sleep(0.01)
-    written = b"".join(socket.bodies)
-    assert [line for line in written.split(b"\n") if line.startswith(b"id: ")] == [
+    assert written_ids(socket) == [
         b"id: 4-0",
         b"id: 5-0",
         b"id: 6-0",
