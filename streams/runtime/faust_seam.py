@@ -227,7 +227,8 @@ class _TunedConsumer(faust_aiokafka.Consumer):
         self._unacked_messages.discard(message)
 
     def ack(self, message: Message) -> bool:
-        if message in self._abandoned:
+        # Checked only while some record is abandoned: a WeakSet lookup costs a weakref per ack.
+        if self._abandoned and message in self._abandoned:
             self._forget(message)
             return False
         acked = bool(super().ack(message))
